@@ -1,0 +1,189 @@
+"""The ``facilitator`` command: check agenda and deck files, serve meetings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .domain.agenda import Agenda
+from .domain.decks import Deck
+from .domain.durations import format_duration
+from .domain.yamlfile import FileError
+from .library import load_agenda, load_deck, read_text, yaml_files
+
+DEFAULT_DECKS = Path("icebreakers")
+DEFAULT_AGENDAS = Path("agendas")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, one sub-command per task."""
+    parser = argparse.ArgumentParser(
+        prog="facilitator",
+        description="Timed, facilitated group video calls for meetups.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check",
+        help="validate agenda and icebreaker deck files",
+        description="Validate agenda and deck files. Prints each agenda's timeline; "
+        "exits 1 with one 'file:line:column: field: message' line per problem.",
+    )
+    check.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="YAML files or folders")
+    check.add_argument(
+        "--icebreakers",
+        type=Path,
+        default=DEFAULT_DECKS,
+        metavar="DIR",
+        help="decks that agendas may use (default: ./icebreakers)",
+    )
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the meeting server",
+        description="Serve the landing page, meetings and their video.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument(
+        "--agenda",
+        type=Path,
+        metavar="FILE",
+        help="create one meeting with this agenda at start-up and print its links",
+    )
+    serve.add_argument(
+        "--agendas",
+        type=Path,
+        default=DEFAULT_AGENDAS,
+        metavar="DIR",
+        help="agendas offered on the landing page (default: ./agendas)",
+    )
+    serve.add_argument(
+        "--icebreakers",
+        type=Path,
+        default=DEFAULT_DECKS,
+        metavar="DIR",
+        help="icebreaker decks (default: ./icebreakers)",
+    )
+    serve.add_argument(
+        "--data",
+        type=Path,
+        default=Path("data"),
+        metavar="DIR",
+        help="where meetings are stored (default: ./data)",
+    )
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="base URL for printed links, e.g. https://meet.example.org "
+        "(default: from --host and --port)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return check(args.paths, args.icebreakers)
+        if args.command == "serve":
+            from .server.run import serve
+
+            return serve(args)
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def _looks_like_deck(path: Path) -> bool:
+    """Decks live in an ``icebreakers`` folder or have a top-level ``prompts:`` key."""
+    if path.parent.name == "icebreakers":
+        return True
+    try:
+        text = read_text(path)
+    except FileError:
+        return False
+    return any(line.startswith(("prompts:", "how_it_works:")) for line in text.splitlines())
+
+
+def check(paths: Sequence[Path], decks_dir: Path) -> int:
+    """Validate files; print timelines for agendas, problems for the rest."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(yaml_files(path))
+        else:
+            files.append(path)
+    deck_files = [p for p in files if _looks_like_deck(p)]
+    agenda_files = [p for p in files if p not in deck_files]
+    failed = False
+    decks: dict[str, Deck] = {}
+    # Decks named on the command line win over the default folder's.
+    for path in yaml_files(decks_dir):
+        if path.resolve() in {p.resolve() for p in deck_files}:
+            continue
+        try:
+            deck, _ = load_deck(path)
+            decks[deck.id] = deck
+        except FileError:
+            pass
+    for path in deck_files:
+        try:
+            deck, warnings = load_deck(path)
+        except FileError as exc:
+            failed = True
+            _print_problems(exc)
+            continue
+        decks[deck.id] = deck
+        _print_warnings(warnings)
+        print(f'{path}: deck "{deck.title}" ({deck.id}), {len(deck.prompts)} prompts')
+    for path in agenda_files:
+        try:
+            agenda, warnings = load_agenda(path, decks)
+        except FileError as exc:
+            failed = True
+            _print_problems(exc)
+            continue
+        _print_warnings(warnings)
+        print(format_timeline(str(path), agenda))
+    return 1 if failed else 0
+
+
+def format_timeline(name: str, agenda: Agenda) -> str:
+    """The agenda as a table: offset, item, duration, deck, per speaker; then the total."""
+    lines = [f"{name}: {agenda.title}"]
+    width = max([len(item.title) for item in agenda.items] + [4])
+    lines.append(f"  {'offset':>7}  {'item':<{width}}  {'duration':>8}  {'deck':<16}  per speaker")
+    for offset, item in zip(agenda.offsets(), agenda.items, strict=True):
+        minutes, seconds = divmod(offset, 60)
+        deck = item.icebreaker or ""
+        per = format_duration(item.per_speaker) if item.icebreaker else ""
+        lines.append(
+            f"  {minutes:>4}:{seconds:02d}  {item.title:<{width}}  "
+            f"{format_duration(item.duration):>8}  {deck:<16}  {per}".rstrip()
+        )
+    total, limit = agenda.planned_total, agenda.time_limit
+    verdict = "fits" if total <= limit else f"runs {format_duration(total - limit)} over"
+    lines.append(
+        f"  total {format_duration(total)} of the {format_duration(limit)} limit ({verdict})"
+    )
+    return "\n".join(lines)
+
+
+def _print_problems(exc: FileError) -> None:
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

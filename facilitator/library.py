@@ -1,0 +1,92 @@
+"""Reading agenda and deck files from disk into domain objects, with friendly errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .domain.agenda import Agenda, parse_agenda
+from .domain.decks import Deck, parse_deck
+from .domain.yamlfile import MAX_FILE_BYTES, FileError, Problem
+
+
+def read_text(path: Path) -> str:
+    """Read a user-written file as UTF-8, refusing huge or undecodable files with a FileError."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise FileError(
+                [
+                    Problem(
+                        name,
+                        1,
+                        1,
+                        "document",
+                        "file is larger than 1 MB; agenda and deck files are small",
+                    )
+                ]
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileError(
+            [Problem(name, 1, 1, "document", f"cannot read file: {exc.strerror or exc}")]
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FileError([Problem(name, line, 1, "document", "file is not UTF-8 text")]) from None
+
+
+def load_deck(path: Path) -> tuple[Deck, list[str]]:
+    """Load one deck file; its id is the file name without ``.yaml``."""
+    return parse_deck(read_text(path), str(path), path.stem)
+
+
+def load_agenda(path: Path, decks: dict[str, Deck]) -> tuple[Agenda, list[str]]:
+    """Load one agenda file, checking its icebreaker items against ``decks``."""
+    return parse_agenda(read_text(path), str(path), decks)
+
+
+def yaml_files(directory: Path) -> list[Path]:
+    """The ``*.yaml`` and ``*.yml`` files of a folder, sorted; none if it does not exist."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+@dataclass
+class Library:
+    """Every deck and agenda found on disk, plus what was wrong with the rest."""
+
+    decks: dict[str, Deck] = field(default_factory=dict)
+    """Valid decks by id."""
+    agendas: dict[str, Agenda] = field(default_factory=dict)
+    """Valid agendas by name (file name without ``.yaml``)."""
+    errors: list[str] = field(default_factory=list)
+    """One line per problem in a file that was left out."""
+    warnings: list[str] = field(default_factory=list)
+    """Warnings about files that were loaded anyway."""
+
+
+def load_library(agendas_dir: Path, decks_dir: Path) -> Library:
+    """Load every deck, then every agenda (which may use those decks)."""
+    library = Library()
+    for path in yaml_files(decks_dir):
+        try:
+            deck, warnings = load_deck(path)
+        except FileError as exc:
+            library.errors.extend(str(p) for p in exc.problems)
+            continue
+        library.decks[deck.id] = deck
+        library.warnings.extend(warnings)
+    for path in yaml_files(agendas_dir):
+        try:
+            agenda, warnings = load_agenda(path, library.decks)
+        except FileError as exc:
+            library.errors.extend(str(p) for p in exc.problems)
+            continue
+        library.agendas[path.stem] = agenda
+        library.warnings.extend(warnings)
+    return library

@@ -1,0 +1,1 @@
+"""The HTTP side: pages, the JSON API and the meeting WebSocket (aiohttp)."""

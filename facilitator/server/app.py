@@ -1,0 +1,67 @@
+"""The application factory: routes, templates, storage and background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+import jinja2
+from aiohttp import web
+
+from ..store import Store
+from . import api, pages
+from .keys import CONFIG, ROOMS, STORE, TEMPLATES, Config
+from .rooms import Rooms
+from .security import security_headers
+from .ws import meeting_socket
+
+
+def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Application:
+    """Build the aiohttp application for ``config``."""
+    app = web.Application(middlewares=[security_headers], client_max_size=2 * 1024 * 1024)
+    app[CONFIG] = config
+    app[TEMPLATES] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(config.web_dir / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    store = Store(config.data_dir / "facilitator.sqlite3")
+    app[STORE] = store
+    app[ROOMS] = Rooms(store, now) if now else Rooms(store)
+    app.cleanup_ctx.append(_storage)
+    app.cleanup_ctx.append(_background)
+    app.on_shutdown.append(_goodbye)
+
+    app.router.add_get("/", pages.landing)
+    app.router.add_post("/meetings", pages.create_meeting)
+    app.router.add_get("/m/{id}", pages.meeting_page)
+    app.router.add_get("/m/{id}/ws", meeting_socket)
+    app.router.add_get("/api/agendas", api.list_agendas)
+    app.router.add_post("/api/agendas/check", api.check_agenda)
+    app.router.add_post("/api/meetings", api.create_meeting)
+    app.router.add_get("/healthz", api.health)
+    app.router.add_static("/static", config.web_dir / "static", append_version=False)
+    return app
+
+
+async def _storage(app: web.Application) -> AsyncIterator[None]:
+    await app[STORE].open()
+    yield
+    await app[ROOMS].flush()
+    await app[STORE].close()
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    rooms = app[ROOMS]
+    tasks = [asyncio.create_task(rooms.run_ticker()), asyncio.create_task(rooms.run_saver())]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _goodbye(app: web.Application) -> None:
+    await app[ROOMS].say_goodbye()

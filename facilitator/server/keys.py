@@ -1,0 +1,47 @@
+"""Typed keys for what the aiohttp application holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+
+from ..store import Store
+from .rooms import Rooms
+
+
+@dataclass(frozen=True)
+class Config:
+    """How the server was started."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on."""
+    port: int = 8080
+    """Port to listen on."""
+    agendas_dir: Path = Path("agendas")
+    """Agendas offered on the landing page."""
+    decks_dir: Path = Path("icebreakers")
+    """Icebreaker decks."""
+    data_dir: Path = Path("data")
+    """Where the SQLite database lives."""
+    public_url: str | None = None
+    """Base URL for links, when the server sits behind a proxy."""
+    web_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "web")
+    """Templates and static files."""
+
+    def base_url(self) -> str:
+        """The base URL links are built from."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if host in ("0.0.0.0", "[::]"):
+            host = "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+
+CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", Store)
+ROOMS = web.AppKey("rooms", Rooms)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)

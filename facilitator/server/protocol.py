@@ -1,0 +1,98 @@
+"""The WebSocket protocol's envelope and message types; ``docs/protocol.md`` describes each one.
+
+Every message is one JSON object: ``type``, an optional ``id`` the reply echoes, a ``value``,
+and on errors ``error`` (a stable code) plus a human ``message``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+MAX_MESSAGE_BYTES = 64 * 1024
+
+CLIENT_TYPES = frozenset({"join", "action", "ping", "leave"})
+"""Messages a browser sends."""
+
+SERVER_TYPES = frozenset(
+    {
+        "joined",
+        "lobby",
+        "state",
+        "chat",
+        "chat-history",
+        "warning",
+        "muted",
+        "unmuted",
+        "admitted",
+        "removed",
+        "ended",
+        "ok",
+        "error",
+        "pong",
+        "bye",
+    }
+)
+"""Messages the server sends."""
+
+
+class ProtocolError(Exception):
+    """A message that does not follow the protocol."""
+
+    def __init__(self, code: str, message: str, msg_id: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.msg_id = msg_id
+
+
+@dataclass(frozen=True)
+class Message:
+    """A parsed client message."""
+
+    type: str
+    id: str | int | None
+    value: dict[str, Any]
+
+
+def parse(text: str | bytes) -> Message:
+    """Parse and check a client message's envelope, or raise ProtocolError."""
+    if len(text) > MAX_MESSAGE_BYTES:
+        raise ProtocolError("too-big", "That message is too big.")
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("bad-json", "That message is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad-message", "A message is a JSON object with a type.")
+    msg_id = data.get("id")
+    if msg_id is not None and (
+        isinstance(msg_id, bool) or not isinstance(msg_id, str | int) or len(str(msg_id)) > 64
+    ):
+        raise ProtocolError("bad-message", "A message id is a short string or number.")
+    kind = data.get("type")
+    if kind not in CLIENT_TYPES:
+        raise ProtocolError("unknown-type", f"Unknown message type {str(kind)[:40]!r}.", msg_id)
+    value = data.get("value", {})
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ProtocolError("bad-message", "A message value is a JSON object.", msg_id)
+    return Message(str(kind), msg_id, value)
+
+
+def encode(kind: str, value: Any = None, msg_id: object = None, **extra: Any) -> str:
+    """Build a server message (``kind`` must be one of SERVER_TYPES)."""
+    assert kind in SERVER_TYPES, kind
+    data: dict[str, Any] = {"type": kind}
+    if msg_id is not None:
+        data["id"] = msg_id
+    if value is not None:
+        data["value"] = value
+    data.update(extra)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def error(code: str, message: str, msg_id: object = None) -> str:
+    """Build an ``error`` message."""
+    return encode("error", msg_id=msg_id, error=code, message=message)

@@ -1,0 +1,299 @@
+"""Live meetings: each Room holds one Meeting, the connections in it, and its save state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from ..domain.agenda import Agenda
+from ..domain.decks import Deck
+from ..domain.meeting import IN_LOBBY, IN_ROOM, Meeting, Notice
+from ..store import Session, Store
+from . import protocol
+
+log = logging.getLogger(__name__)
+
+MAX_OUTBOX = 256
+"""Messages queued for one slow connection before it is dropped (it reconnects and resyncs)."""
+TICK_SECONDS = 0.25
+SAVE_SECONDS = 0.1
+
+
+def new_id(nbytes: int = 16) -> str:
+    """A URL-safe random id (16 bytes: 128 bits)."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def digest(secret: str) -> str:
+    """SHA-256 of a secret, so the database never holds a usable key or token."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def secret_matches(secret: str, expected_hash: str) -> bool:
+    """Compare a presented secret with a stored hash in constant time."""
+    return hmac.compare_digest(digest(secret), expected_hash)
+
+
+class Client:
+    """One WebSocket connection: who it is and what is waiting to be sent to it.
+
+    Sending goes through a small outbox drained by one task per connection, so a slow or stuck
+    browser only ever delays itself. State is never queued: a flag asks for the latest view,
+    which is rendered when the socket is ready, so bursts of changes collapse into one message.
+    """
+
+    def __init__(self, ws: web.WebSocketResponse, session: Session) -> None:
+        self.ws = ws
+        self.session = session
+        self.joined = False
+        self.outbox: deque[str] = deque()
+        self.state_due = False
+        self.wake = asyncio.Event()
+
+    @property
+    def person_id(self) -> str:
+        """The person this connection speaks for (from the session, never from a message)."""
+        return self.session.person_id
+
+    def send(self, text: str) -> None:
+        """Queue a message; a connection that cannot keep up is closed."""
+        if len(self.outbox) >= MAX_OUTBOX:
+            self.outbox.clear()
+            asyncio.get_running_loop().create_task(self.ws.close(code=4408, message=b"too slow"))
+            return
+        self.outbox.append(text)
+        self.wake.set()
+
+    def want_state(self) -> None:
+        """Ask for a fresh state message."""
+        self.state_due = True
+        self.wake.set()
+
+    async def pump(self, render: Callable[[Client], str | None]) -> None:
+        """Send queued messages and fresh state until the socket closes."""
+        while not self.ws.closed:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.outbox and not self.ws.closed:
+                await self.ws.send_str(self.outbox.popleft())
+            if self.state_due and not self.ws.closed:
+                self.state_due = False
+                text = render(self)
+                if text is not None:
+                    await self.ws.send_str(text)
+
+
+@dataclass
+class Room:
+    """A meeting that is loaded in memory, with its open connections."""
+
+    meeting: Meeting
+    """The domain object: every rule lives there."""
+    key_hash: str
+    """SHA-256 of the facilitator key."""
+    clients: set[Client] = field(default_factory=set)
+    """Open connections, joined or not."""
+    dirty: bool = False
+    """Changed since it was last saved."""
+    now: Callable[[], float] = time.time
+    """The time source."""
+
+    def joined(self) -> Iterable[Client]:
+        """Connections that have joined."""
+        return [c for c in self.clients if c.joined]
+
+    def of_person(self, person_id: str) -> list[Client]:
+        """Open connections of one person."""
+        return [c for c in self.clients if c.person_id == person_id]
+
+    def render(self, client: Client) -> str | None:
+        """The message that shows this connection the room as its person may see it."""
+        person = self.meeting.people.get(client.person_id)
+        if person is None or not client.joined:
+            return None
+        if person.state == IN_LOBBY:
+            return protocol.encode("lobby", lobby_value(self.meeting))
+        if person.state != IN_ROOM:
+            return None
+        return protocol.encode("state", self.meeting.view(client.person_id, self.now()))
+
+    def changed(self) -> None:
+        """The meeting changed: save it soon and show everyone the new state."""
+        self.dirty = True
+        for client in self.joined():
+            client.want_state()
+
+    def welcome(self, client: Client, msg_id: object = None) -> None:
+        """Greet a connection whose person is in the room: who they are, the chat so far."""
+        person = self.meeting.people[client.person_id]
+        value = {"you": person.to_dict(), "server_time": self.now()}
+        client.send(protocol.encode("joined", value, msg_id))
+        client.send(protocol.encode("chat-history", {"messages": self.meeting.chat}))
+        client.want_state()
+
+    def publish(self, notices: Iterable[Notice]) -> None:
+        """Relay the meeting's notices to the people they are for."""
+        for notice in notices:
+            targets = self.of_person(notice.to) if notice.to else list(self.joined())
+            text = protocol.encode(notice.kind, dict(notice.data))
+            for client in targets:
+                client.send(text)
+                if notice.kind == "admitted":
+                    self.welcome(client)
+                elif notice.kind == "removed":
+                    asyncio.get_running_loop().create_task(_close_later(client))
+        self.changed()
+
+    def announce(self, kind: str, value: dict[str, Any]) -> None:
+        """Send one message to every joined connection."""
+        text = protocol.encode(kind, value)
+        for client in self.joined():
+            client.send(text)
+
+
+def lobby_value(meeting: Meeting) -> dict[str, Any]:
+    """What someone waiting in the lobby sees."""
+    return {
+        "title": meeting.title,
+        "message": "Thanks for coming! A facilitator will let you in shortly.",
+    }
+
+
+async def _close_later(client: Client) -> None:
+    # Let the pump deliver the "removed" message before the socket closes.
+    for _ in range(20):
+        if not client.outbox:
+            break
+        await asyncio.sleep(0.05)
+    await client.ws.close(code=4403, message=b"removed")
+
+
+class Rooms:
+    """Every live meeting, loaded from the store on first use and saved shortly after changes."""
+
+    def __init__(self, store: Store, now: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.now = now
+        self.rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Future[Room | None]] = {}
+
+    async def create(
+        self,
+        agenda: Agenda,
+        decks: dict[str, Deck],
+        *,
+        title: str = "",
+        max_people: int = 16,
+        lobby: bool = False,
+        scheduled_at: float | None = None,
+    ) -> tuple[Room, str]:
+        """Create and store a meeting; return it with its facilitator key (shown once)."""
+        used = {item.icebreaker for item in agenda.items if item.icebreaker}
+        meeting = Meeting(
+            id=new_id(),
+            agenda=agenda,
+            decks={deck_id: decks[deck_id] for deck_id in used},
+            created_at=self.now(),
+            title=title,
+            scheduled_at=scheduled_at,
+            max_people=max_people,
+            lobby=lobby,
+        )
+        key = new_id(24)
+        room = Room(meeting, digest(key), now=self.now)
+        await self.store.create_meeting(meeting.id, room.key_hash, json.dumps(meeting.to_dict()))
+        self.rooms[meeting.id] = room
+        return room, key
+
+    async def get(self, meeting_id: str) -> Room | None:
+        """The live room for an id, loading it from the store if needed."""
+        room = self.rooms.get(meeting_id)
+        if room is not None:
+            return room
+        if len(meeting_id) > 64:
+            return None
+        pending = self._loading.get(meeting_id)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_future()
+            self._loading[meeting_id] = pending
+            try:
+                pending.set_result(await self._load(meeting_id))
+            except Exception as exc:  # a broken row must not take the server down
+                log.exception("could not load meeting %s", meeting_id[:6])
+                pending.set_exception(exc)
+            finally:
+                del self._loading[meeting_id]
+        return await asyncio.shield(pending)
+
+    async def _load(self, meeting_id: str) -> Room | None:
+        stored = await self.store.load_meeting(meeting_id)
+        if stored is None:
+            return None
+        meeting = Meeting.from_dict(stored.snapshot)
+        meeting.restored()
+        room = Room(meeting, stored.key_hash, now=self.now)
+        self.rooms[meeting_id] = room
+        return room
+
+    async def delete(self, meeting_id: str) -> None:
+        """Forget a meeting and delete everything stored for it."""
+        room = self.rooms.pop(meeting_id, None)
+        if room is not None:
+            for client in list(room.clients):
+                await client.ws.close(code=4404, message=b"deleted")
+        await self.store.delete_meeting(meeting_id)
+
+    async def flush(self) -> None:
+        """Save every changed meeting."""
+        for room in list(self.rooms.values()):
+            if room.dirty:
+                room.dirty = False
+                snapshot = json.dumps(room.meeting.to_dict())
+                await self.store.save_snapshot(room.meeting.id, snapshot)
+
+    async def run_saver(self) -> None:
+        """Save changes every SAVE_SECONDS (a crash loses at most that much)."""
+        while True:
+            await asyncio.sleep(SAVE_SECONDS)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("saving meetings failed; will retry")
+
+    async def run_ticker(self) -> None:
+        """Drive time-based changes (warnings, hard stops) in every room with people in it."""
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            now = self.now()
+            for room in list(self.rooms.values()):
+                if not room.clients:
+                    continue
+                try:
+                    notices = room.meeting.tick(now)
+                except Exception:
+                    log.exception("tick failed in meeting %s", room.meeting.id[:6])
+                    continue
+                if notices:
+                    room.publish(notices)
+
+    async def say_goodbye(self) -> None:
+        """Tell every connection the server is going away, then close them."""
+        for room in self.rooms.values():
+            room.announce("bye", {"message": "The server is restarting; reconnecting…"})
+        await asyncio.sleep(0.1)
+        for room in self.rooms.values():
+            for client in list(room.clients):
+                with contextlib.suppress(Exception):
+                    await client.ws.close(code=1012, message=b"restarting")

@@ -1,0 +1,85 @@
+"""``facilitator serve``: start the server, create the start-up meeting, stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from ..domain.agenda import Agenda
+from ..domain.decks import Deck
+from ..domain.yamlfile import FileError
+from ..library import load_agenda, load_library
+from .app import create_app
+from .keys import ROOMS, Config
+from .pages import links
+from .security import AccessLogger
+
+log = logging.getLogger("facilitator")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run until SIGTERM or Ctrl-C; return the exit status."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = Config(
+        host=args.host,
+        port=args.port,
+        agendas_dir=args.agendas,
+        decks_dir=args.icebreakers,
+        data_dir=args.data,
+        public_url=args.public_url,
+    )
+    if not (config.web_dir / "templates").is_dir():
+        print(f"facilitator: cannot find the web folder at {config.web_dir}", file=sys.stderr)
+        return 1
+    library = load_library(config.agendas_dir, config.decks_dir)
+    for line in library.errors:
+        print(f"warning: skipped: {line}", file=sys.stderr)
+    startup = None
+    if args.agenda is not None:
+        try:
+            startup, warnings = load_agenda(args.agenda, library.decks)
+        except FileError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 1
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    try:
+        return asyncio.run(_run(config, startup, library.decks))
+    except OSError as exc:
+        print(
+            f"facilitator: cannot listen on {config.host}:{config.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+async def _run(config: Config, startup: Agenda | None, decks: dict[str, Deck]) -> int:
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log_class=AccessLogger, shutdown_timeout=3.0)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else config.port  # real port for 0
+    base = Config(config.host, port, public_url=config.public_url).base_url()
+    print(f"Listening on {base}", flush=True)
+    if startup is not None:
+        room, key = await app[ROOMS].create(startup, decks)
+        participant, facilitator = links(base, room.meeting.id, key)
+        print(f"Participant link: {participant}", flush=True)
+        print(f"Facilitator link: {facilitator}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()
+    return 0
