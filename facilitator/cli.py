@@ -115,10 +115,11 @@ def check(paths: Sequence[Path], decks_dir: Path) -> int:
     """Validate files; print timelines for agendas, problems for the rest."""
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            files.extend(yaml_files(path))
-        else:
-            files.append(path)
+        found = yaml_files(path) if path.is_dir() else [path]
+        if path.is_dir() and not found:
+            print(f"{path}: no .yaml files in this folder", file=sys.stderr)
+            return 1
+        files.extend(f for f in found if f not in files)
     deck_files = [p for p in files if _looks_like_deck(p)]
     agenda_files = [p for p in files if p not in deck_files]
     failed = False

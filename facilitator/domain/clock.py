@@ -203,7 +203,7 @@ class Clock:
         self.go_to(self.index - 1, now, log)
 
     def extend_item(self, seconds: int, now: float, log: EventLog) -> None:
-        """Give the current item (and its speaker, if any) more time."""
+        """Give the current item more time (the speaker's timebox is ``extend_speaker``)."""
         if self.current is None:
             raise ClockError("not-running", "Start the meeting first.")
         self.item.add(seconds)

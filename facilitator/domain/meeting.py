@@ -82,11 +82,20 @@ class Person:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
+JOINERS = "\u200c\u200d"
+"""Zero-width (non-)joiners hold emoji and some scripts together; other format characters go."""
+
+
 def clean_name(name: object) -> str:
     """Normalise a display name: any characters, but printable, trimmed, 1-40 long."""
     if not isinstance(name, str):
         raise MeetingError("bad-name", "Please type a name.")
-    text = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    # Line breaks and tabs separate words (so "Ann\nLee" is "Ann Lee"); other controls go.
+    text = "".join(
+        " " if ch.isspace() else ch
+        for ch in name
+        if ch.isspace() or ch in JOINERS or unicodedata.category(ch)[0] != "C"
+    )
     text = " ".join(text.split())
     if not text:
         raise MeetingError("bad-name", "Please type a name.")
@@ -195,7 +204,6 @@ class Meeting:
         if person is None or not person.online:
             return
         person.online = False
-        person.hand = None
         self.log.add(now, "leave", person=person_id)
         self._rotation_leave(person_id, now)
 
@@ -663,6 +671,12 @@ def _setter(attribute: str, value: bool) -> Handler:
     return handler
 
 
+def _lobby_off(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    # Turning the lobby off lets in whoever is waiting, as people expect.
+    m.lobby = False
+    return _admit_all(m, who, args, now)
+
+
 def _end_meeting(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     return m._end(now)
 
@@ -756,7 +770,7 @@ FACILITATORS: dict[str, Handler] = {
     "lock": _setter("locked", True),
     "unlock": _setter("locked", False),
     "lobby-on": _setter("lobby", True),
-    "lobby-off": _setter("lobby", False),
+    "lobby-off": _lobby_off,
     "end": _end_meeting,
     "mute": _mute,
     "unmute": _unmute,

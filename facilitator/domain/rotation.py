@@ -50,9 +50,12 @@ class PromptPool:
     def draw(self, deck_id: str, prompts: Sequence[str]) -> str:
         """Draw an unused prompt; once a deck is used up it starts over."""
         used = self.used.setdefault(deck_id, [])
+        last = None
         if len(used) >= len(prompts):
+            last = used[-1]
             used.clear()
-        free = [i for i in range(len(prompts)) if i not in set(used)]
+        # Starting over, never begin with the prompt that was just used.
+        free = [i for i in range(len(prompts)) if i not in set(used) and i != last] or [0]
         rng = random.Random(f"{self.seed}:{deck_id}:{len(used)}")
         choice = rng.choice(free)
         used.append(choice)
