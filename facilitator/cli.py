@@ -82,6 +82,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL for printed links, e.g. https://meet.example.org "
         "(default: from --host and --port)",
     )
+    media = serve.add_argument_group("media (WebRTC)")
+    media.add_argument(
+        "--ice-address",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="use only this address for media host candidates (repeatable; "
+        "127.0.0.1 for tests, a public address on a multi-homed server)",
+    )
+    media.add_argument(
+        "--stun",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="STUN server, e.g. stun:stun.example.org:3478 (repeatable)",
+    )
+    media.add_argument(
+        "--turn",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="TURN server, e.g. turn:turn.example.org:3478 (repeatable)",
+    )
+    media.add_argument("--turn-user", metavar="USER", help="TURN user name")
+    media.add_argument("--turn-password", metavar="PASSWORD", help="TURN password")
+    tls = serve.add_argument_group("HTTPS (browsers allow cameras only on HTTPS or localhost)")
+    tls.add_argument("--tls-cert", type=Path, metavar="FILE", help="certificate chain (PEM)")
+    tls.add_argument("--tls-key", type=Path, metavar="FILE", help="private key (PEM)")
     return parser
 
 

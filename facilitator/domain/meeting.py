@@ -71,6 +71,10 @@ class Person:
     """Muted by a facilitator: the server does not forward their audio."""
     opted_out: bool = False
     """Sits out icebreakers."""
+    camera: bool = False
+    """Their camera is on (as their browser reports it)."""
+    mic: bool = False
+    """Their microphone is on (as their browser reports it)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the person as JSON-ready data."""
@@ -155,6 +159,8 @@ class Meeting:
     """Last chat message number."""
     log: EventLog = field(default_factory=EventLog)
     """What happened, for the recap."""
+    talk: dict[str, float] = field(default_factory=dict)
+    """Seconds each person has been the active speaker (from audio levels)."""
 
     def __post_init__(self) -> None:
         self.title = self.title or self.agenda.title
@@ -246,6 +252,11 @@ class Meeting:
             self.log.add(now, "control", action=action, by=person.id)
         return notices
 
+    def add_talk_time(self, person_id: str, seconds: float) -> None:
+        """Count time someone spent as the active speaker (reported by the media layer)."""
+        if person_id in self.people and 0 < seconds < 5:
+            self.talk[person_id] = self.talk.get(person_id, 0.0) + seconds
+
     def tick(self, now: float) -> list[Notice]:
         """Time-driven changes: time-left warnings (each once) and a hard stop."""
         notices = [
@@ -283,6 +294,8 @@ class Meeting:
                 "hand": p.hand,
                 "muted": p.muted,
                 "opted_out": p.opted_out,
+                "camera": p.camera,
+                "mic": p.mic,
                 "spoken": p.id in spoken,
             }
             for p in self.people.values()
@@ -460,6 +473,7 @@ class Meeting:
             "chat": list(self.chat),
             "chat_seq": self.chat_seq,
             "log": self.log.to_list(),
+            "talk": dict(self.talk),
         }
 
     @classmethod
@@ -485,6 +499,7 @@ class Meeting:
         meeting.chat = list(data.get("chat", []))
         meeting.chat_seq = int(data.get("chat_seq", 0))
         meeting.log = EventLog.from_list(data.get("log", []))
+        meeting.talk = {str(k): float(v) for k, v in data.get("talk", {}).items()}
         return meeting
 
     def restored(self) -> None:
@@ -538,6 +553,15 @@ def _opt_out(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> li
 
 def _rename(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     who.name = clean_name(args.get("name"))
+    return []
+
+
+def _media_state(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    camera, mic = args.get("camera"), args.get("mic")
+    if not isinstance(camera, bool) or not isinstance(mic, bool):
+        raise MeetingError("bad-request", "Say whether camera and mic are on (true or false).")
+    who.camera = camera
+    who.mic = mic and not who.muted
     return []
 
 
@@ -684,6 +708,7 @@ def _end_meeting(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -
 def _mute(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     person = _target(m, args)
     person.muted = True
+    person.mic = False
     return [Notice("muted", {"person": person.id, "by": who.name}, to=person.id)]
 
 
@@ -752,6 +777,7 @@ EVERYONE: dict[str, Handler] = {
     "opt-out": _opt_out,
     "rename": _rename,
     "unmute-self": _unmute_self,
+    "media-state": _media_state,
 }
 FACILITATORS: dict[str, Handler] = {
     "start": _start,

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 
 import jinja2
 from aiohttp import web
+from aiortc import RTCIceServer
 
+from ..media.aiortc_seams import check_seams, restrict_host_addresses
+from ..media.sfu import MediaConfig, Sfu
 from ..store import Store
 from . import api, pages
-from .keys import CONFIG, ROOMS, STORE, TEMPLATES, Config
+from .keys import CONFIG, ROOMS, SFU, STORE, TEMPLATES, Config
 from .rooms import Rooms
 from .security import security_headers
 from .ws import meeting_socket
@@ -28,7 +32,11 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     )
     store = Store(config.data_dir / "facilitator.sqlite3")
     app[STORE] = store
-    app[ROOMS] = Rooms(store, now) if now else Rooms(store)
+    app[ROOMS] = Rooms(store, now or time.time, [dict(s) for s in config.ice_servers])
+    check_seams()
+    restrict_host_addresses(config.ice_addresses)
+    servers = [RTCIceServer(**server) for server in config.ice_servers]
+    app[SFU] = Sfu(MediaConfig(ice_servers=servers))
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_goodbye)
@@ -54,8 +62,13 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     rooms = app[ROOMS]
-    tasks = [asyncio.create_task(rooms.run_ticker()), asyncio.create_task(rooms.run_saver())]
+    tasks = [
+        asyncio.create_task(rooms.run_ticker()),
+        asyncio.create_task(rooms.run_saver()),
+        asyncio.create_task(rooms.run_speakers(app[SFU])),
+    ]
     yield
+    await app[SFU].close()
     for task in tasks:
         task.cancel()
     for task in tasks:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from aiohttp import web
 
+from ..media.sfu import Sfu
 from ..store import Store
 from .rooms import Rooms
 
@@ -28,6 +30,14 @@ class Config:
     """Where the SQLite database lives."""
     public_url: str | None = None
     """Base URL for links, when the server sits behind a proxy."""
+    ice_addresses: tuple[str, ...] = ()
+    """Host candidate addresses for media (empty: every interface but loopback)."""
+    ice_servers: tuple[dict[str, Any], ...] = ()
+    """STUN/TURN servers, as RTCIceServer dictionaries (``urls``, ``username``, ``credential``)."""
+    tls_cert: Path | None = None
+    """HTTPS certificate chain."""
+    tls_key: Path | None = None
+    """HTTPS private key."""
     web_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "web")
     """Templates and static files."""
 
@@ -38,10 +48,12 @@ class Config:
         host = f"[{self.host}]" if ":" in self.host else self.host
         if host in ("0.0.0.0", "[::]"):
             host = "127.0.0.1"
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{host}:{self.port}"
 
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 ROOMS = web.AppKey("rooms", Rooms)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+SFU = web.AppKey("sfu", Sfu)

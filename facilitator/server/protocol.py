@@ -12,7 +12,7 @@ from typing import Any
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
-CLIENT_TYPES = frozenset({"join", "action", "ping", "leave"})
+CLIENT_TYPES = frozenset({"join", "action", "ping", "leave", "media-start", "answer", "media-stop"})
 """Messages a browser sends."""
 
 SERVER_TYPES = frozenset(
@@ -32,6 +32,9 @@ SERVER_TYPES = frozenset(
         "error",
         "pong",
         "bye",
+        "offer",
+        "media-ended",
+        "speaking",
     }
 )
 """Messages the server sends."""

@@ -20,6 +20,7 @@ from aiohttp import web
 from ..domain.agenda import Agenda
 from ..domain.decks import Deck
 from ..domain.meeting import IN_LOBBY, IN_ROOM, Meeting, Notice
+from ..media.sfu import MediaRoom, Sfu
 from ..store import Session, Store
 from . import protocol
 
@@ -58,6 +59,8 @@ class Client:
         self.ws = ws
         self.session = session
         self.joined = False
+        self.media = False
+        """This connection owns its person's media connection."""
         self.outbox: deque[str] = deque()
         self.state_due = False
         self.wake = asyncio.Event()
@@ -109,6 +112,12 @@ class Room:
     """Changed since it was last saved."""
     now: Callable[[], float] = time.time
     """The time source."""
+    media: MediaRoom | None = None
+    """The meeting's media, once someone has started theirs."""
+    speaker: str | None = None
+    """Who the media says is speaking."""
+    ice_servers: list[dict[str, Any]] = field(default_factory=list)
+    """STUN/TURN servers browsers should use."""
 
     def joined(self) -> Iterable[Client]:
         """Connections that have joined."""
@@ -134,11 +143,18 @@ class Room:
         self.dirty = True
         for client in self.joined():
             client.want_state()
+        if self.media is not None:
+            self.media.set_muted({p.id for p in self.meeting.people.values() if p.muted})
 
     def welcome(self, client: Client, msg_id: object = None) -> None:
         """Greet a connection whose person is in the room: who they are, the chat so far."""
         person = self.meeting.people[client.person_id]
-        value = {"you": person.to_dict(), "server_time": self.now()}
+        value = {
+            "you": person.to_dict(),
+            "server_time": self.now(),
+            "ice_servers": self.ice_servers,
+            "speaking": self.speaker,
+        }
         client.send(protocol.encode("joined", value, msg_id))
         client.send(protocol.encode("chat-history", {"messages": self.meeting.chat}))
         client.want_state()
@@ -183,9 +199,15 @@ async def _close_later(client: Client) -> None:
 class Rooms:
     """Every live meeting, loaded from the store on first use and saved shortly after changes."""
 
-    def __init__(self, store: Store, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        now: Callable[[], float] = time.time,
+        ice_servers: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.store = store
         self.now = now
+        self.ice_servers = ice_servers or []
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room | None]] = {}
 
@@ -212,7 +234,7 @@ class Rooms:
             lobby=lobby,
         )
         key = new_id(24)
-        room = Room(meeting, digest(key), now=self.now)
+        room = Room(meeting, digest(key), now=self.now, ice_servers=self.ice_servers)
         await self.store.create_meeting(meeting.id, room.key_hash, json.dumps(meeting.to_dict()))
         self.rooms[meeting.id] = room
         return room, key
@@ -243,7 +265,7 @@ class Rooms:
             return None
         meeting = Meeting.from_dict(stored.snapshot)
         meeting.restored()
-        room = Room(meeting, stored.key_hash, now=self.now)
+        room = Room(meeting, stored.key_hash, now=self.now, ice_servers=self.ice_servers)
         self.rooms[meeting_id] = room
         return room
 
@@ -287,6 +309,24 @@ class Rooms:
                     continue
                 if notices:
                     room.publish(notices)
+
+    async def run_speakers(self, sfu: Sfu) -> None:
+        """Tell rooms who is speaking (from RTP audio levels) and count talk time."""
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            now = time.monotonic()
+            elapsed, last = now - last, now
+            for room in list(self.rooms.values()):
+                if room.media is None:
+                    continue
+                speaker = room.media.loudest(now)
+                if speaker is not None:
+                    room.meeting.add_talk_time(speaker, elapsed)
+                    room.dirty = True
+                if speaker != room.speaker:
+                    room.speaker = speaker
+                    room.announce("speaking", {"person": speaker})
 
     async def say_goodbye(self) -> None:
         """Tell every connection the server is going away, then close them."""

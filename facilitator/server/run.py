@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
+import ssl
 import sys
+from typing import Any
 
 from aiohttp import web
 
@@ -34,7 +37,14 @@ def serve(args: argparse.Namespace) -> int:
         decks_dir=args.icebreakers,
         data_dir=args.data,
         public_url=args.public_url,
+        ice_addresses=tuple(args.ice_address),
+        ice_servers=ice_servers(args.stun, args.turn, args.turn_user, args.turn_password),
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )
+    if bool(config.tls_cert) != bool(config.tls_key):
+        print("facilitator: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 1
     if not (config.web_dir / "templates").is_dir():
         print(f"facilitator: cannot find the web folder at {config.web_dir}", file=sys.stderr)
         return 1
@@ -61,14 +71,28 @@ def serve(args: argparse.Namespace) -> int:
         return 1
 
 
+def ice_servers(
+    stun: list[str], turn: list[str], user: str | None, password: str | None
+) -> tuple[dict[str, Any], ...]:
+    """RTCIceServer dictionaries from the command line."""
+    servers: list[dict[str, Any]] = [{"urls": url} for url in stun]
+    for url in turn:
+        servers.append({"urls": url, "username": user or "", "credential": password or ""})
+    return tuple(servers)
+
+
 async def _run(config: Config, startup: Agenda | None, decks: dict[str, Deck]) -> int:
     app = create_app(config)
     runner = web.AppRunner(app, access_log_class=AccessLogger, shutdown_timeout=3.0)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    ssl_context = None
+    if config.tls_cert and config.tls_key:
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_context.load_cert_chain(config.tls_cert, config.tls_key)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else config.port  # real port for 0
-    base = Config(config.host, port, public_url=config.public_url).base_url()
+    base = dataclasses.replace(config, port=port).base_url()
     print(f"Listening on {base}", flush=True)
     if startup is not None:
         room, key = await app[ROOMS].create(startup, decks)

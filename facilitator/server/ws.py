@@ -9,9 +9,11 @@ import time
 
 from aiohttp import WSMsgType, web
 
+from ..domain.clock import ENDED
 from ..domain.meeting import FACILITATOR, IN_ROOM, PARTICIPANT, MeetingError
+from ..media.sfu import MediaError, Sfu
 from . import protocol
-from .keys import ROOMS
+from .keys import ROOMS, SFU
 from .rooms import Client, Room
 from .sessions import origin_allowed, read_session
 
@@ -71,7 +73,7 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
                     if limit.strikes > RATE_STRIKES:
                         break
                     continue
-                handle(room, client, msg.data)
+                await handle(request.app[SFU], room, client, msg.data)
             elif msg.type == WSMsgType.BINARY:
                 client.send(protocol.error("bad-message", "Messages are JSON text."))
             elif msg.type == WSMsgType.ERROR:
@@ -81,13 +83,15 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pump
+        if client.media and room.media is not None:
+            await room.media.leave(client.person_id)
         if client.joined and not room.of_person(client.person_id):
             room.meeting.depart(client.person_id, room.now())
             room.changed()
     return ws
 
 
-def handle(room: Room, client: Client, text: str) -> None:
+async def handle(sfu: Sfu, room: Room, client: Client, text: str) -> None:
     """Act on one message; every failure becomes an ``error`` reply and changes nothing."""
     try:
         msg = protocol.parse(text)
@@ -110,7 +114,9 @@ def handle(room: Room, client: Client, text: str) -> None:
             client.send(protocol.encode("ok", msg_id=msg.id))
         elif msg.type == "action":
             act(room, client, msg)
-    except MeetingError as exc:
+        elif msg.type in ("media-start", "answer", "media-stop"):
+            await media(sfu, room, client, msg)
+    except (MeetingError, MediaError) as exc:
         if exc.code == "not-allowed":
             log.warning(
                 "meeting %s: refused %r from a participant", room.meeting.id[:6], _action(msg)
@@ -120,6 +126,37 @@ def handle(room: Room, client: Client, text: str) -> None:
         # A bug must cost one reply, never the server or the meeting.
         log.exception("failed to handle a %s message", msg.type)
         client.send(protocol.error("server-error", "Something went wrong on our side.", msg.id))
+
+
+async def media(sfu: Sfu, room: Room, client: Client, msg: protocol.Message) -> None:
+    """Start, answer or stop this person's media connection."""
+    person = room.meeting.people.get(client.person_id)
+    if not client.joined or person is None or person.state != IN_ROOM:
+        raise MeetingError("not-joined", "Join the meeting first.")
+    if room.meeting.clock.status == ENDED:
+        raise MeetingError("meeting-ended", "This meeting has ended.")
+    if room.media is None:
+        room.media = sfu.room(room.meeting.id)
+        room.changed()
+    if msg.type == "media-start":
+        # One connection per person: a second tab takes over from the first.
+        for other in room.of_person(client.person_id):
+            other.media = other is client
+        client.media = True
+
+        def signal(kind: str, value: dict[str, object]) -> None:
+            client.send(protocol.encode(kind, value))
+
+        await room.media.join(client.person_id, signal)
+    elif msg.type == "answer":
+        peer = room.media.peers.get(client.person_id)
+        if peer is None or not client.media:
+            raise MediaError("no-offer", "There is no offer to answer.")
+        await peer.answer(msg.value.get("sdp"))
+    elif client.media:
+        client.media = False
+        await room.media.leave(client.person_id)
+    client.send(protocol.encode("ok", msg_id=msg.id))
 
 
 def _action(msg: protocol.Message) -> str:

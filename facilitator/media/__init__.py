@@ -1,0 +1,1 @@
+"""Everything aiortc: the SFU that forwards encoded media, and the synthetic participant."""

@@ -1,0 +1,247 @@
+"""A synthetic participant: joins a meeting by link and publishes pre-encoded VP8 and Opus.
+
+It speaks the same WebSocket protocol as the browser (``docs/protocol.md``) and keeps what it
+receives as encoded frames, never decoding, so tests can compare bytes and the load test can
+count frames and measure delay cheaply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import av
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .aiortc_seams import install_forwarding, on_keyframe_request
+from .relay import Frame
+from .samples import OPUS_FRAME, SampleMedia
+
+
+class LoopTrack(MediaStreamTrack):
+    """Sends pre-encoded frames in a loop at their real pace; restarts at a keyframe on request."""
+
+    def __init__(self, kind: str, frames: tuple[bytes, ...], fps: int) -> None:
+        super().__init__()
+        self.kind = kind
+        self.frames = frames
+        self.interval = 1 / fps if kind == "video" else 0.02
+        self.ticks = 90_000 // fps if kind == "video" else OPUS_FRAME
+        self.time_base = Fraction(1, 90_000 if kind == "video" else 48_000)
+        self.index = 0
+        self.count = 0
+        self.started: float | None = None
+        self.sent_at: dict[int, float] = {}
+        """Send time (monotonic) of recent frames by pts, for delay measurements."""
+        self.keyframe_requests = 0
+
+    def request_keyframe(self) -> None:
+        """The server asked for a keyframe: frame 0 is one."""
+        self.keyframe_requests += 1
+        if self.kind == "video":
+            self.index = 0
+
+    async def recv(self) -> Frame:
+        """The next frame, when it is due."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
+        due = self.started + self.count * self.interval
+        if due > now:
+            await asyncio.sleep(due - now)
+        packet = av.Packet(self.frames[self.index])
+        packet.pts = self.count * self.ticks
+        packet.time_base = self.time_base
+        self.sent_at[self.count * self.ticks] = time.monotonic()
+        if len(self.sent_at) > 1000:
+            self.sent_at.pop(next(iter(self.sent_at)))
+        self.count += 1
+        self.index = (self.index + 1) % len(self.frames)
+        return packet
+
+
+@dataclass
+class Received:
+    """What arrived from one other person's track."""
+
+    frames: int = 0
+    keyframes: int = 0
+    first_at: float | None = None
+    first_keyframe_at: float | None = None
+    data: list[bytes] = field(default_factory=list)
+    """The frames themselves, when recording (tests)."""
+
+
+class Bot:
+    """One synthetic participant."""
+
+    def __init__(
+        self,
+        link: str,
+        name: str,
+        media: SampleMedia | None,
+        *,
+        record: bool = False,
+        on_frame: Callable[[str, str, bytes, int], None] | None = None,
+    ) -> None:
+        self.link = link
+        self.name = name
+        self.media = media
+        self.record = record
+        self.on_frame = on_frame
+        parts = urlsplit(link)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.meeting_id = parts.path.rsplit("/", 1)[-1]
+        self.http: aiohttp.ClientSession | None = None
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.pc: RTCPeerConnection | None = None
+        self.person_id: str | None = None
+        self.tracks: dict[str, dict[str, Any]] = {}
+        self.received: dict[tuple[str, str], Received] = {}
+        self.messages: list[dict[str, Any]] = []
+        self.audio = LoopTrack("audio", media.audio, 50) if media else None
+        self.video = LoopTrack("video", media.video, media.fps) if media else None
+        self.offers = 0
+        self.joined_at = 0.0
+        self.connected = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+        self._installed: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    async def join(self, with_media: bool = True) -> None:
+        """Open the page, join the meeting and, with media, start publishing."""
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        async with self.http.get(self.link) as response:
+            response.raise_for_status()
+        self.ws = await self.http.ws_connect(
+            f"{self.origin}/m/{self.meeting_id}/ws", headers={"Origin": self.origin}
+        )
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+        await self.send("join", {"name": self.name})
+        joined = await self.wait_for("joined")
+        self.person_id = joined["value"]["you"]["id"]
+        self.joined_at = time.monotonic()
+        if with_media:
+            await self.send("media-start", {})
+
+    async def send(self, kind: str, value: dict[str, Any] | None = None) -> None:
+        """Send one protocol message."""
+        assert self.ws is not None
+        await self.ws.send_str(json.dumps({"type": kind, "value": value or {}}))
+
+    async def wait_for(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The first received message of a type."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if message["type"] == kind:
+                    return message
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"{self.name}: no {kind!r} message")
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        async for msg in self.ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            message = json.loads(msg.data)
+            if message["type"] == "offer":
+                await self._answer(message["value"])
+            elif message["type"] != "state":  # states are many; keep the rest
+                self.messages.append(message)
+
+    async def _answer(self, offer: dict[str, Any]) -> None:
+        async with self._lock:
+            self.offers += 1
+            if self.pc is None:
+                self.pc = RTCPeerConnection(
+                    RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+                )
+                self.pc.on("connectionstatechange", self._state_changed)
+            pc = self.pc
+            self.tracks = offer["tracks"]
+            await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+            for transceiver in pc.getTransceivers():
+                mid = transceiver.mid
+                info = self.tracks.get(mid or "")
+                if mid is None or info is None or mid in self._installed:
+                    continue
+                self._installed.add(mid)
+                if info["own"]:
+                    track = self.audio if info["kind"] == "audio" else self.video
+                    if track is not None:
+                        transceiver.sender.replaceTrack(track)
+                        transceiver.direction = "sendonly"
+                        on_keyframe_request(transceiver.sender, track.request_keyframe)
+                else:
+                    install_forwarding(
+                        transceiver.receiver, info["kind"], self._sink(mid, info["kind"])
+                    )
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+            await self.send("answer", {"sdp": pc.localDescription.sdp})
+
+    def _sink(self, mid: str, kind: str) -> Callable[[bytes, int, bool], None]:
+        def sink(data: bytes, timestamp: int, keyframe: bool) -> None:
+            person = (self.tracks.get(mid) or {}).get("person")
+            if person is None:
+                return
+            received = self.received.setdefault((person, kind), Received())
+            now = time.monotonic()
+            received.frames += 1
+            if received.first_at is None:
+                received.first_at = now
+            if keyframe:
+                received.keyframes += 1
+                if received.first_keyframe_at is None:
+                    received.first_keyframe_at = now
+            if self.record:
+                received.data.append(data)
+            if self.on_frame is not None:
+                self.on_frame(person, kind, data, timestamp)
+
+        return sink
+
+    def _state_changed(self) -> None:
+        if self.pc is not None and self.pc.connectionState == "connected":
+            self.connected.set()
+
+    def frames_from(self, person_id: str, kind: str) -> int:
+        """How many frames of a person's track have arrived."""
+        received = self.received.get((person_id, kind))
+        return received.frames if received else 0
+
+    async def leave(self) -> None:
+        """Leave the meeting and close everything."""
+        with contextlib.suppress(Exception):
+            if self.ws is not None and not self.ws.closed:
+                await self.send("leave")
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection, the WebSocket and the HTTP session."""
+        if self.pc is not None:
+            with contextlib.suppress(Exception):
+                await self.pc.close()
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self.http is not None:
+            await self.http.close()

@@ -1,0 +1,354 @@
+"""The SFU: one RTCPeerConnection per person, media forwarded between them, never re-encoded.
+
+The server always makes the offers. A person's connection has two receive-only transceivers
+for their own camera and microphone, and one send-only transceiver per other person's track.
+When people come and go, transceivers are re-pointed or set inactive and the server offers
+again. Who may be heard is the meeting's decision: ``apply`` mirrors its roster and mutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+
+from .aiortc_seams import (
+    ForwardingBuffer,
+    install_forwarding,
+    on_keyframe_request,
+    pin_codec,
+    request_keyframe,
+)
+from .relay import Publisher, RelayTrack
+
+log = logging.getLogger(__name__)
+
+CODECS = {"audio": "audio/opus", "video": "video/VP8"}
+CONNECT_TIMEOUT = 30.0
+"""A connection that is not up within this many seconds is closed."""
+MAX_SDP = 64 * 1024
+SPEAKING_LEVEL = 60
+"""-dBov under which someone counts as speaking (0 is loudest, 127 is silence)."""
+SPEAKING_HOLD = 0.4
+"""Seconds a level stays valid."""
+Signal = Callable[[str, dict[str, Any]], None]
+
+
+class MediaError(Exception):
+    """A media request that cannot be carried out (``code`` is stable for clients)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class MediaConfig:
+    """ICE settings shared by every connection."""
+
+    ice_servers: list[RTCIceServer] = field(default_factory=list)
+    """STUN/TURN servers the server uses (clients get the same list)."""
+
+
+@dataclass
+class Outgoing:
+    """A send-only transceiver and the relay track it carries."""
+
+    transceiver: RTCRtpTransceiver
+    track: RelayTrack
+
+
+class MediaPeer:
+    """One person's connection to the SFU."""
+
+    def __init__(self, room: MediaRoom, person_id: str, signal: Signal) -> None:
+        self.room = room
+        self.person_id = person_id
+        self.signal = signal
+        # max-bundle: aiortc's default (balanced) gives a transceiver added later the transport of
+        # the first one of its kind, and when the answer bundles everything onto the first
+        # m-line's transport those late transceivers are left on a stopped one.
+        config = RTCConfiguration(
+            iceServers=room.config.ice_servers or [], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+        )
+        self.pc = RTCPeerConnection(config)
+        self.audio = Publisher(person_id, "audio", lambda: None)
+        self.video = Publisher(person_id, "video", self._ask_keyframe)
+        self.buffers: dict[str, ForwardingBuffer] = {}
+        self.incoming: dict[str, RTCRtpTransceiver] = {}
+        for kind, publisher in (("audio", self.audio), ("video", self.video)):
+            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            pin_codec(transceiver, CODECS[kind])
+            on_level = self._on_level if kind == "audio" else None
+            self.buffers[kind] = install_forwarding(
+                transceiver.receiver, kind, publisher.on_frame, on_level
+            )
+            self.incoming[kind] = transceiver
+        self.outgoing: list[Outgoing] = []
+        self.negotiating = False
+        self.again = False
+        self.closed = False
+        self.level = 127
+        self.level_at = 0.0
+        self.created = time.monotonic()
+        self.pc.on("connectionstatechange", self._state_changed)
+        loop = asyncio.get_running_loop()
+        self.timeout = loop.call_later(CONNECT_TIMEOUT, self._connect_timeout)
+
+    def publisher(self, kind: str) -> Publisher:
+        """This person's audio or video publisher."""
+        return self.audio if kind == "audio" else self.video
+
+    def _on_level(self, level: int) -> None:
+        now = time.monotonic()
+        if level <= self.level or now - self.level_at > SPEAKING_HOLD:
+            self.level = level
+            self.level_at = now
+
+    def speaking_level(self, now: float) -> int:
+        """The loudest recent audio level (127 when silent or muted)."""
+        if self.audio.muted or now - self.level_at > SPEAKING_HOLD:
+            return 127
+        return self.level
+
+    def _ask_keyframe(self) -> None:
+        ssrc = self.buffers["video"].ssrc
+        receiver = self.incoming["video"].receiver
+        if ssrc is None or self.closed:
+            return  # the first frames of a stream are a keyframe anyway
+        self.room.spawn(request_keyframe(receiver, ssrc))
+
+    def _state_changed(self) -> None:
+        state = self.pc.connectionState
+        if state == "connected":
+            self.timeout.cancel()
+        elif state in ("failed", "closed") and not self.closed:
+            log.info("media connection %s for %s", state, self.person_id[:6])
+            self.room.spawn(self.room.leave(self.person_id, self))
+
+    def _connect_timeout(self) -> None:
+        if self.pc.connectionState != "connected" and not self.closed:
+            log.info("media connection for %s did not come up in time", self.person_id[:6])
+            self.signal("media-ended", {"reason": "timeout"})
+            self.room.spawn(self.room.leave(self.person_id, self))
+
+    def sync(self, others: Iterable[MediaPeer]) -> bool:
+        """Carry every other person's audio and video; return whether anything changed."""
+        wanted = {(o.person_id, kind): o.publisher(kind) for o in others for kind in CODECS}
+        changed = False
+        carried = set()
+        for out in self.outgoing:
+            publisher = out.track.publisher
+            key = (publisher.person_id, out.track.kind) if publisher else None
+            if key is not None and wanted.get(key) is publisher:
+                carried.add(key)
+            elif publisher is not None:
+                out.track.attach(None)
+                out.transceiver.direction = "inactive"
+                changed = True
+        for key, publisher in wanted.items():
+            if key in carried:
+                continue
+            free = next(
+                (o for o in self.outgoing if o.track.publisher is None and o.track.kind == key[1]),
+                None,
+            )
+            if free is None:
+                free = self._add_outgoing(key[1])
+            free.track.attach(publisher)
+            free.transceiver.direction = "sendonly"
+            changed = True
+        return changed
+
+    def _add_outgoing(self, kind: str) -> Outgoing:
+        track = RelayTrack(kind)
+        transceiver = self.pc.addTransceiver(track, direction="sendonly")
+        pin_codec(transceiver, CODECS[kind])
+
+        def forward_keyframe_request() -> None:
+            if track.publisher is not None:
+                track.publisher.request_keyframe()
+
+        on_keyframe_request(transceiver.sender, forward_keyframe_request)
+        out = Outgoing(transceiver, track)
+        self.outgoing.append(out)
+        return out
+
+    def track_map(self) -> dict[str, dict[str, Any]]:
+        """For the offer: which person and kind each m-line (by mid) carries."""
+        tracks: dict[str, dict[str, Any]] = {}
+        for kind, transceiver in self.incoming.items():
+            if transceiver.mid is not None:
+                tracks[transceiver.mid] = {"person": self.person_id, "kind": kind, "own": True}
+        for out in self.outgoing:
+            if out.transceiver.mid is not None:
+                publisher = out.track.publisher
+                tracks[out.transceiver.mid] = {
+                    "person": publisher.person_id if publisher else None,
+                    "kind": out.track.kind,
+                    "own": False,
+                }
+        return tracks
+
+    async def negotiate(self) -> None:
+        """Send a new offer, or remember to once the one in flight is answered."""
+        if self.closed:
+            return
+        if self.negotiating:
+            self.again = True
+            return
+        self.negotiating = True
+        self.again = False
+        try:
+            offer = await self.pc.createOffer()
+            await self.pc.setLocalDescription(offer)
+        except Exception as exc:
+            self.negotiating = False
+            log.exception("could not make an offer for %s", self.person_id[:6])
+            raise MediaError("media-failed", "Could not set up media; try again.") from exc
+        description = self.pc.localDescription
+        self.signal("offer", {"sdp": description.sdp, "tracks": self.track_map()})
+
+    async def answer(self, sdp: object) -> None:
+        """Apply the browser's answer; offer again if something changed meanwhile."""
+        if not self.negotiating or self.pc.signalingState != "have-local-offer":
+            raise MediaError("no-offer", "There is no offer to answer.")
+        if not isinstance(sdp, str) or not sdp.strip() or len(sdp) > MAX_SDP:
+            raise MediaError("bad-sdp", "That answer is not a session description.")
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except Exception as exc:
+            self.negotiating = False
+            # The half-applied offer is rolled back by starting over with a new offer.
+            self.again = True
+            raise MediaError("bad-sdp", f"That answer was refused: {str(exc)[:200]}") from None
+        finally:
+            if self.negotiating:
+                self.negotiating = False
+        if self.again:
+            await self.negotiate()
+
+    async def close(self) -> None:
+        """Close the connection and stop forwarding its media."""
+        if self.closed:
+            return
+        self.closed = True
+        self.timeout.cancel()
+        self.audio.close()
+        self.video.close()
+        for out in self.outgoing:
+            out.track.stop()
+        try:
+            await self.pc.close()
+        except Exception:  # closing must always finish
+            log.exception("closing a media connection failed")
+
+
+class MediaRoom:
+    """The media side of one meeting."""
+
+    def __init__(self, meeting_id: str, config: MediaConfig) -> None:
+        self.meeting_id = meeting_id
+        self.config = config
+        self.peers: dict[str, MediaPeer] = {}
+        self.speaker: str | None = None
+        self.muted: set[str] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a coroutine in the background, keeping a reference until it is done."""
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    async def join(self, person_id: str, signal: Signal) -> MediaPeer:
+        """Start (or restart) a person's connection and offer it to them."""
+        old = self.peers.pop(person_id, None)
+        if old is not None:
+            await old.close()
+        peer = MediaPeer(self, person_id, signal)
+        peer.audio.muted = person_id in self.muted
+        self.peers[person_id] = peer
+        await self._resync()
+        return peer
+
+    async def leave(self, person_id: str, peer: MediaPeer | None = None) -> None:
+        """Close a person's connection (only ``peer``, when given) and update everyone else."""
+        current = self.peers.get(person_id)
+        if current is None or (peer is not None and current is not peer):
+            if peer is not None:
+                await peer.close()
+            return
+        del self.peers[person_id]
+        await current.close()
+        if self.speaker == person_id:
+            self.speaker = None
+        await self._resync()
+
+    async def _resync(self) -> None:
+        peers = list(self.peers.values())
+        for peer in peers:
+            changed = peer.sync([p for p in peers if p is not peer])
+            if changed or peer.pc.localDescription is None:
+                with contextlib.suppress(MediaError):
+                    await peer.negotiate()
+
+    def set_muted(self, muted: set[str]) -> None:
+        """Mirror the meeting's facilitator mutes: muted people's audio stops at the server."""
+        self.muted = set(muted)
+        for person_id, peer in self.peers.items():
+            peer.audio.muted = person_id in self.muted
+
+    def loudest(self, now: float) -> str | None:
+        """Who is speaking now, from RTP audio levels (None when nobody is)."""
+        best, best_level = None, SPEAKING_LEVEL
+        for person_id, peer in self.peers.items():
+            level = peer.speaking_level(now)
+            if level < best_level:
+                best, best_level = person_id, level
+        return best
+
+    async def close(self) -> None:
+        """Close every connection."""
+        for person_id in list(self.peers):
+            await self.leave(person_id)
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("media task failed: %r", task.exception())
+
+
+class Sfu:
+    """Every meeting's media, keyed by meeting id."""
+
+    def __init__(self, config: MediaConfig) -> None:
+        self.config = config
+        self.rooms: dict[str, MediaRoom] = {}
+
+    def room(self, meeting_id: str) -> MediaRoom:
+        """The media room of a meeting (made on first use)."""
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            room = self.rooms[meeting_id] = MediaRoom(meeting_id, self.config)
+        return room
+
+    async def close(self) -> None:
+        """Close every connection of every meeting."""
+        for room in list(self.rooms.values()):
+            await room.close()
+        self.rooms.clear()

@@ -1,0 +1,41 @@
+"""Media tests run only inside a private network namespace that has nothing but loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from facilitator.media.aiortc_seams import restrict_host_addresses
+from facilitator.media.samples import SampleMedia, make_samples
+
+from ..integration.harness import ServerProcess, running_server
+
+
+def loopback_only() -> bool:
+    """True when this process sees no network interface but ``lo``."""
+    return [name for _, name in socket.if_nameindex()] == ["lo"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_network() -> Iterator[None]:
+    """Refuse to run WebRTC where it could reach this machine's other addresses."""
+    if not loopback_only():
+        pytest.skip("needs a private network namespace: run `make test` (unshare -n)")
+    restrict_host_addresses(["127.0.0.1"])
+    yield
+    restrict_host_addresses(None)
+
+
+@pytest.fixture(scope="session")
+def samples() -> SampleMedia:
+    """Small pre-encoded VP8 and Opus, made once per run."""
+    return make_samples(width=320, height=240, frames=30, kbps=300)
+
+
+@pytest.fixture
+def media_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server whose media uses 127.0.0.1 only."""
+    yield from running_server(tmp_path, extra=["--ice-address", "127.0.0.1"])
