@@ -10,8 +10,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 AGENDA ?= agendas/network-night.yaml
 PYTEST_ARGS ?=
+# Tests run in a private network namespace with only loopback, so no media can reach this
+# machine's other addresses (root: unshare -n; others: a user namespace, unshare -rn).
+UNSHARE := unshare $(shell [ "$$(id -u)" = 0 ] && printf '%s' -n || printf '%s' -rn)
+LOOPBACK_ONLY := $(UNSHARE) -- sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: run test lint format bench chromium clean
+.PHONY: run test lint format bench chromium test-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,15 +32,19 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/facilitator serve --host $(HOST) --port $(PORT) --agenda $(AGENDA)
 
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "Installing Debian's chromium for the browser tests"; \
+test-tools:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing="$$missing iproute2"; \
+	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing from Debian:$$missing"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-test: $(VENV)/.test-installed chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(VENV)/.test-installed test-tools
+	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

@@ -160,9 +160,7 @@ class Publisher:
         self.ask_keyframe()
 
     def close(self) -> None:
-        """The publisher left: every subscriber's track carries nothing until re-pointed."""
+        """The publisher left: no more frames (the SFU re-points its subscribers' tracks)."""
         if self.keyframe_pending is not None:
             self.keyframe_pending.cancel()
             self.keyframe_pending = None
-        for track in list(self.subscribers):
-            track.attach(None)
