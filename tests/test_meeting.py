@@ -366,8 +366,10 @@ def test_after_the_end_only_chat_and_rename(m: Meeting, fake_clock: FakeClock) -
     act(m, "p1", "chat", fake_clock, text="bye")
     act(m, "p1", "rename", fake_clock, name="Robert")
     assert m.people["p1"].name == "Robert"
+    # People who were in can come back to say goodbye; nobody new gets in.
+    assert m.arrive("p1", "Bob", "participant", fake_clock.t).name == "Bob"
     with pytest.raises(MeetingError) as info:
-        m.arrive("p1", "Bob", "participant", fake_clock.t)
+        m.arrive("new", "Newcomer", "participant", fake_clock.t)
     assert info.value.code == "meeting-ended"
 
 

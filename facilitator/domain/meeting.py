@@ -178,7 +178,8 @@ class Meeting:
         person = self.people.get(person_id)
         if person is not None and person.state == REMOVED:
             raise MeetingError("removed", "You were removed from this meeting.")
-        if self.clock.status == ENDED:
+        if self.clock.status == ENDED and (person is None or person.state != IN_ROOM):
+            # People who were in may come back to say goodbye in the chat; nobody new.
             raise MeetingError("meeting-ended", "This meeting has ended.")
         display = clean_name(name)
         if person is not None:

@@ -25,7 +25,11 @@ def landing_context(
     """What the landing page shows: the agendas with their timelines, the decks, the form."""
     lib = library(request.app)
     return {
-        "agendas": [summary(name, a, lib.decks) for name, a in lib.agendas.items()],
+        # Longest first: the full network-night flow leads, quick formats follow.
+        "agendas": [
+            summary(name, a, lib.decks)
+            for name, a in sorted(lib.agendas.items(), key=lambda kv: -kv[1].time_limit)
+        ],
         "decks": [
             {"id": d.id, "title": d.title, "how_it_works": d.how_it_works, "count": len(d.prompts)}
             for d in lib.decks.values()
