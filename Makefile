@@ -46,6 +46,10 @@ test-tools:
 test: $(VENV)/.test-installed test-tools
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The standard load scenarios (a few minutes): table on screen, JSON under bench/results/.
+bench: $(VENV)/.test-installed test-tools
+	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator loadtest --standard
+
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

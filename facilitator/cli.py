@@ -82,6 +82,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL for printed links, e.g. https://meet.example.org "
         "(default: from --host and --port)",
     )
+    load = commands.add_parser(
+        "loadtest",
+        help="measure the server with synthetic participants",
+        description="Synthetic participants (pre-encoded VP8 and Opus) join one call and "
+        "measure the server's CPU, memory, packets, loss, added delay and keyframe times. "
+        "Without --url a server is started on 127.0.0.1 and measured alone.",
+    )
+    load.add_argument("--participants", type=int, default=4, metavar="N", help="people (default 4)")
+    load.add_argument(
+        "--duration", type=float, default=20.0, metavar="S", help="seconds to measure (default 20)"
+    )
+    load.add_argument("--url", help="measure a server that is already running (no CPU figures)")
+    load.add_argument(
+        "--video-kbps",
+        type=int,
+        default=500,
+        metavar="K",
+        help="video bitrate of each participant (default 500)",
+    )
+    load.add_argument(
+        "--json",
+        type=Path,
+        metavar="FILE",
+        help="write results here (default: bench/results/loadtest-DATE.json)",
+    )
+    load.add_argument(
+        "--transcode", action="store_true", help="measure the decode-and-re-encode baseline instead"
+    )
+    load.add_argument(
+        "--standard",
+        action="store_true",
+        help="the standard scenarios: N=2,4,8,12,16 forwarded and transcoded, "
+        "then the largest room with <1%% loss and p99 delay <50 ms",
+    )
+    load.add_argument(
+        "--workers",
+        type=int,
+        metavar="W",
+        help="load generator processes (default: one per core, at most 4)",
+    )
+
     media = serve.add_argument_group("media (WebRTC)")
     media.add_argument(
         "--ice-address",
@@ -107,6 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     media.add_argument("--turn-user", metavar="USER", help="TURN user name")
     media.add_argument("--turn-password", metavar="PASSWORD", help="TURN password")
+    bench = serve.add_argument_group("benchmarking")
+    bench.add_argument(
+        "--stats",
+        action="store_true",
+        help="serve GET /api/stats (media counters, event-loop lag) for loadtest",
+    )
+    bench.add_argument(
+        "--transcode",
+        action="store_true",
+        help="baseline for the benchmark only: decode and re-encode all media",
+    )
     tls = serve.add_argument_group("HTTPS (browsers allow cameras only on HTTPS or localhost)")
     tls.add_argument("--tls-cert", type=Path, metavar="FILE", help="certificate chain (PEM)")
     tls.add_argument("--tls-key", type=Path, metavar="FILE", help="private key (PEM)")
@@ -123,9 +175,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .server.run import serve
 
             return serve(args)
+        if args.command == "loadtest":
+            return loadtest(args)
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def loadtest(args: argparse.Namespace) -> int:
+    """Run the load test and print and save its results."""
+    from . import loadtest as lt
+
+    if args.participants < 2:
+        print("facilitator: --participants must be at least 2", file=sys.stderr)
+        return 2
+    extra: dict[str, object] = {}
+    if args.standard:
+        results, extra = lt.standard(args.duration, args.video_kbps)
+    else:
+        results = [
+            lt.run_scenario(
+                args.participants,
+                args.duration,
+                url=args.url,
+                transcode=args.transcode,
+                video_kbps=args.video_kbps,
+                workers=args.workers,
+            )
+        ]
+    print(file=sys.stderr)
+    print(lt.table(results))
+    for key, value in extra.items():
+        print(f"{key}: {value}")
+    path = lt.save(results, extra, args.json)
+    print(f"results: {path}")
+    return 0
 
 
 def _looks_like_deck(path: Path) -> bool:

@@ -1,7 +1,7 @@
 """The only module that touches aiortc and aioice internals; ``check_seams`` guards each one.
 
 aiortc is built to decode what it receives and encode what it sends. An SFU must do neither, so
-four seams are used (``tests/media/test_seams.py`` fails loudly if an aiortc upgrade moves one):
+five seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
 
 1. ``RTCRtpReceiver.__jitter_buffer`` is replaced by a ForwardingBuffer. The receiver feeds it
    every depayloaded RTP packet; the buffer hands complete encoded frames straight to the SFU
@@ -9,7 +9,8 @@ four seams are used (``tests/media/test_seams.py`` fails loudly if an aiortc upg
 2. ``RTCRtpReceiver._send_rtcp_pli`` asks a publisher for a keyframe.
 3. ``RTCRtpSender._send_keyframe`` (called on PLI/FIR from a subscriber) is overridden per sender
    to forward the request to the publisher, since nothing is encoded here.
-4. ``aioice.ice.get_host_addresses`` is wrapped so ``--ice-address`` chooses the host candidates
+4. ``RTCRtpSender.__packet_count`` is read for the load test's statistics.
+5. ``aioice.ice.get_host_addresses`` is wrapped so ``--ice-address`` chooses the host candidates
    (aioice leaves 127.0.0.1 out, and a server with several interfaces needs a choice).
 """
 
@@ -62,6 +63,8 @@ def check_seams() -> None:
         problems.append("RTCRtpSender no longer calls _send_keyframe on PLI/FIR")
     if "self.__encoder.pack(data)" not in inspect.getsource(RTCRtpSender._next_encoded_frame):
         problems.append("RTCRtpSender no longer packs pre-encoded av.Packet data")
+    if "self.__packet_count = 0" not in inspect.getsource(RTCRtpSender.__init__):
+        problems.append("RTCRtpSender no longer counts packets in __packet_count")
     if "get_host_addresses(" not in inspect.getsource(aioice.ice.Connection.gather_candidates):
         problems.append("aioice Connection.gather_candidates no longer calls get_host_addresses")
     if problems:
@@ -234,6 +237,11 @@ async def request_keyframe(receiver: RTCRtpReceiver, ssrc: int) -> None:
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
     """Call ``callback`` when a subscriber asks this sender for a keyframe (PLI or FIR)."""
     sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def sender_packets(sender: RTCRtpSender) -> int:
+    """RTP packets a sender has sent (for the load test's packets per second)."""
+    return int(getattr(sender, "_RTCRtpSender__packet_count", 0))
 
 
 def pin_codec(transceiver: RTCRtpTransceiver, mime_type: str) -> None:

@@ -31,12 +31,31 @@ from .aiortc_seams import install_forwarding, on_keyframe_request
 from .relay import Frame
 from .samples import OPUS_FRAME, SampleMedia
 
+STAMP = b"FCLT"
+"""Marks a send-time stamp appended to a video frame (load test only; decoders never see it)."""
+STAMP_SIZE = len(STAMP) + 8
+
+
+def read_stamp(data: bytes) -> int | None:
+    """The monotonic send time (ns) appended by a stamping LoopTrack, if any."""
+    if len(data) > STAMP_SIZE and data[-STAMP_SIZE:-8] == STAMP:
+        return int.from_bytes(data[-8:], "big")
+    return None
+
 
 class LoopTrack(MediaStreamTrack):
-    """Sends pre-encoded frames in a loop at their real pace; restarts at a keyframe on request."""
+    """Sends pre-encoded frames in a loop at their real pace; restarts at a keyframe on request.
 
-    def __init__(self, kind: str, frames: tuple[bytes, ...], fps: int) -> None:
+    With ``stamp``, each video frame carries its send time (CLOCK_MONOTONIC, shared by every
+    process on the machine) so a subscriber can measure the delay through the server.
+    """
+
+    def __init__(self, kind: str, frames: tuple[bytes, ...], fps: int, stamp: bool = False) -> None:
         super().__init__()
+        self.stamp = stamp and kind == "video"
+        self.paused = False
+        self.resumed = asyncio.Event()
+        self.resumed.set()
         self.kind = kind
         self.frames = frames
         self.interval = 1 / fps if kind == "video" else 0.02
@@ -49,6 +68,14 @@ class LoopTrack(MediaStreamTrack):
         """Send time (monotonic) of recent frames by pts, for delay measurements."""
         self.keyframe_requests = 0
 
+    def pause(self, paused: bool) -> None:
+        """Stop (or resume) sending, for clean measurement windows."""
+        self.paused = paused
+        if paused:
+            self.resumed.clear()
+        else:
+            self.resumed.set()
+
     def request_keyframe(self) -> None:
         """The server asked for a keyframe: frame 0 is one."""
         self.keyframe_requests += 1
@@ -59,13 +86,20 @@ class LoopTrack(MediaStreamTrack):
         """The next frame, when it is due."""
         if self.readyState != "live":
             raise MediaStreamError
+        if self.paused:
+            await self.resumed.wait()
+            # Carry on at the normal pace, without a burst of the frames not sent meanwhile.
+            self.started = time.monotonic() - self.count * self.interval
         now = time.monotonic()
         if self.started is None:
             self.started = now
         due = self.started + self.count * self.interval
         if due > now:
             await asyncio.sleep(due - now)
-        packet = av.Packet(self.frames[self.index])
+        data = self.frames[self.index]
+        if self.stamp:
+            data += STAMP + time.monotonic_ns().to_bytes(8, "big")
+        packet = av.Packet(data)
         packet.pts = self.count * self.ticks
         packet.time_base = self.time_base
         self.sent_at[self.count * self.ticks] = time.monotonic()
@@ -98,6 +132,7 @@ class Bot:
         media: SampleMedia | None,
         *,
         record: bool = False,
+        stamp: bool = False,
         on_frame: Callable[[str, str, bytes, int], None] | None = None,
     ) -> None:
         self.link = link
@@ -116,7 +151,10 @@ class Bot:
         self.received: dict[tuple[str, str], Received] = {}
         self.messages: list[dict[str, Any]] = []
         self.audio = LoopTrack("audio", media.audio, 50) if media else None
-        self.video = LoopTrack("video", media.video, media.fps) if media else None
+        self.video = LoopTrack("video", media.video, media.fps, stamp) if media else None
+        self.delays: list[float] = []
+        """Send-to-arrival delays (s) of stamped video frames, while ``measuring``."""
+        self.measuring = False
         self.offers = 0
         self.joined_at = 0.0
         self.connected = asyncio.Event()
@@ -213,6 +251,10 @@ class Bot:
                     received.first_keyframe_at = now
             if self.record:
                 received.data.append(data)
+            if self.measuring and kind == "video":
+                sent = read_stamp(data)
+                if sent is not None:
+                    self.delays.append((time.monotonic_ns() - sent) / 1e9)
             if self.on_frame is not None:
                 self.on_frame(person, kind, data, timestamp)
 

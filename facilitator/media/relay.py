@@ -45,7 +45,7 @@ class RelayTrack(MediaStreamTrack):
         super().__init__()
         self.kind = kind
         self.publisher: Publisher | None = None
-        self.queue: deque[Frame] = deque()
+        self.queue: deque[Frame | av.frame.Frame] = deque()
         self.ready = asyncio.Event()
         self.want_keyframe = kind == "video"
         self.sent = 0
@@ -63,7 +63,7 @@ class RelayTrack(MediaStreamTrack):
         if publisher is not None:
             publisher.subscribe(self)
 
-    def push(self, packet: Frame, keyframe: bool) -> None:
+    def push(self, packet: Frame | av.frame.Frame, keyframe: bool) -> None:
         """Queue one frame (called by the publisher for every frame)."""
         if self.want_keyframe and not keyframe:
             self.skipped += 1
@@ -80,7 +80,7 @@ class RelayTrack(MediaStreamTrack):
         self.queue.append(packet)
         self.ready.set()
 
-    async def recv(self) -> Frame:
+    async def recv(self) -> Frame | av.frame.Frame:
         """The next encoded frame, for aiortc's RTCRtpSender to packetise."""
         while not self.queue:
             if self.readyState != "live":
@@ -140,6 +140,15 @@ class Publisher:
         packet.time_base = self.time_base
         for track in self.subscribers:
             track.push(packet, keyframe)
+        self.forwarded += len(self.subscribers)
+
+    def on_decoded(self, frame: av.frame.Frame) -> None:
+        """Transcoding baseline only: a decoded frame, for each subscriber's encoder."""
+        self.frames += 1
+        if self.muted and self.kind == "audio":
+            return
+        for track in self.subscribers:
+            track.push(frame, True)
         self.forwarded += len(self.subscribers)
 
     def request_keyframe(self) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import av
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
@@ -23,6 +24,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from .aiortc_seams import (
@@ -61,6 +63,9 @@ class MediaConfig:
 
     ice_servers: list[RTCIceServer] = field(default_factory=list)
     """STUN/TURN servers the server uses (clients get the same list)."""
+    transcode: bool = False
+    """Decode and re-encode every stream, as aiortc does by default. Only for the benchmark's
+    baseline: it costs a large part of a core per subscriber."""
 
 
 @dataclass
@@ -89,14 +94,18 @@ class MediaPeer:
         self.video = Publisher(person_id, "video", self._ask_keyframe)
         self.buffers: dict[str, ForwardingBuffer] = {}
         self.incoming: dict[str, RTCRtpTransceiver] = {}
+        self.readers: list[asyncio.Task[None]] = []
         for kind, publisher in (("audio", self.audio), ("video", self.video)):
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             pin_codec(transceiver, CODECS[kind])
-            on_level = self._on_level if kind == "audio" else None
-            self.buffers[kind] = install_forwarding(
-                transceiver.receiver, kind, publisher.on_frame, on_level
-            )
+            if not room.config.transcode:
+                on_level = self._on_level if kind == "audio" else None
+                self.buffers[kind] = install_forwarding(
+                    transceiver.receiver, kind, publisher.on_frame, on_level
+                )
             self.incoming[kind] = transceiver
+        if room.config.transcode:
+            self.pc.on("track", self._read_decoded)
         self.outgoing: list[Outgoing] = []
         self.negotiating = False
         self.again = False
@@ -107,6 +116,19 @@ class MediaPeer:
         self.pc.on("connectionstatechange", self._state_changed)
         loop = asyncio.get_running_loop()
         self.timeout = loop.call_later(CONNECT_TIMEOUT, self._connect_timeout)
+
+    def _read_decoded(self, track: MediaStreamTrack) -> None:
+        """Transcoding baseline: read decoded frames and hand them to the subscribers' encoders."""
+        publisher = self.publisher(track.kind)
+
+        async def read() -> None:
+            with contextlib.suppress(MediaStreamError):
+                while True:
+                    frame = await track.recv()
+                    if isinstance(frame, av.frame.Frame):
+                        publisher.on_decoded(frame)
+
+        self.readers.append(asyncio.ensure_future(read()))
 
     def publisher(self, kind: str) -> Publisher:
         """This person's audio or video publisher."""
@@ -125,7 +147,8 @@ class MediaPeer:
         return self.level
 
     def _ask_keyframe(self) -> None:
-        ssrc = self.buffers["video"].ssrc
+        buffer = self.buffers.get("video")
+        ssrc = buffer.ssrc if buffer else None
         receiver = self.incoming["video"].receiver
         if ssrc is None or self.closed:
             return  # the first frames of a stream are a keyframe anyway
@@ -182,7 +205,8 @@ class MediaPeer:
             if track.publisher is not None:
                 track.publisher.request_keyframe()
 
-        on_keyframe_request(transceiver.sender, forward_keyframe_request)
+        if not self.room.config.transcode:  # an encoder makes its own keyframes
+            on_keyframe_request(transceiver.sender, forward_keyframe_request)
         out = Outgoing(transceiver, track)
         self.outgoing.append(out)
         return out
@@ -251,6 +275,8 @@ class MediaPeer:
         self.video.close()
         for out in self.outgoing:
             out.track.stop()
+        for reader in self.readers:
+            reader.cancel()
         try:
             await self.pc.close()
         except Exception:  # closing must always finish

@@ -18,6 +18,7 @@ from . import api, pages
 from .keys import CONFIG, ROOMS, SFU, STORE, TEMPLATES, Config
 from .rooms import Rooms
 from .security import security_headers
+from .stats import LAG, LoopLag, stats
 from .ws import meeting_socket
 
 
@@ -36,7 +37,11 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     check_seams()
     restrict_host_addresses(config.ice_addresses)
     servers = [RTCIceServer(**server) for server in config.ice_servers]
-    app[SFU] = Sfu(MediaConfig(ice_servers=servers))
+    app[SFU] = Sfu(MediaConfig(ice_servers=servers, transcode=config.transcode))
+    if config.stats:
+        app[LAG] = LoopLag()
+        app.router.add_get("/api/stats", stats)
+        app.cleanup_ctx.append(_lag_probe)
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_goodbye)
@@ -74,6 +79,14 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _lag_probe(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[LAG].run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _goodbye(app: web.Application) -> None:

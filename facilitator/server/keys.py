@@ -34,6 +34,10 @@ class Config:
     """Host candidate addresses for media (empty: every interface but loopback)."""
     ice_servers: tuple[dict[str, Any], ...] = ()
     """STUN/TURN servers, as RTCIceServer dictionaries (``urls``, ``username``, ``credential``)."""
+    stats: bool = False
+    """Serve ``GET /api/stats`` (for the load test; off by default)."""
+    transcode: bool = False
+    """Benchmark baseline: decode and re-encode media instead of forwarding it."""
     tls_cert: Path | None = None
     """HTTPS certificate chain."""
     tls_key: Path | None = None

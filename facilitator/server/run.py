@@ -39,6 +39,8 @@ def serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         ice_addresses=tuple(args.ice_address),
         ice_servers=ice_servers(args.stun, args.turn, args.turn_user, args.turn_password),
+        stats=args.stats,
+        transcode=args.transcode,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )

@@ -1,0 +1,500 @@
+"""``facilitator loadtest``: synthetic participants measure what a call costs the server.
+
+Participants are ``media.bot.Bot``s (pre-encoded VP8 and Opus, no encoding at send time) spread
+over worker processes, so the load generator is not the bottleneck (and says so when it is).
+Measurements come from both sides: /proc for the server's CPU and memory, its ``/api/stats``
+for packets and event-loop lag, and the bots for loss, delay and time to the first keyframe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+from urllib.request import Request, urlopen
+
+RESULTS = Path("bench/results")
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "facilitator"
+LOAD_AGENDA = "title: Load test\nitems:\n  - title: Talk\n    duration: 2h\n"
+WARMUP_TIMEOUT = 60.0
+BUSY_GENERATOR = 85.0
+"""A worker using more than this % of a core may be holding the numbers back."""
+
+
+@dataclass
+class Result:
+    """One measured scenario."""
+
+    participants: int
+    mode: str
+    """``forward`` (the SFU) or ``transcode`` (the baseline)."""
+    duration: float
+    server_cpu_pct: float | None
+    """Server CPU, % of one core."""
+    server_rss_mb: float | None
+    packets_per_s: float
+    """RTP packets the server sent per second."""
+    frames_per_s: float
+    """Encoded frames the server forwarded per second."""
+    cpu_us_per_packet: float | None
+    loss_pct_mean: float
+    loss_pct_max: float
+    """Worst subscriber, audio or video."""
+    delay_ms_p50: float | None
+    delay_ms_p99: float | None
+    """Added delay through the server (send to arrival, same machine clock)."""
+    join_keyframe_ms_p50: float | None
+    join_keyframe_ms_max: float | None
+    loop_lag_ms_p99: float | None
+    generator_cpu_pct_max: float
+    generator_busy: bool
+    connected: bool
+    """Every participant received every other one before measuring."""
+    notes: list[str] = field(default_factory=list)
+
+
+# Worker processes
+
+
+def _worker(conn: Connection, link: str, names: list[str], kbps: int) -> None:
+    asyncio.run(_work(conn, link, names, kbps))
+
+
+async def _work(conn: Connection, link: str, names: list[str], kbps: int) -> None:
+    from .media.aiortc_seams import restrict_host_addresses
+    from .media.bot import Bot
+    from .media.samples import cached_samples
+
+    restrict_host_addresses(["127.0.0.1"])
+    media = cached_samples(CACHE, kbps=kbps)
+    loop = asyncio.get_running_loop()
+    bots: list[Bot] = []
+    while True:
+        command, _ = await loop.run_in_executor(None, conn.recv)
+        if command == "join":
+            bot = Bot(link, names[len(bots)], media, stamp=True)
+            await bot.join()
+            bots.append(bot)
+            conn.send({"person": bot.person_id, "joined": time.monotonic()})
+        elif command == "status":
+            conn.send(_snapshot(bots, False))
+        elif command in ("mark", "end"):
+            for bot in bots:
+                for track in (bot.audio, bot.video):
+                    if track is not None:
+                        track.pause(True)
+            await asyncio.sleep(0.6)  # let what is on the way arrive
+            snapshot = _snapshot(bots, command == "end")
+            for bot in bots:
+                bot.delays.clear()
+                bot.measuring = command == "mark"
+                for track in (bot.audio, bot.video):
+                    if track is not None:
+                        track.pause(False)
+            conn.send(snapshot)
+            if command == "end":
+                for bot in bots:
+                    await bot.leave()
+                return
+
+
+def _snapshot(bots: list[Any], with_delays: bool) -> dict[str, Any]:
+    return {
+        "cpu": time.process_time(),
+        "wall": time.monotonic(),
+        "bots": {
+            bot.person_id: {
+                "sent": {
+                    "audio": bot.audio.count if bot.audio else 0,
+                    "video": bot.video.count if bot.video else 0,
+                },
+                "received": {f"{p}/{k}": r.frames for (p, k), r in bot.received.items()},
+                "first_keyframe": {
+                    p: r.first_keyframe_at
+                    for (p, k), r in bot.received.items()
+                    if k == "video" and r.first_keyframe_at is not None
+                },
+                "joined": bot.joined_at,
+                "delays": list(bot.delays) if with_delays else [],
+            }
+            for bot in bots
+        },
+    }
+
+
+# The server
+
+
+class Server:
+    """The server under test: our own subprocess, or one already running at ``url``."""
+
+    def __init__(self, url: str | None, transcode: bool) -> None:
+        self.url = url
+        self.transcode = transcode
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def start(self) -> str:
+        """Start our own server if there is no URL; return the base URL."""
+        if self.url:
+            return self.url.rstrip("/")
+        self.tmp = tempfile.TemporaryDirectory(prefix="facilitator-load-")
+        log = Path(self.tmp.name) / "server.log"
+        args = [sys.executable, "-m", "facilitator", "serve", "--host", "127.0.0.1"]
+        args += ["--port", "0", "--ice-address", "127.0.0.1", "--stats"]
+        args += ["--data", str(Path(self.tmp.name) / "data")]
+        if self.transcode:
+            args.append("--transcode")
+        with log.open("wb") as err:
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode()
+        match = re.search(r"Listening on (\S+)", line)
+        if not match:
+            raise RuntimeError(f"the server did not start: {line}{log.read_text()[-2000:]}")
+        return match.group(1)
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of our server process, from /proc."""
+        if self.proc is None:
+            return None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float | None:
+        """Resident memory of our server process, from /proc."""
+        if self.proc is None:
+            return None
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        return int(match.group(1)) / 1024 if match else None
+
+    def stop(self) -> None:
+        """Stop our server."""
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+
+def _http(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urlopen(request, timeout=10) as response:
+        result: dict[str, Any] = json.loads(response.read())
+        return result
+
+
+# One scenario
+
+
+def run_scenario(
+    participants: int,
+    duration: float,
+    *,
+    url: str | None = None,
+    transcode: bool = False,
+    video_kbps: int = 500,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Result:
+    """Run one call of ``participants`` synthetic people for ``duration`` seconds and measure."""
+    server = Server(url, transcode)
+    base = server.start()
+    context = multiprocessing.get_context("spawn")
+    pipes: list[Connection] = []
+    procs = []
+    try:
+        meeting = _http(f"{base}/api/meetings", {"yaml": LOAD_AGENDA, "max_people": 100})
+        link = meeting["participant_url"]
+        count = workers or max(1, min(participants, os.cpu_count() or 2, 4))
+        assignment = [list(range(w, participants, count)) for w in range(count)]
+        for w in range(count):
+            parent, child = context.Pipe()
+            names = [f"Load {i + 1}" for i in assignment[w]]
+            proc = context.Process(target=_worker, args=(child, link, names, video_kbps))
+            proc.start()
+            pipes.append(parent)
+            procs.append(proc)
+        joined: dict[str, float] = {}
+        for i in range(participants):
+            pipe = pipes[i % count]
+            pipe.send(("join", None))
+            reply = pipe.recv()
+            joined[reply["person"]] = reply["joined"]
+        connected = _warm_up(pipes, participants, progress)
+        marks = _all(pipes, "mark")
+        cpu0, wall0 = server.cpu_seconds(), time.monotonic()
+        stats0 = _http(f"{base}/api/stats")
+        _wait(duration, server, participants, progress)
+        ends = _all(pipes, "end")
+        cpu1, wall1 = server.cpu_seconds(), time.monotonic()
+        stats1 = _http(f"{base}/api/stats?since={stats0['time']}")
+        rss = server.rss_mb()
+        for proc in procs:
+            proc.join(20)
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+        server.stop()
+    return _result(
+        participants, transcode, duration, marks, ends, joined,
+        (cpu0, cpu1, wall0, wall1), stats0, stats1, rss, connected,
+    )  # fmt: skip
+
+
+def _all(pipes: list[Connection], command: str) -> list[dict[str, Any]]:
+    for pipe in pipes:
+        pipe.send((command, None))
+    return [pipe.recv() for pipe in pipes]
+
+
+def _warm_up(pipes: list[Connection], participants: int, progress: bool) -> bool:
+    """Wait until everyone receives everyone's audio and video (or give up)."""
+    deadline = time.monotonic() + WARMUP_TIMEOUT
+    wanted = participants * (participants - 1) * 2
+    while time.monotonic() < deadline:
+        flowing = sum(
+            1
+            for snapshot in _all(pipes, "status")
+            for bot in snapshot["bots"].values()
+            for frames in bot["received"].values()
+            if frames > 0
+        )
+        if progress:
+            _say(f"N={participants}: connecting, {flowing}/{wanted} streams flowing")
+        if flowing >= wanted:
+            time.sleep(1.0)
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _wait(duration: float, server: Server, participants: int, progress: bool) -> None:
+    start = time.monotonic()
+    last_cpu, last = server.cpu_seconds(), start
+    while (left := duration - (time.monotonic() - start)) > 0:
+        time.sleep(min(1.0, left))
+        if progress:
+            now, cpu = time.monotonic(), server.cpu_seconds()
+            load = ""
+            if cpu is not None and last_cpu is not None:
+                load = f", server CPU {100 * (cpu - last_cpu) / (now - last):.0f}% of a core"
+            last_cpu, last = cpu, now
+            _say(f"N={participants}: measuring {now - start:.0f}/{duration:.0f} s{load}")
+
+
+def _say(line: str) -> None:
+    print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def _result(
+    participants: int,
+    transcode: bool,
+    duration: float,
+    marks: list[dict[str, Any]],
+    ends: list[dict[str, Any]],
+    joined: dict[str, float],
+    cpu: tuple[float | None, float | None, float, float],
+    stats0: dict[str, Any],
+    stats1: dict[str, Any],
+    rss: float | None,
+    connected: bool,
+) -> Result:
+    cpu0, cpu1, wall0, wall1 = cpu
+    elapsed = wall1 - wall0
+    before = {pid: bot for snap in marks for pid, bot in snap["bots"].items()}
+    after = {pid: bot for snap in ends for pid, bot in snap["bots"].items()}
+    losses: list[float] = []
+    for sub, bot in after.items():
+        for pub in after:
+            if pub == sub:
+                continue
+            for kind in ("audio", "video"):
+                sent = after[pub]["sent"][kind] - before[pub]["sent"][kind]
+                key = f"{pub}/{kind}"
+                got = bot["received"].get(key, 0) - before[sub]["received"].get(key, 0)
+                if sent > 0:
+                    losses.append(max(0.0, 1 - got / sent))
+    delays = [d * 1000 for bot in after.values() for d in bot["delays"]]
+    keyframes = [
+        (at - after[sub]["joined"]) * 1000
+        for sub, bot in after.items()
+        for pub, at in bot["first_keyframe"].items()
+        if joined.get(pub, 0) < joined.get(sub, 0)
+    ]
+    generator = [
+        100 * (end["cpu"] - mark["cpu"]) / max(1e-6, end["wall"] - mark["wall"])
+        for mark, end in zip(marks, ends, strict=True)
+    ]
+    packets = stats1["packets_out"] - stats0["packets_out"]
+    frames = stats1["frames_out"] - stats0["frames_out"]
+    cpu_s = (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None
+    busy = max(generator, default=0) > BUSY_GENERATOR
+    notes = []
+    if busy:
+        notes.append("the load generator was busy: the server may be able to do more")
+    if not connected:
+        notes.append("not every stream was flowing before measuring")
+    return Result(
+        participants=participants,
+        mode="transcode" if transcode else "forward",
+        duration=round(elapsed, 2),
+        server_cpu_pct=round(100 * cpu_s / elapsed, 1) if cpu_s is not None else None,
+        server_rss_mb=round(rss, 1) if rss is not None else None,
+        packets_per_s=round(packets / elapsed, 1),
+        frames_per_s=round(frames / elapsed, 1),
+        cpu_us_per_packet=round(cpu_s * 1e6 / packets, 1) if cpu_s and packets else None,
+        loss_pct_mean=round(100 * sum(losses) / len(losses), 3) if losses else 100.0,
+        loss_pct_max=round(100 * max(losses), 3) if losses else 100.0,
+        delay_ms_p50=_round(_percentile(delays, 0.5)),
+        delay_ms_p99=_round(_percentile(delays, 0.99)),
+        join_keyframe_ms_p50=_round(_percentile(keyframes, 0.5)),
+        join_keyframe_ms_max=_round(max(keyframes) if keyframes else None),
+        loop_lag_ms_p99=_round(stats1["loop_lag_ms"]["p99"]),
+        generator_cpu_pct_max=round(max(generator, default=0), 1),
+        generator_busy=busy,
+        connected=connected,
+        notes=notes,
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
+
+
+# Reports
+
+
+COLUMNS = [
+    ("N", "participants", "{}"),
+    ("mode", "mode", "{}"),
+    ("CPU %", "server_cpu_pct", "{:.1f}"),
+    ("RSS MB", "server_rss_mb", "{:.0f}"),
+    ("pkt/s", "packets_per_s", "{:.0f}"),
+    ("µs/pkt", "cpu_us_per_packet", "{:.1f}"),
+    ("loss %", "loss_pct_max", "{:.2f}"),
+    ("delay p50", "delay_ms_p50", "{:.1f}"),
+    ("delay p99", "delay_ms_p99", "{:.1f}"),
+    ("key ms", "join_keyframe_ms_max", "{:.0f}"),
+    ("lag p99", "loop_lag_ms_p99", "{:.1f}"),
+    ("gen %", "generator_cpu_pct_max", "{:.0f}"),
+]
+
+
+def table(results: list[Result]) -> str:
+    """The results as a plain-text table (delays and lags in ms; loss: worst subscriber)."""
+    rows = [[title for title, _, _ in COLUMNS]]
+    for result in results:
+        data = asdict(result)
+        rows.append(
+            [fmt.format(data[key]) if data[key] is not None else "-" for _, key, fmt in COLUMNS]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    for result in results:
+        for note in result.notes:
+            lines.append(f"N={result.participants} {result.mode}: {note}")
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        match = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        model = match.group(1) if match else ""
+    import aiortc
+
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "aiortc": aiortc.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def save(results: list[Result], extra: dict[str, Any], path: Path | None) -> Path:
+    """Write the results as JSON (to ``path``, or a dated file under bench/results/)."""
+    if path is None:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / time.strftime("loadtest-%Y%m%d-%H%M%S.json")
+    data = {"machine": machine(), "results": [asdict(r) for r in results], **extra}
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def standard(duration: float, video_kbps: int) -> tuple[list[Result], dict[str, Any]]:
+    """The standard scenarios: N = 2..16 forwarded and transcoded, ratios, then the largest N."""
+    results: list[Result] = []
+    ratios: dict[str, float] = {}
+    transcode_ok = True
+    for n in (2, 4, 8, 12, 16):
+        forward = run_scenario(n, duration, video_kbps=video_kbps)
+        results.append(forward)
+        _say("")
+        print(table([forward]).splitlines()[1], file=sys.stderr)
+        if transcode_ok:
+            baseline = run_scenario(n, duration, transcode=True, video_kbps=video_kbps)
+            results.append(baseline)
+            if forward.server_cpu_pct and baseline.server_cpu_pct:
+                ratios[str(n)] = round(baseline.server_cpu_pct / forward.server_cpu_pct, 1)
+            # Past this point the baseline no longer keeps up: stop measuring it.
+            transcode_ok = baseline.loss_pct_max < 5 and (baseline.server_cpu_pct or 0) < 95
+    largest = largest_room(min(duration, 10.0), video_kbps)
+    return results, {"transcode_cpu_ratio": ratios, "largest_room": largest}
+
+
+def good(result: Result) -> bool:
+    """The room works: under 1% loss and p99 added delay under 50 ms."""
+    return (
+        result.connected
+        and result.loss_pct_max < 1
+        and result.delay_ms_p99 is not None
+        and result.delay_ms_p99 < 50
+    )
+
+
+def largest_room(duration: float, video_kbps: int, limit: int = 40) -> dict[str, Any]:
+    """The largest N that is ``good``, growing by 4 from 16, then halving the gap."""
+    low, high = 0, None
+    n = 16
+    tried: dict[int, bool] = {}
+    while n <= limit and high is None:
+        tried[n] = good(run_scenario(n, duration, video_kbps=video_kbps))
+        if tried[n]:
+            low, n = n, n + 4
+        else:
+            high = n
+    if high is None:
+        return {"participants": low, "tried": tried, "capped_at": limit}
+    while high - low > 1:
+        n = (low + high) // 2 if low else max(2, high // 2)
+        tried[n] = good(run_scenario(n, duration, video_kbps=video_kbps))
+        low, high = (n, high) if tried[n] else (low, n)
+    return {"participants": low, "tried": tried}
