@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import av
 import pytest
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtpPacket
@@ -133,9 +134,10 @@ async def test_relay_tracks_start_at_a_keyframe_and_keyframe_requests_are_coales
     assert not track.queue
     publisher.on_frame(b"key", 6000, True)
     publisher.on_frame(b"delta2", 9000, False)
-    first = await track.recv()
+    first, second = await track.recv(), await track.recv()
+    assert isinstance(first, av.Packet) and isinstance(second, av.Packet)
     assert bytes(first) == b"key" and first.pts == 6000
-    assert bytes(await track.recv()) == b"delta2"
+    assert bytes(second) == b"delta2"
     # Two more requests within the interval: one more PLI, sent when the interval is over.
     publisher.request_keyframe()
     publisher.request_keyframe()

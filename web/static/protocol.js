@@ -20,7 +20,8 @@
    *
    * Callbacks are plain properties (no-ops by default): onopen, onclose(info), onreconnecting(delayMs),
    * onjoined, onlobby, onstate, onchat, onchathistory, onwarning, onmuted, onunmuted, onadmitted,
-   * onremoved, onended, onbye (each gets the message's `value`) and onerror({error, message, id, type}).
+   * onremoved, onended, onbye, onoffer, onmediaended, onspeaking (each gets the message's `value`)
+   * and onerror({error, message, id, type}).
    * onerror is called for every `error` message; `type` is the type of the request it answers
    * ("join", "action", ...) or null when it answers none. Request errors also reject that request's
    * Promise.
@@ -60,6 +61,9 @@
       this.onended = noop;
       this.onerror = noop;
       this.onbye = noop;
+      this.onoffer = noop;
+      this.onmediaended = noop;
+      this.onspeaking = noop;
     }
 
     isOpen() {
@@ -123,6 +127,11 @@
         self.pending.set(id, { resolve: resolve, reject: reject, type: type });
         self._raw({ type: type, id: id, value: value || {} });
       });
+    }
+
+    /** A request of any type (media-start, answer, media-stop, ...); resolves on its `ok`. */
+    request(type, value) {
+      return this.send(type, value);
     }
 
     /** Take a seat with a display name; remembered and re-sent after every reconnect. */
@@ -350,6 +359,15 @@
           break;
         case "bye":
           this._call("onbye", value);
+          break;
+        case "offer":
+          this._call("onoffer", value);
+          break;
+        case "media-ended":
+          this._call("onmediaended", value);
+          break;
+        case "speaking":
+          this._call("onspeaking", value);
           break;
         default:
           break;

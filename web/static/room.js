@@ -15,6 +15,10 @@
   const NAME_KEY = "facilitator.name";
   const CHIMES_KEY = "facilitator.chimes";
   const JOINED_KEY = "facilitator.joined." + meetingId;
+  const CAMERA_KEY = "facilitator.camera";
+  const MIC_KEY = "facilitator.mic";
+  const CAMERA_DEVICE_KEY = "facilitator.cameraDevice";
+  const MIC_DEVICE_KEY = "facilitator.micDevice";
   const TICK_MS = 250;
   const TOAST_MS = 5000;
   const MAX_CHAT_SHOWN = 500;
@@ -204,7 +208,19 @@
     wantIn: false,
     endedNotice: false,
     left: false,
+    speaking: null,
   };
+
+  // Camera, microphone and the media connection (media.js); null where the browser has no WebRTC.
+  const media = window.MediaSession && window.MediaSession.supported()
+    ? new window.MediaSession({
+      camera: getItem("local", CAMERA_KEY) !== "off",
+      mic: getItem("local", MIC_KEY) !== "off",
+      cameraId: getItem("local", CAMERA_DEVICE_KEY) || "",
+      micId: getItem("local", MIC_DEVICE_KEY) || "",
+    })
+    : null;
+  window.facilitatorMedia = media;
 
   const wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + wsPath;
   const conn = new window.MeetingConnection(wsUrl);
@@ -233,12 +249,41 @@
     el("div", { className: "join-row" }, nameInput, joinButton),
     joinError);
   const prejoinHeading = el("h1", { id: "prejoin-title", tabindex: "-1", text: pageTitle });
+
+  // Camera and microphone: one set of controls, shown on the pre-join screen and then moved into
+  // the room (so each control and label exists once).
+  function mediaVideo(props) {
+    const video = el("video", Object.assign({ playsinline: true, autoplay: true }, props || {}));
+    video.muted = true;
+    video.autoplay = true;
+    video.playsInline = true;
+    return video;
+  }
+  const previewVideo = mediaVideo({ id: "preview-video", className: "preview-video mirror", "aria-label": "Your camera preview" });
+  const previewOff = el("div", { id: "preview-off", className: "preview-off" },
+    el("span", { className: "preview-off-icon", "aria-hidden": "true" }, "📷"),
+    el("span", null, "Camera off is fine."));
+  const previewBox = el("div", { id: "preview-box", className: "preview-box" }, previewVideo, previewOff);
+  const cameraButton = el("button", { type: "button", id: "camera-button", className: "button media-toggle", "aria-pressed": "false" }, "Camera off");
+  const micButton = el("button", { type: "button", id: "mic-button", className: "button media-toggle", "aria-pressed": "false" }, "Mic off");
+  const mediaToggles = el("div", { id: "media-toggles", className: "media-toggles", role: "group", "aria-label": "Camera and microphone" },
+    cameraButton, micButton);
+  const cameraSelect = el("select", { id: "camera-select", name: "camera-device" });
+  const micSelect = el("select", { id: "mic-select", name: "mic-device" });
+  const devices = el("details", { id: "devices", className: "devices" },
+    el("summary", null, "Devices"),
+    el("div", { className: "devices-body" },
+      el("label", { for: "camera-select" }, "Camera device"), cameraSelect,
+      el("label", { for: "mic-select" }, "Microphone device"), micSelect));
+  const mediaNote = el("p", { id: "media-note", className: "media-note", role: "status", hidden: true });
+  const preview = el("div", { id: "preview", className: "preview" }, previewBox, mediaToggles, mediaNote, devices);
+
   const prejoin = el("section", { id: "prejoin", className: "screen screen-center card", "aria-labelledby": "prejoin-title" },
     prejoinHeading,
     el("p", { className: "lead" }, "Welcome! Type the name you'd like others to see."),
+    preview,
     joinForm,
-    el("p", { id: "join-help", className: "hint" }, "Camera off is fine, and anyone can pass on any question."),
-    el("div", { id: "preview" }));
+    el("p", { id: "join-help", className: "hint" }, "Camera off is fine, and anyone can pass on any question."));
 
   // Lobby
   const lobbyMessage = el("p", { id: "lobby-message", className: "lead" });
@@ -286,7 +331,7 @@
     el("div", { className: "room-heading" }, roomHeading, clockBadge),
     el("div", { className: "timers" }, timerMeeting, timerItem, timerSpeaker),
     el("div", { className: "room-header-meta" }, endsAt, chimeButton),
-    el("div", { className: "room-banners" }, mutedBanner, endedBanner));
+    el("div", { className: "room-banners" }, mutedBanner, endedBanner, soundButton));
 
   // Room: current item
   const nowTitle = el("p", { id: "now-title", className: "now-title" });
@@ -315,10 +360,18 @@
   const handButton = el("button", { type: "button", id: "hand-button", className: "button" }, "Raise hand");
   const optOut = el("input", { type: "checkbox", id: "opt-out" });
   const leaveButton = el("button", { type: "button", id: "leave-button", className: "button button-danger-quiet" }, "Leave");
+  const mediaSlot = el("div", { className: "media-slot" });
+  const devicesSlot = el("div", { className: "devices-slot" });
   const myControls = el("div", { id: "my-controls", className: "my-controls", role: "group", "aria-label": "Your controls" },
+    mediaSlot,
     handButton,
     el("label", { className: "check", for: "opt-out" }, optOut, " Sit out icebreakers"),
+    devicesSlot,
     leaveButton);
+  const noteSlot = el("div", { className: "note-slot" });
+  // Other people's sound plays from these (their tiles' videos stay muted).
+  const remoteAudio = el("div", { id: "remote-audio", className: "remote-audio", hidden: true });
+  const soundButton = el("button", { type: "button", id: "sound-button", className: "button button-primary", hidden: true }, "Turn on sound");
 
   // Sidebar: facilitator panel
   const fp = {};
@@ -379,7 +432,7 @@
 
   const roomScreen = el("div", { id: "room", className: "screen room", hidden: true },
     roomHeader,
-    el("div", { className: "room-main" }, nowCard, icebreakerCard, tiles, myControls),
+    el("div", { className: "room-main" }, nowCard, icebreakerCard, tiles, myControls, noteSlot, remoteAudio),
     el("aside", { className: "room-side", "aria-label": "Meeting details" }, facilitatorPanel, agendaSection, peopleSection, chatSection));
 
   app.append(statusLine, prejoin, lobbyScreen, leftScreen, removedScreen, roomScreen, toasts);
