@@ -1,7 +1,7 @@
 """The only module that touches aiortc and aioice internals; ``check_seams`` guards each one.
 
 aiortc is built to decode what it receives and encode what it sends. An SFU must do neither, so
-five seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
+six seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
 
 1. ``RTCRtpReceiver.__jitter_buffer`` is replaced by a ForwardingBuffer. The receiver feeds it
    every depayloaded RTP packet; the buffer hands complete encoded frames straight to the SFU
@@ -12,6 +12,10 @@ five seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upg
 4. ``RTCRtpSender.__packet_count`` is read for the load test's statistics.
 5. ``aioice.ice.get_host_addresses`` is wrapped so ``--ice-address`` chooses the host candidates
    (aioice leaves 127.0.0.1 out, and a server with several interfaces needs a choice).
+6. ``aioice.ice.StunProtocol.datagram_received`` is guarded: aioice hands every datagram that is
+   not STUN to the DTLS transport whoever sent it, and aiortc closes the whole connection on
+   the first one it cannot read (a single 0-byte datagram does it). Only STUN, and data from
+   addresses in the connection's candidate pairs, get through.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aioice.ice
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
@@ -65,6 +70,13 @@ def check_seams() -> None:
         problems.append("RTCRtpSender no longer packs pre-encoded av.Packet data")
     if "self.__packet_count = 0" not in inspect.getsource(RTCRtpSender.__init__):
         problems.append("RTCRtpSender no longer counts packets in __packet_count")
+    receive = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
+    if "self.receiver.data_received(data" not in receive or "stun.parse_message" not in receive:
+        problems.append("aioice StunProtocol.datagram_received changed shape")
+    if not isinstance(getattr(aioice.ice.CandidatePair, "remote_addr", None), property):
+        problems.append("aioice CandidatePair.remote_addr is gone")
+    if "self._check_list" not in inspect.getsource(aioice.ice.Connection.__init__):
+        problems.append("aioice Connection no longer keeps _check_list")
     if "get_host_addresses(" not in inspect.getsource(aioice.ice.Connection.gather_candidates):
         problems.append("aioice Connection.gather_candidates no longer calls get_host_addresses")
     if problems:
@@ -270,3 +282,25 @@ def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
         return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = chosen_addresses
+
+
+_ORIGINAL_DATAGRAM_RECEIVED = aioice.ice.StunProtocol.datagram_received
+
+
+def _guarded_datagram_received(
+    self: aioice.ice.StunProtocol, data: bytes | str, addr: tuple[Any, ...]
+) -> None:
+    if not data:
+        return  # aiortc would read data[0] and close the connection
+    first = data[0] if isinstance(data, bytes) else 0
+    if first > 3:  # not STUN (its first two bits are zero): must come from a known peer
+        source = (addr[0], addr[1])
+        pairs = getattr(self.receiver, "_check_list", ())
+        if not any(pair.remote_addr == source for pair in pairs):
+            return
+    _ORIGINAL_DATAGRAM_RECEIVED(self, data, addr)
+
+
+def guard_datagrams() -> None:
+    """Drop empty datagrams, and non-STUN ones from strangers, before aiortc sees them."""
+    aioice.ice.StunProtocol.datagram_received = _guarded_datagram_received  # type: ignore[method-assign]

@@ -156,6 +156,7 @@ class Bot:
         """Send-to-arrival delays (s) of stamped video frames, while ``measuring``."""
         self.measuring = False
         self.offers = 0
+        self.last_offer = ""
         self.joined_at = 0.0
         self.connected = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -214,6 +215,7 @@ class Bot:
                 self.pc.on("connectionstatechange", self._state_changed)
             pc = self.pc
             self.tracks = offer["tracks"]
+            self.last_offer = str(offer["sdp"])
             await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
             for transceiver in pc.getTransceivers():
                 mid = transceiver.mid

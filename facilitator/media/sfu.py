@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 CODECS = {"audio": "audio/opus", "video": "video/VP8"}
 CONNECT_TIMEOUT = 30.0
 """A connection that is not up within this many seconds is closed."""
-MAX_SDP = 64 * 1024
+MAX_SDP = 60_000
+"""Bytes in an answer; 16 people need about 20 KB, and a WebSocket message is at most 64 KB."""
 SPEAKING_LEVEL = 60
 """-dBov under which someone counts as speaking (0 is loudest, 127 is silence)."""
 SPEAKING_HOLD = 0.4
@@ -252,16 +253,17 @@ class MediaPeer:
             raise MediaError("no-offer", "There is no offer to answer.")
         if not isinstance(sdp, str) or not sdp.strip() or len(sdp) > MAX_SDP:
             raise MediaError("bad-sdp", "That answer is not a session description.")
+        # An answer has exactly the offer's media sections; more would only cost us parsing.
+        offered = self.pc.localDescription.sdp.count("\nm=")
+        if sdp.replace("\r\n", "\n").count("\nm=") != offered:
+            raise MediaError("bad-sdp", "That answer does not match the offer's media sections.")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:
-            self.negotiating = False
-            # The half-applied offer is rolled back by starting over with a new offer.
-            self.again = True
+            # aiortc may have applied part of it: the caller starts over with a new connection.
             raise MediaError("bad-sdp", f"That answer was refused: {str(exc)[:200]}") from None
         finally:
-            if self.negotiating:
-                self.negotiating = False
+            self.negotiating = False
         if self.again:
             await self.negotiate()
 

@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 from aiortc import RTCIceServer
 
-from ..media.aiortc_seams import check_seams, restrict_host_addresses
+from ..media.aiortc_seams import check_seams, guard_datagrams, restrict_host_addresses
 from ..media.sfu import MediaConfig, Sfu
 from ..store import Store
 from . import api, pages
@@ -35,6 +35,7 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     app[STORE] = store
     app[ROOMS] = Rooms(store, now or time.time, [dict(s) for s in config.ice_servers])
     check_seams()
+    guard_datagrams()
     restrict_host_addresses(config.ice_addresses)
     servers = [RTCIceServer(**server) for server in config.ice_servers]
     app[SFU] = Sfu(MediaConfig(ice_servers=servers, transcode=config.transcode))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
 from typing import Any
@@ -66,5 +67,7 @@ async def stats(request: web.Request) -> web.Response:
         "frames_out": frames_out,
         "packets_out": packets_out,
         "loop_lag_ms": request.app[LAG].summary(since),
+        "tasks": len(asyncio.all_tasks()),
+        "fds": len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None,
     }
     return web.json_response(body)

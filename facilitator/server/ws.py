@@ -138,21 +138,26 @@ async def media(sfu: Sfu, room: Room, client: Client, msg: protocol.Message) -> 
     if room.media is None:
         room.media = sfu.room(room.meeting.id)
         room.changed()
+
+    def signal(kind: str, value: dict[str, object]) -> None:
+        client.send(protocol.encode(kind, value))
+
     if msg.type == "media-start":
         # One connection per person: a second tab takes over from the first.
         for other in room.of_person(client.person_id):
             other.media = other is client
         client.media = True
-
-        def signal(kind: str, value: dict[str, object]) -> None:
-            client.send(protocol.encode(kind, value))
-
         await room.media.join(client.person_id, signal)
     elif msg.type == "answer":
         peer = room.media.peers.get(client.person_id)
         if peer is None or not client.media:
             raise MediaError("no-offer", "There is no offer to answer.")
-        await peer.answer(msg.value.get("sdp"))
+        try:
+            await peer.answer(msg.value.get("sdp"))
+        except MediaError as exc:
+            if exc.code == "bad-sdp":  # start over with a fresh connection and a new offer
+                await room.media.join(client.person_id, signal)
+            raise
     elif client.media:
         client.media = False
         await room.media.leave(client.person_id)

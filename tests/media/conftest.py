@@ -38,4 +38,4 @@ def samples() -> SampleMedia:
 @pytest.fixture
 def media_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A server whose media uses 127.0.0.1 only."""
-    yield from running_server(tmp_path, extra=["--ice-address", "127.0.0.1"])
+    yield from running_server(tmp_path, extra=["--ice-address", "127.0.0.1", "--stats"])
