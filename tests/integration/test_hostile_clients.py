@@ -54,9 +54,12 @@ async def test_a_flood_is_rate_limited_then_cut_off(server: ServerProcess, peers
 async def test_another_meetings_facilitator_has_no_power_here(
     server: ServerProcess, peers: MakePeer
 ) -> None:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{server.base}/api/meetings", json={"agenda": "quick-check-in"}) as r:
-            other = await r.json()
+    body = {"agenda": "quick-check-in"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{server.base}/api/meetings", json=body) as r,
+    ):
+        other = await r.json()
     # One browser: facilitator of the other meeting, then opens this meeting's link.
     eve = peers(other["facilitator_url"], "Eve")
     await eve.join()
