@@ -25,6 +25,7 @@ MAX_NAME = 40
 MAX_CHAT_TEXT = 1000
 MAX_CHAT_HISTORY = 500
 MAX_PEOPLE_LIMIT = 100
+MAX_NOTE = 5000
 EXTEND_CHOICES = range(30, 3601)
 """Extensions from 30 s to an hour."""
 
@@ -161,6 +162,8 @@ class Meeting:
     """What happened, for the recap."""
     talk: dict[str, float] = field(default_factory=dict)
     """Seconds each person has been the active speaker (from audio levels)."""
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Private notes: author id -> (person id or "general") -> text. Only the author reads them."""
 
     def __post_init__(self) -> None:
         self.title = self.title or self.agenda.title
@@ -252,6 +255,14 @@ class Meeting:
         if action in FACILITATORS:
             self.log.add(now, "control", action=action, by=person.id)
         return notices
+
+    def notes_of(self, author_id: str) -> dict[str, str]:
+        """One person's own notes (nobody else's are ever handed out)."""
+        return dict(self.notes.get(author_id, {}))
+
+    def delete_notes(self, author_id: str) -> None:
+        """Forget everything one person wrote."""
+        self.notes.pop(author_id, None)
 
     def add_talk_time(self, person_id: str, seconds: float) -> None:
         """Count time someone spent as the active speaker (reported by the media layer)."""
@@ -475,6 +486,7 @@ class Meeting:
             "chat_seq": self.chat_seq,
             "log": self.log.to_list(),
             "talk": dict(self.talk),
+            "notes": {author: dict(notes) for author, notes in self.notes.items()},
         }
 
     @classmethod
@@ -501,6 +513,10 @@ class Meeting:
         meeting.chat_seq = int(data.get("chat_seq", 0))
         meeting.log = EventLog.from_list(data.get("log", []))
         meeting.talk = {str(k): float(v) for k, v in data.get("talk", {}).items()}
+        meeting.notes = {
+            str(author): {str(k): str(v) for k, v in notes.items()}
+            for author, notes in data.get("notes", {}).items()
+        }
         return meeting
 
     def restored(self) -> None:
@@ -563,6 +579,25 @@ def _media_state(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -
         raise MeetingError("bad-request", "Say whether camera and mic are on (true or false).")
     who.camera = camera
     who.mic = mic and not who.muted
+    return []
+
+
+def _note(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    about, text = args.get("about"), args.get("text")
+    if not isinstance(about, str) or (about != "general" and about not in m.people):
+        raise MeetingError("bad-request", "Notes are about someone in the meeting, or general.")
+    if not isinstance(text, str) or len(text) > MAX_NOTE:
+        raise MeetingError("bad-request", f"A note can be up to {MAX_NOTE} characters.")
+    mine = m.notes.setdefault(who.id, {})
+    if text.strip():
+        mine[about] = text
+    else:
+        mine.pop(about, None)
+    return []
+
+
+def _delete_notes(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    m.delete_notes(who.id)
     return []
 
 
@@ -779,6 +814,8 @@ EVERYONE: dict[str, Handler] = {
     "rename": _rename,
     "unmute-self": _unmute_self,
     "media-state": _media_state,
+    "note": _note,
+    "delete-notes": _delete_notes,
 }
 FACILITATORS: dict[str, Handler] = {
     "start": _start,
@@ -807,5 +844,5 @@ FACILITATORS: dict[str, Handler] = {
     "admit": _admit,
     "admit-all": _admit_all,
 }
-AFTER_END = {"chat", "rename"}
+AFTER_END = {"chat", "rename", "note", "delete-notes"}
 """Actions still allowed once the meeting has ended (people say goodbye)."""

@@ -14,7 +14,7 @@ from aiortc import RTCIceServer
 from ..media.aiortc_seams import check_seams, guard_datagrams, restrict_host_addresses
 from ..media.sfu import MediaConfig, Sfu
 from ..store import Store
-from . import api, pages
+from . import api, pages, recap
 from .keys import CONFIG, ROOMS, SFU, STORE, TEMPLATES, Config
 from .rooms import Rooms
 from .security import security_headers
@@ -51,6 +51,12 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     app.router.add_post("/meetings", pages.create_meeting)
     app.router.add_get("/m/{id}", pages.meeting_page)
     app.router.add_get("/m/{id}/ws", meeting_socket)
+    app.router.add_get("/m/{id}/recap", recap.recap_page)
+    app.router.add_get("/m/{id}/recap.md", recap.recap_markdown)
+    app.router.add_get("/m/{id}/recap.json", recap.recap_json)
+    app.router.add_get("/m/{id}/notes/{person}", recap.person_notes)
+    app.router.add_post("/m/{id}/notes/delete", recap.delete_notes)
+    app.router.add_post("/m/{id}/delete", recap.delete_meeting)
     app.router.add_get("/api/agendas", api.list_agendas)
     app.router.add_post("/api/agendas/check", api.check_agenda)
     app.router.add_post("/api/meetings", api.create_meeting)

@@ -153,6 +153,7 @@ class Room:
             "you": person.to_dict(),
             "server_time": self.now(),
             "ice_servers": self.ice_servers,
+            "notes": self.meeting.notes_of(client.person_id),
             "speaking": self.speaker,
         }
         client.send(protocol.encode("joined", value, msg_id))

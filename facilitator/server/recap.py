@@ -1,0 +1,182 @@
+"""The recap page, its Markdown and JSON exports, private notes, and deleting what is stored."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from ..domain.durations import format_clock
+from ..domain.meeting import FACILITATOR
+from ..domain.recap import Recap, build_recap, to_markdown
+from .keys import ROOMS
+from .pages import render
+from .rooms import Room, secret_matches
+from .sessions import read_session
+
+BAR_WIDTH = 320
+"""Pixels of the longest bar in the recap's SVG charts."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking at a recap: their person id (if they were there) and whether they ran it."""
+
+    person_id: str | None
+    facilitator: bool
+
+
+async def _room(request: web.Request) -> Room:
+    room = await request.app[ROOMS].get(request.match_info["id"])
+    if room is None:
+        raise web.HTTPNotFound(text="No such meeting.")
+    return room
+
+
+async def _viewer(request: web.Request, room: Room, key: str | None = None) -> Viewer:
+    session = await read_session(request, room.meeting.id)
+    key = key if key is not None else request.query.get("key", "")
+    person = room.meeting.people.get(session.person_id) if session else None
+    facilitator = bool(key) and len(key) <= 128 and secret_matches(key, room.key_hash)
+    facilitator = facilitator or bool(session and session.facilitator)
+    facilitator = facilitator or bool(person and person.role == FACILITATOR)
+    return Viewer(session.person_id if session else None, facilitator)
+
+
+def _same_origin(request: web.Request) -> None:
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
+        raise web.HTTPForbidden(text="This form may only be sent from its own site.")
+
+
+def _bars(values: list[tuple[str, float, float]]) -> list[dict[str, Any]]:
+    """Rows for an SVG bar chart: planned vs actual widths in pixels (no inline styles: CSP)."""
+    top = max([max(p, a) for _, p, a in values] + [1.0])
+    return [
+        {
+            "label": label,
+            "planned": round(BAR_WIDTH * planned / top),
+            "actual": round(BAR_WIDTH * actual / top),
+            "planned_text": format_clock(planned),
+            "actual_text": format_clock(actual),
+            "over": actual > planned,
+        }
+        for label, planned, actual in values
+    ]
+
+
+def _context(room: Room, recap: Recap, viewer: Viewer, key: str) -> dict[str, Any]:
+    meeting = room.meeting
+    names = {p.id: p.name for p in meeting.people.values()}
+    notes = meeting.notes_of(viewer.person_id) if viewer.person_id else {}
+    total_talk = sum(t.seconds for t in recap.talk) or 1.0
+    top_talk = max([t.seconds for t in recap.talk] + [1.0])
+    return {
+        "meeting_id": meeting.id,
+        "recap": recap,
+        "data": recap.to_dict(),
+        "agenda_bars": _bars([(i.title, i.planned, i.actual) for i in recap.items]),
+        "bar_width": BAR_WIDTH,
+        "talk_bars": [
+            {
+                "name": t.name,
+                "width": round(BAR_WIDTH * t.seconds / top_talk),
+                "text": f"{format_clock(t.seconds)} ({round(100 * t.seconds / total_talk)}%)",
+            }
+            for t in recap.talk
+        ],
+        "clock": format_clock,
+        "utc": lambda t: time.strftime("%H:%M UTC", time.gmtime(t)),
+        "notes": [
+            {"about": "General" if k == "general" else names.get(k, "someone"), "text": v}
+            for k, v in notes.items()
+        ],
+        "item_notes": [i.notes for i in meeting.agenda.items] if viewer.facilitator else [],
+        "facilitator": viewer.facilitator,
+        "key": key if viewer.facilitator else "",
+        "was_there": viewer.person_id in meeting.people if viewer.person_id else False,
+    }
+
+
+async def recap_page(request: web.Request) -> web.Response:
+    """GET /m/{id}/recap: planned vs actual, turns, talk time, and your own notes."""
+    room = await _room(request)
+    viewer = await _viewer(request, room)
+    recap = build_recap(room.meeting, room.now())
+    key = request.query.get("key", "")
+    return render(request, "recap.html", **_context(room, recap, viewer, key))
+
+
+async def recap_markdown(request: web.Request) -> web.Response:
+    """GET /m/{id}/recap.md: the recap plus the viewer's own notes, as a download."""
+    room = await _room(request)
+    viewer = await _viewer(request, room)
+    meeting = room.meeting
+    notes = meeting.notes_of(viewer.person_id) if viewer.person_id else {}
+    names = {p.id: p.name for p in meeting.people.values()}
+    text = to_markdown(build_recap(meeting, room.now()), notes, names)
+    return web.Response(
+        text=text,
+        content_type="text/markdown",
+        headers={
+            "Content-Disposition": 'attachment; filename="recap.md"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def recap_json(request: web.Request) -> web.Response:
+    """GET /m/{id}/recap.json: the shared part of the recap (never anyone's notes)."""
+    room = await _room(request)
+    recap = build_recap(room.meeting, room.now())
+    return web.json_response(
+        recap.to_dict(),
+        dumps=lambda d: json.dumps(d, ensure_ascii=False),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def person_notes(request: web.Request) -> web.Response:
+    """GET /m/{id}/notes/{person}: one person's private notes, for that person only (else 403)."""
+    room = await _room(request)
+    session = await read_session(request, room.meeting.id)
+    if session is None or session.person_id != request.match_info["person"]:
+        raise web.HTTPForbidden(text="Notes are private: only their author can read them.")
+    return web.json_response(
+        {"notes": room.meeting.notes_of(session.person_id)}, headers={"Cache-Control": "no-store"}
+    )
+
+
+async def delete_notes(request: web.Request) -> web.Response:
+    """POST /m/{id}/notes/delete: delete all of your own notes in this meeting."""
+    _same_origin(request)
+    room = await _room(request)
+    session = await read_session(request, room.meeting.id)
+    if session is None:
+        raise web.HTTPForbidden(text="Only the author of notes can delete them.")
+    room.meeting.delete_notes(session.person_id)
+    room.changed()
+    await request.app[ROOMS].flush()
+    raise web.HTTPSeeOther(f"/m/{room.meeting.id}/recap")
+
+
+async def delete_meeting(request: web.Request) -> web.Response:
+    """POST /m/{id}/delete: a facilitator deletes the meeting and everything stored for it."""
+    _same_origin(request)
+    room = await _room(request)
+    form = await request.post()
+    key = form.get("key")
+    viewer = await _viewer(request, room, key if isinstance(key, str) else None)
+    if not viewer.facilitator:
+        raise web.HTTPForbidden(text="Only a facilitator can delete a meeting.")
+    await request.app[ROOMS].delete(room.meeting.id)
+    return render(
+        request,
+        "error.html",
+        heading="Meeting deleted",
+        message="The meeting and everything stored for it (chat, notes, the log) are gone.",
+    )
