@@ -69,7 +69,7 @@ def test_recap_of_a_short_run(meeting: Meeting) -> None:
     done = {p for p, o in outcomes if o == "done"}
     names = {"f": "Sam", "a": "Ana", "b": "Ben"}
     assert set(recap.never_spoke) == {names[p] for p in names if p not in done}
-    assert [t.name for t in recap.talk][0] == "Ana"
+    assert recap.talk[0].name == "Ana"
     assert recap.talk[0].seconds == 4  # talk time counts only plausible steps (< 5 s each)
     assert "Ana did 44% of the talking" in recap.talk_note
     data = recap.to_dict()
