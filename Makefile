@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 UNSHARE := unshare $(shell [ "$$(id -u)" = 0 ] && printf '%s' -n || printf '%s' -rn)
 LOOPBACK_ONLY := $(UNSHARE) -- sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: run test lint format bench chromium test-tools clean
+.PHONY: run test lint format bench soak chromium test-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ test: $(VENV)/.test-installed test-tools
 # The standard load scenarios (a few minutes): table on screen, JSON under bench/results/.
 bench: $(VENV)/.test-installed test-tools
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator loadtest --standard
+
+# Long runs: a thousand joins and leaves must not leak memory, tasks or descriptors.
+soak: $(VENV)/.test-installed test-tools
+	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/python -m pytest -m soak -s tests/soak
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
