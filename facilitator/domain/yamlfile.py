@@ -21,6 +21,8 @@ from yaml.reader import ReaderError
 from .durations import parse_duration
 
 MAX_FILE_BYTES = 1_000_000
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F])
+"""Direction marks, embeddings, overrides and isolates, removed from text people will read."""
 MAX_DEPTH = 20
 
 T = TypeVar("T")
@@ -186,7 +188,8 @@ class Reader:
         value = self.scalar(node, field)
         if value is None:
             return None
-        value = value.strip()
+        # Bidirectional overrides could make text read differently from what it says.
+        value = value.translate(BIDI_CONTROLS).strip()
         if not value:
             self.problem(node, field, "must not be empty")
             return None
