@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from ..integration.harness import ROOT, ServerProcess, running_server
 
@@ -62,7 +62,11 @@ def hostile_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 def watch(page: Page, problems: list[str]) -> Page:
-    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    def dialog(d: Dialog) -> None:
+        problems.append(f"dialog: {d.message}")
+        d.dismiss()
+
+    page.on("dialog", dialog)
     page.on(
         "console",
         lambda m: (
