@@ -18,12 +18,12 @@ from facilitator.domain.meeting import (
     FACILITATORS,
     IN_LOBBY,
     IN_ROOM,
-    MAX_CHAT_HISTORY,
     REMOVED,
     Meeting,
     MeetingError,
     Notice,
 )
+from facilitator.domain.people import MAX_CHAT_HISTORY
 from facilitator.library import Library, load_library
 
 

@@ -2,126 +2,52 @@
 
 Meeting is the one place meeting rules live. The WebSocket layer asks it to act on behalf of
 a person (whose identity and role come from their session, never from a message) and relays
-the notices it returns; the media layer obeys its roster and mute decisions.
+the notices it returns; the media layer obeys its roster and mute decisions. The actions
+themselves are in ``actions.py``; people, names and refusals in ``people.py``.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .actions import AFTER_END, EVERYONE, FACILITATORS
 from .agenda import Agenda
-from .clock import ENDED, PAUSED, RUNNING, WAITING, Clock, ClockError
+from .clock import ENDED, PAUSED, RUNNING, Clock, ClockError
 from .decks import Deck
 from .events import EventLog
-from .rotation import DONE, LEFT, PASSED, SKIPPED, PromptDraw, PromptPool, Rotation, RotationError
+from .people import (
+    FACILITATOR,
+    IN_LOBBY,
+    IN_ROOM,
+    PARTICIPANT,
+    REMOVED,
+    MeetingError,
+    Notice,
+    Person,
+    clean_name,
+    clean_text,
+)
+from .rotation import DONE, LEFT, PASSED, PromptDraw, PromptPool, Rotation, RotationError
 from .runner import planned_end, projected_end, timeline
 
-FACILITATOR, PARTICIPANT = "facilitator", "participant"
-IN_ROOM, IN_LOBBY, REMOVED = "in", "lobby", "removed"
-MAX_NAME = 40
-MAX_CHAT_TEXT = 1000
-MAX_CHAT_HISTORY = 500
-MAX_PEOPLE_LIMIT = 100
-MAX_NOTE = 5000
-EXTEND_CHOICES = range(30, 3601)
-"""Extensions from 30 s to an hour."""
-
-
-class MeetingError(Exception):
-    """A request the meeting refuses: ``code`` is stable for clients, ``str()`` is friendly."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the transport must tell people, beyond the new state everyone gets."""
-
-    kind: str
-    """``chat``, ``warning``, ``removed``, ``muted``, ``ended``, ``admitted``, ..."""
-    data: Mapping[str, Any] = field(default_factory=dict)
-    """Details, JSON-ready."""
-    to: str | None = None
-    """A person id, or None for everyone in the room."""
-
-
-@dataclass
-class Person:
-    """Someone who has come to the meeting (in the room, waiting in the lobby, or removed)."""
-
-    id: str
-    """Public id, shown to others; the secret session token never leaves the transport."""
-    name: str
-    """Display name, 1-40 characters, anything goes."""
-    role: str
-    """``facilitator`` or ``participant``."""
-    state: str
-    """``in``, ``lobby`` or ``removed``."""
-    joined_at: float
-    """When they first arrived."""
-    online: bool = True
-    """Connected right now."""
-    hand: float | None = None
-    """When they raised their hand, or None."""
-    muted: bool = False
-    """Muted by a facilitator: the server does not forward their audio."""
-    opted_out: bool = False
-    """Sits out icebreakers."""
-    camera: bool = False
-    """Their camera is on (as their browser reports it)."""
-    mic: bool = False
-    """Their microphone is on (as their browser reports it)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the person as JSON-ready data."""
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Person:
-        """Rebuild a person stored by ``to_dict``."""
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
-
-JOINERS = "\u200c\u200d"
-"""Zero-width (non-)joiners hold emoji and some scripts together; other format characters go."""
-
-
-def clean_name(name: object) -> str:
-    """Normalise a display name: any characters, but printable, trimmed, 1-40 long."""
-    if not isinstance(name, str):
-        raise MeetingError("bad-name", "Please type a name.")
-    # Line breaks and tabs separate words (so "Ann\nLee" is "Ann Lee"); other controls go.
-    text = "".join(
-        " " if ch.isspace() else ch
-        for ch in name
-        if ch.isspace() or ch in JOINERS or unicodedata.category(ch)[0] != "C"
-    )
-    text = " ".join(text.split())
-    if not text:
-        raise MeetingError("bad-name", "Please type a name.")
-    if len(text) > MAX_NAME:
-        raise MeetingError("bad-name", f"Names can be up to {MAX_NAME} characters.")
-    return text
-
-
-def clean_text(text: object) -> str:
-    """Normalise a chat message: plain text, at most 1000 characters."""
-    if not isinstance(text, str):
-        raise MeetingError("bad-message", "Messages are plain text.")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
-    if not text:
-        raise MeetingError("bad-message", "The message is empty.")
-    if len(text) > MAX_CHAT_TEXT:
-        raise MeetingError("bad-message", f"Messages can be up to {MAX_CHAT_TEXT} characters.")
-    return text
-
-
-Handler = Callable[["Meeting", Person, Mapping[str, Any], float], list[Notice]]
+__all__ = [
+    "AFTER_END",
+    "EVERYONE",
+    "FACILITATOR",
+    "FACILITATORS",
+    "IN_LOBBY",
+    "IN_ROOM",
+    "PARTICIPANT",
+    "REMOVED",
+    "Meeting",
+    "MeetingError",
+    "Notice",
+    "Person",
+    "clean_name",
+    "clean_text",
+]
 
 
 @dataclass
@@ -523,326 +449,3 @@ class Meeting:
         """After a restart nobody is connected yet: everyone is offline until they reconnect."""
         for person in self.people.values():
             person.online = False
-
-
-# Actions anyone in the room may take.
-
-
-def _chat(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    text = clean_text(args.get("text"))
-    m.chat_seq += 1
-    message = {"seq": m.chat_seq, "t": now, "person": who.id, "name": who.name, "text": text}
-    m.chat.append(message)
-    del m.chat[:-MAX_CHAT_HISTORY]
-    m.log.add(now, "chat", person=who.id)
-    return [Notice("chat", message)]
-
-
-def _hand(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    raised = args.get("raised")
-    if not isinstance(raised, bool):
-        raise MeetingError("bad-request", "Say whether the hand is raised (true or false).")
-    if raised and who.hand is None:
-        who.hand = now
-    elif not raised:
-        who.hand = None
-    return []
-
-
-def _pass(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    if m.rotation is None or not m.rotation.can_pass(who.id):
-        raise MeetingError("not-your-turn", "You can pass when it is your turn to speak.")
-    m._advance(PASSED, now)
-    return []
-
-
-def _opt_out(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    value = args.get("value")
-    if not isinstance(value, bool):
-        raise MeetingError("bad-request", "Say whether to sit out icebreakers (true or false).")
-    who.opted_out = value
-    if value:
-        m._rotation_leave(who.id, now)
-    else:
-        m._rotation_join(who, now)
-    return []
-
-
-def _rename(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    who.name = clean_name(args.get("name"))
-    return []
-
-
-def _media_state(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    camera, mic = args.get("camera"), args.get("mic")
-    if not isinstance(camera, bool) or not isinstance(mic, bool):
-        raise MeetingError("bad-request", "Say whether camera and mic are on (true or false).")
-    who.camera = camera
-    who.mic = mic and not who.muted
-    return []
-
-
-def _note(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    about, text = args.get("about"), args.get("text")
-    if not isinstance(about, str) or (about != "general" and about not in m.people):
-        raise MeetingError("bad-request", "Notes are about someone in the meeting, or general.")
-    if not isinstance(text, str) or len(text) > MAX_NOTE:
-        raise MeetingError("bad-request", f"A note can be up to {MAX_NOTE} characters.")
-    mine = m.notes.setdefault(who.id, {})
-    if text.strip():
-        mine[about] = text
-    else:
-        mine.pop(about, None)
-    return []
-
-
-def _delete_notes(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    m.delete_notes(who.id)
-    return []
-
-
-def _unmute_self(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    # Facilitator mutes are lifted by a facilitator only; asking happens by raising a hand.
-    if who.muted:
-        raise MeetingError(
-            "muted-by-facilitator", "A facilitator muted you; raise your hand to ask."
-        )
-    return []
-
-
-# Facilitator actions.
-
-
-def _target(m: Meeting, args: Mapping[str, Any]) -> Person:
-    person = m.people.get(str(args.get("person", "")))
-    if person is None or person.state == REMOVED:
-        raise MeetingError("no-such-person", "That person is not in this meeting.")
-    return person
-
-
-def _seconds(args: Mapping[str, Any]) -> int:
-    seconds = args.get("seconds")
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds not in EXTEND_CHOICES:
-        raise MeetingError("bad-request", "Extend by 30 seconds to one hour.")
-    return seconds
-
-
-def _start(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    m.clock.start(now, m.log)
-    m._item_changed(now)
-    return []
-
-
-def _pause(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    m.clock.pause(now, m.log)
-    return []
-
-
-def _resume(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    m.clock.resume(now, m.log)
-    return []
-
-
-def _next_item(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    if m.clock.status == WAITING:
-        raise MeetingError("not-running", "Start the meeting first.")
-    if m.clock.index + 1 >= len(m.agenda.items):
-        raise MeetingError("last-item", "This is the last item; end the meeting instead.")
-    return m._move(lambda: m.clock.next(now, m.log), now)
-
-
-def _previous_item(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    if m.clock.status == WAITING:
-        raise MeetingError("not-running", "Start the meeting first.")
-    if m.clock.index == 0:
-        raise MeetingError("first-item", "This is the first item.")
-    return m._move(lambda: m.clock.previous(now, m.log), now)
-
-
-def _go_to_item(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    index = args.get("index")
-    if not isinstance(index, int) or isinstance(index, bool):
-        raise MeetingError("bad-request", "Say which item (a number).")
-    if m.clock.status == WAITING:
-        raise MeetingError("not-running", "Start the meeting first.")
-    if not 0 <= index < len(m.agenda.items):
-        raise MeetingError("no-such-item", "There is no such agenda item.")
-    return m._move(lambda: m.clock.go_to(index, now, m.log), now)
-
-
-def _extend_item(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    m.clock.extend_item(_seconds(args), now, m.log)
-    return []
-
-
-def _extend_call(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    m.clock.extend_call(_seconds(args), now, m.log)
-    return []
-
-
-def _extend_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    seconds = args.get("seconds")
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 5 <= seconds <= 600:
-        raise MeetingError("bad-request", "Give the speaker 5 seconds to 10 minutes more.")
-    if m.clock.speaker is None:
-        raise MeetingError("no-speaker", "Nobody has the floor.")
-    m.clock.extend_speaker(seconds)
-    return []
-
-
-def _rotation(m: Meeting) -> Rotation:
-    if m.rotation is None:
-        raise MeetingError("no-icebreaker", "There is no icebreaker in this item.")
-    return m.rotation
-
-
-def _next_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    rotation = _rotation(m)
-    if rotation.current is None:
-        raise MeetingError("no-speaker", "Everyone has had a turn.")
-    m._advance(DONE, now)
-    return []
-
-
-def _skip_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    rotation = _rotation(m)
-    if rotation.current is None:
-        raise MeetingError("no-speaker", "Everyone has had a turn.")
-    m._advance(SKIPPED, now)
-    return []
-
-
-def _previous_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    _rotation(m).back(m._draw(), now)
-    m._sync_speaker(now)
-    return []
-
-
-def _reshuffle(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    _rotation(m).reshuffle()
-    return []
-
-
-def _setter(attribute: str, value: bool) -> Handler:
-    def handler(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-        setattr(m, attribute, value)
-        return []
-
-    return handler
-
-
-def _lobby_off(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    # Turning the lobby off lets in whoever is waiting, as people expect.
-    m.lobby = False
-    return _admit_all(m, who, args, now)
-
-
-def _end_meeting(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    return m._end(now)
-
-
-def _mute(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    person = _target(m, args)
-    person.muted = True
-    person.mic = False
-    return [Notice("muted", {"person": person.id, "by": who.name}, to=person.id)]
-
-
-def _unmute(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    person = _target(m, args)
-    person.muted = False
-    return [Notice("unmuted", {"person": person.id, "by": who.name}, to=person.id)]
-
-
-def _remove(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    person = _target(m, args)
-    if person.id == who.id:
-        raise MeetingError("bad-request", "You cannot remove yourself; leave the call instead.")
-    person.state = REMOVED
-    person.online = False
-    person.hand = None
-    person.role = PARTICIPANT
-    # Out of the line only once they are out of the room, so that the next round (lined up
-    # from whoever is present) cannot include them.
-    m._rotation_leave(person.id, now)
-    # The participant link is shared: with the lobby on, a removed person who comes back
-    # in a fresh browser still has to be let in by a facilitator.
-    m.lobby = True
-    return [Notice("removed", {"person": person.id}, to=person.id)]
-
-
-def _make_facilitator(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    person = _target(m, args)
-    if person.state != IN_ROOM:
-        raise MeetingError("bad-request", "Let them in from the lobby first.")
-    person.role = FACILITATOR
-    return []
-
-
-def _step_down(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    others = [p for p in m.present() if p.role == FACILITATOR and p.id != who.id]
-    if not others:
-        raise MeetingError("last-facilitator", "Make someone else a facilitator first.")
-    who.role = PARTICIPANT
-    return []
-
-
-def _admit(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    person = _target(m, args)
-    if person.state != IN_LOBBY:
-        raise MeetingError("bad-request", "That person is not waiting in the lobby.")
-    person.state = IN_ROOM
-    if person.online:
-        # Someone who went away from the lobby joins the speaker line when they reconnect.
-        m._rotation_join(person, now)
-    return [Notice("admitted", {"person": person.id}, to=person.id)]
-
-
-def _admit_all(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    notices = []
-    for person in list(m.people.values()):
-        if person.state == IN_LOBBY and person.online:
-            notices += _admit(m, who, {"person": person.id}, now)
-    return notices
-
-
-EVERYONE: dict[str, Handler] = {
-    "chat": _chat,
-    "hand": _hand,
-    "pass": _pass,
-    "opt-out": _opt_out,
-    "rename": _rename,
-    "unmute-self": _unmute_self,
-    "media-state": _media_state,
-    "note": _note,
-    "delete-notes": _delete_notes,
-}
-FACILITATORS: dict[str, Handler] = {
-    "start": _start,
-    "pause": _pause,
-    "resume": _resume,
-    "next-item": _next_item,
-    "previous-item": _previous_item,
-    "go-to-item": _go_to_item,
-    "extend-item": _extend_item,
-    "extend-call": _extend_call,
-    "extend-speaker": _extend_speaker,
-    "next-speaker": _next_speaker,
-    "skip-speaker": _skip_speaker,
-    "previous-speaker": _previous_speaker,
-    "reshuffle": _reshuffle,
-    "lock": _setter("locked", True),
-    "unlock": _setter("locked", False),
-    "lobby-on": _setter("lobby", True),
-    "lobby-off": _lobby_off,
-    "end": _end_meeting,
-    "mute": _mute,
-    "unmute": _unmute,
-    "remove": _remove,
-    "make-facilitator": _make_facilitator,
-    "step-down": _step_down,
-    "admit": _admit,
-    "admit-all": _admit_all,
-}
-AFTER_END = {"chat", "rename", "note", "delete-notes"}
-"""Actions still allowed once the meeting has ended (people say goodbye)."""
