@@ -24,9 +24,13 @@ FLAGS = [
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def playwright() -> Iterator[Playwright]:
-    """One Playwright driver for the whole run."""
+    """A Playwright driver for one test.
+
+    Not shared across tests: the sync API keeps an event loop running on this thread while
+    it lives, which would stop the asyncio tests that come after the browser tests.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
     with sync_playwright() as driver:
