@@ -178,6 +178,15 @@ class Bot:
         self.joined_at = time.monotonic()
         if with_media:
             await self.send("media-start", {})
+            # Like a browser: tell the room the camera and microphone are on.
+            await self.send(
+                "action",
+                {
+                    "action": "media-state",
+                    "camera": self.video is not None,
+                    "mic": self.audio is not None,
+                },
+            )
 
     async def send(self, kind: str, value: dict[str, Any] | None = None) -> None:
         """Send one protocol message."""

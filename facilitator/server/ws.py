@@ -143,8 +143,10 @@ async def media(sfu: Sfu, room: Room, client: Client, msg: protocol.Message) -> 
         client.send(protocol.encode(kind, value))
 
     if msg.type == "media-start":
-        # One connection per person: a second tab takes over from the first.
+        # One connection per person: a second tab takes over from the first, which is told.
         for other in room.of_person(client.person_id):
+            if other.media and other is not client:
+                other.send(protocol.encode("media-ended", {"reason": "replaced"}))
             other.media = other is client
         client.media = True
         await room.media.join(client.person_id, signal)

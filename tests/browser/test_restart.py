@@ -37,6 +37,8 @@ def test_pages_reconnect_after_sigkill(
     ana.get_by_label("Message").fill("before the crash")
     ana.get_by_role("button", name="Send").click()
     expect(ana.locator("#now-title")).to_contain_text("Name game")
+    expect(sam.locator("#chat-log")).to_contain_text("before the crash")
+    time.sleep(0.3)  # the server saves within 0.1 s of a change; SIGKILL gives it no more
     left_before = seconds(ana.get_by_role("timer", name="Meeting time left").inner_text())
     killed = time.monotonic()
     server.kill()

@@ -22,6 +22,7 @@
   const TICK_MS = 250;
   const TOAST_MS = 5000;
   const MAX_CHAT_SHOWN = 500;
+  const OPEN_WAIT_MS = 4000;
 
   // The facilitator key is in the session cookie now; keep it out of the address bar and history.
   if (app.dataset.stripKey === "true" || new URLSearchParams(location.search).has("key")) {
@@ -212,8 +213,9 @@
   };
 
   // Camera, microphone and the media connection (media.js); null where the browser has no WebRTC.
-  const media = window.MediaSession && window.MediaSession.supported()
-    ? new window.MediaSession({
+  const Media = window.FacilitatorMediaSession;
+  const media = typeof Media === "function" && typeof Media.supported === "function" && Media.supported()
+    ? new Media({
       camera: getItem("local", CAMERA_KEY) !== "off",
       mic: getItem("local", MIC_KEY) !== "off",
       cameraId: getItem("local", CAMERA_DEVICE_KEY) || "",
@@ -234,6 +236,7 @@
     "A facilitator muted you. Raise your hand to ask to speak.");
   const endedBanner = el("p", { id: "ended-banner", className: "banner banner-info", role: "status", hidden: true },
     "The meeting has ended. Thanks for coming!");
+  const soundButton = el("button", { type: "button", id: "sound-button", className: "button button-primary", hidden: true }, "Turn on sound");
   const toasts = el("div", { id: "toasts", className: "toasts", role: "status", "aria-live": "polite" });
 
   // Pre-join
@@ -260,8 +263,9 @@
     return video;
   }
   const previewVideo = mediaVideo({ id: "preview-video", className: "preview-video mirror", "aria-label": "Your camera preview" });
+  const previewAvatar = el("span", { className: "preview-avatar", "aria-hidden": "true" }, "?");
   const previewOff = el("div", { id: "preview-off", className: "preview-off" },
-    el("span", { className: "preview-off-icon", "aria-hidden": "true" }, "📷"),
+    previewAvatar,
     el("span", null, "Camera off is fine."));
   const previewBox = el("div", { id: "preview-box", className: "preview-box" }, previewVideo, previewOff);
   const cameraButton = el("button", { type: "button", id: "camera-button", className: "button media-toggle", "aria-pressed": "false" }, "Camera off");
@@ -371,7 +375,6 @@
   const noteSlot = el("div", { className: "note-slot" });
   // Other people's sound plays from these (their tiles' videos stay muted).
   const remoteAudio = el("div", { id: "remote-audio", className: "remote-audio", hidden: true });
-  const soundButton = el("button", { type: "button", id: "sound-button", className: "button button-primary", hidden: true }, "Turn on sound");
 
   // Sidebar: facilitator panel
   const fp = {};
@@ -449,6 +452,7 @@
     S.screen = name;
     for (const [key, node] of Object.entries(screens)) setHidden(node, key !== name);
     app.dataset.screen = name;
+    placeMediaControls(name);
     if (keyError) setHidden(keyError, name !== "prejoin");
     document.body.dataset.screen = name;
     // Move focus only when it was lost with the screen that just went away.
@@ -540,6 +544,252 @@
     }, { passive: true });
   });
 
+  // ---------------------------------------------------------------- camera and microphone
+
+  /** The camera/mic toggles, device pickers and note live on the pre-join screen, then in the room. */
+  function placeMediaControls(screen) {
+    if (screen === "room") {
+      if (mediaToggles.parentNode !== mediaSlot) mediaSlot.appendChild(mediaToggles);
+      if (devices.parentNode !== devicesSlot) devicesSlot.appendChild(devices);
+      if (mediaNote.parentNode !== noteSlot) noteSlot.appendChild(mediaNote);
+    } else if (screen === "prejoin") {
+      if (mediaToggles.parentNode !== preview) preview.append(previewBox, mediaToggles, mediaNote, devices);
+    }
+  }
+
+  /** Remote people's media elements by person id: {stream, video, audio, frames}. */
+  const remote = new Map();
+  let ownVideo = null;
+
+  function playQuietly(element) {
+    const p = element.play();
+    if (!p || !p.catch) return;
+    p.catch((err) => {
+      // Sound before any click on the page may be refused: offer a button.
+      if (err && err.name === "NotAllowedError" && element.tagName === "AUDIO") setHidden(soundButton, false);
+    });
+  }
+
+  soundButton.addEventListener("click", () => {
+    setHidden(soundButton, true);
+    for (const entry of remote.values()) playQuietly(entry.audio);
+  });
+
+  function renderMediaControls() {
+    if (!media) {
+      cameraButton.disabled = true;
+      micButton.disabled = true;
+      cameraSelect.disabled = true;
+      micSelect.disabled = true;
+      setText(cameraButton, "Camera off");
+      setText(micButton, "Mic off");
+      return;
+    }
+    const camera = Boolean(media.cameraOn);
+    const forced = media.forcedMute;
+    const mic = Boolean(media.micOn && !forced);
+    cameraButton.setAttribute("aria-pressed", camera ? "true" : "false");
+    setText(cameraButton, camera ? "Camera on" : "Camera off");
+    micButton.setAttribute("aria-pressed", mic ? "true" : "false");
+    micButton.replaceChildren(mic ? "Mic on" : "Mic off");
+    if (forced) micButton.appendChild(el("span", { className: "visually-hidden" }, " (a facilitator muted you)"));
+    micButton.disabled = forced;
+    if (forced) {
+      micButton.setAttribute("aria-describedby", "muted-banner");
+      micButton.title = "A facilitator muted you. Raise your hand to ask to speak.";
+    } else {
+      micButton.removeAttribute("aria-describedby");
+      micButton.removeAttribute("title");
+    }
+    setClass(previewBox, "has-video", media.cameraLive());
+    setHidden(mediaNote, !media.problem);
+    setText(mediaNote, media.problem || "");
+  }
+
+  function fillSelect(select, list, current, offText) {
+    const sig = JSON.stringify([list, current]);
+    if (select._sig === sig) return;
+    select._sig = sig;
+    const options = list.map((d) => el("option", { value: d.id }, d.label));
+    if (!options.length) options.push(el("option", { value: "" }, offText));
+    select.replaceChildren(...options);
+    if (list.some((d) => d.id === current)) select.value = current;
+    select.disabled = !list.length;
+  }
+
+  function refreshDevices() {
+    if (!media) return Promise.resolve();
+    return media.devices().then((found) => {
+      const now = media.currentDevices();
+      const hidden = found.hidden || {};
+      fillSelect(cameraSelect, found.cameras, now.camera, hidden.cameras ? "Turn the camera on to choose" : "No camera found");
+      fillSelect(micSelect, found.mics, now.mic, hidden.mics ? "Turn the microphone on to choose" : "No microphone found");
+    });
+  }
+
+  function rememberMedia() {
+    if (!media) return;
+    setItem("local", CAMERA_KEY, media.cameraOn ? "on" : "off");
+    // A facilitator's mute is not the person's own choice: do not remember it.
+    if (!media.forcedMute) setItem("local", MIC_KEY, media.micOn ? "on" : "off");
+  }
+
+  function ensureOwnVideo() {
+    if (!ownVideo) {
+      ownVideo = mediaVideo({ className: "tile-video mirror", "aria-hidden": "true" });
+    }
+    return ownVideo;
+  }
+
+  function remoteEntry(personId) {
+    let entry = remote.get(personId);
+    if (!entry) {
+      const video = mediaVideo({ className: "tile-video", "aria-hidden": "true" });
+      const audio = el("audio", { autoplay: true });
+      audio.autoplay = true;
+      entry = { stream: null, video: video, audio: audio, frames: false };
+      const seen = () => {
+        const had = entry.frames;
+        entry.frames = video.videoWidth > 0;
+        if (had !== entry.frames) paintTileMedia(personId);
+      };
+      video.addEventListener("resize", seen);
+      video.addEventListener("loadeddata", seen);
+      video.addEventListener("playing", seen);
+      remote.set(personId, entry);
+      remoteAudio.appendChild(audio);
+    }
+    return entry;
+  }
+
+  /** Put the right video in a tile and show it, or the initials when the camera is off. */
+  function paintTileMedia(personId) {
+    const tile = tiles._tiles && tiles._tiles.get(personId);
+    if (!tile) return;
+    const me = S.you && S.you.id;
+    const person = S.state && S.state.people.find((p) => p.id === personId);
+    let video = null;
+    let show = false;
+    if (personId === me) {
+      if (media && media.localStream) {
+        video = ensureOwnVideo();
+        if (video.srcObject !== media.localStream) {
+          video.srcObject = media.localStream;
+          playQuietly(video);
+        }
+        show = media.cameraLive();
+      }
+    } else {
+      const entry = remote.get(personId);
+      if (entry && entry.stream) {
+        video = entry.video;
+        show = Boolean(person && person.camera && entry.frames && entry.stream.getVideoTracks().length);
+      }
+    }
+    const holder = tile._media;
+    const current = holder.querySelector("video");
+    if (current && current !== video) current.remove();
+    if (video && video.parentNode !== holder) holder.appendChild(video);
+    setClass(tile, "has-video", Boolean(video) && show);
+  }
+
+  if (media) {
+    media.onlocal = (stream) => {
+      if (previewVideo.srcObject !== stream) {
+        previewVideo.srcObject = stream;
+        if (stream) playQuietly(previewVideo);
+      }
+      if (ownVideo && !stream) ownVideo.srcObject = null;
+      renderMediaControls();
+      if (S.you) paintTileMedia(S.you.id);
+    };
+    media.onchange = () => {
+      renderMediaControls();
+      if (S.you) paintTileMedia(S.you.id);
+    };
+    media.onproblem = () => {
+      renderMediaControls(); // the note under the controls says it (role="status")
+    };
+    media.onstate = (state) => {
+      conn.action("media-state", state).catch(() => {
+        media.sentState = ""; // say it again with the next change
+      });
+    };
+    media.onremote = (personId, stream) => {
+      const entry = remoteEntry(personId);
+      entry.stream = stream;
+      entry.frames = false;
+      entry.video.srcObject = stream;
+      entry.audio.srcObject = stream;
+      playQuietly(entry.video);
+      playQuietly(entry.audio);
+      paintTileMedia(personId);
+    };
+    media.onremoteended = (personId) => {
+      const entry = remote.get(personId);
+      if (!entry) return;
+      remote.delete(personId);
+      entry.video.srcObject = null;
+      entry.audio.srcObject = null;
+      entry.video.remove();
+      entry.audio.remove();
+      const tile = tiles._tiles && tiles._tiles.get(personId);
+      if (tile) setClass(tile, "has-video", false);
+    };
+
+    cameraButton.addEventListener("click", () => {
+      media.setCamera(!media.cameraOn).then(() => {
+        rememberMedia();
+        refreshDevices();
+      });
+      renderMediaControls();
+    });
+    micButton.addEventListener("click", () => {
+      if (media.forcedMute) return;
+      media.setMic(!media.micOn).then(() => {
+        rememberMedia();
+        refreshDevices();
+      });
+      renderMediaControls();
+    });
+    cameraSelect.addEventListener("change", () => {
+      setItem("local", CAMERA_DEVICE_KEY, cameraSelect.value);
+      media.setCameraDevice(cameraSelect.value).then(refreshDevices);
+    });
+    micSelect.addEventListener("change", () => {
+      setItem("local", MIC_DEVICE_KEY, micSelect.value);
+      media.setMicDevice(micSelect.value).then(refreshDevices);
+    });
+    if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+      navigator.mediaDevices.addEventListener("devicechange", () => refreshDevices());
+    }
+  }
+
+  let mediaStarts = 0;
+
+  function startMedia(value) {
+    if (!media || S.endedNotice) return;
+    media.setForcedMute(Boolean(S.you && S.you.muted));
+    const token = ++mediaStarts;
+    // Camera and microphone first (already open unless the person left before), then connect:
+    // until a camera or microphone permission is settled, Chrome hides this computer's addresses
+    // behind mDNS names, which some networks cannot resolve. Do not wait for ever, though.
+    const opened = media.open().then(refreshDevices);
+    const cap = new Promise((resolve) => setTimeout(resolve, OPEN_WAIT_MS));
+    Promise.race([opened, cap]).then(() => {
+      if (token !== mediaStarts || !conn.joined || S.endedNotice || S.screen !== "room") return;
+      media.start(conn, (value && value.ice_servers) || []);
+    });
+  }
+
+  function stopMedia() {
+    if (!media) return;
+    mediaStarts += 1;
+    media.stop(false);
+    media.release();
+    setHidden(soundButton, true);
+  }
+
   // ---------------------------------------------------------------- joining
 
   function join(name) {
@@ -572,8 +822,14 @@
     join(name);
   });
 
+  function renderPreviewAvatar() {
+    setText(previewAvatar, initials(nameInput.value));
+  }
+  nameInput.addEventListener("input", renderPreviewAvatar);
+
   rejoinButton.addEventListener("click", () => {
     audioContext();
+    if (media) media.open().then(refreshDevices);
     join(S.name || nameInput.value.trim());
     setStatus("Joining…");
   });
@@ -582,6 +838,7 @@
     S.wantIn = false;
     S.left = true;
     setItem("session", JOINED_KEY, null);
+    stopMedia();
     conn.leave();
     setStatus("");
     setHidden(mutedBanner, true);
@@ -620,6 +877,7 @@
     setItem("session", JOINED_KEY, null);
     setStatus("");
     setHidden(mutedBanner, true);
+    stopMedia();
     conn.close();
     showScreen("removed");
   }
@@ -627,6 +885,11 @@
   function showEnded() {
     S.endedNotice = true;
     setHidden(endedBanner, false);
+    // The call is over: no more media, and the camera light goes off.
+    if (media && (media.running || media.localStream || media.audioTrack)) {
+      media.stop(true);
+      media.release();
+    }
   }
 
   // ---------------------------------------------------------------- connection callbacks
@@ -637,8 +900,10 @@
     setStatus("");
     resetJoinButton();
     setHidden(joinError, true);
+    S.speaking = value.speaking || null;
     showScreen("room");
     if (S.state) render();
+    startMedia(value);
   };
 
   conn.onlobby = (value) => {
@@ -657,6 +922,7 @@
     S.state = value;
     if (value.you) S.you = value.you;
     if (S.screen === "left" || S.screen === "removed") return;
+    if (media && value.you && Boolean(value.you.muted) !== media.forcedMute) media.setForcedMute(value.you.muted);
     if (S.screen !== "room") showScreen("room");
     render();
   };
@@ -683,10 +949,12 @@
 
   conn.onmuted = () => {
     setHidden(mutedBanner, false);
+    if (media) media.setForcedMute(true);
   };
 
   conn.onunmuted = () => {
     setHidden(mutedBanner, true);
+    if (media) media.setForcedMute(false);
     toast("A facilitator unmuted you. You can turn your microphone on again.");
   };
 
@@ -696,6 +964,26 @@
 
   conn.onended = () => {
     showEnded();
+  };
+
+  conn.onoffer = (value) => {
+    if (media) media.handleOffer(value);
+  };
+
+  conn.onmediaended = (value) => {
+    if (!media) return;
+    if (value && value.reason === "replaced") {
+      // Another tab of this person took over the camera and microphone: do not fight it.
+      media.stop(false);
+      toast("Your camera and microphone are now used in your other tab or window.");
+      return;
+    }
+    media.handleEnded();
+  };
+
+  conn.onspeaking = (value) => {
+    S.speaking = value.person || null;
+    if (S.state && S.screen === "room") renderTiles(S.state);
   };
 
   conn.onbye = () => {
@@ -858,6 +1146,14 @@
     setHidden(ibWaiting, !waiting.length);
   }
 
+  /** Grid sizes by number of tiles (style.css picks the columns from this and the width). */
+  function gridSize(count) {
+    if (count <= 4) return String(Math.max(count, 1));
+    if (count <= 6) return "6";
+    if (count <= 9) return "9";
+    return "16";
+  }
+
   function renderTiles(st) {
     const inRoom = st.people.filter((p) => p.state === "in");
     const hands = handOrder(st.people);
@@ -870,23 +1166,28 @@
       let tile = old.get(p.id);
       if (!tile) tile = buildTile(p.id);
       next.set(p.id, tile);
-      updateTile(tile, p, { speaking: p.id === speaker, you: p.id === me, hand: hands.get(p.id) });
+      updateTile(tile, p, {
+        speaking: p.id === speaker, talking: p.id === S.speaking, you: p.id === me, hand: hands.get(p.id),
+      });
       const at = tiles.children[index];
       if (at !== tile) tiles.insertBefore(tile, at || null);
       index += 1;
     }
     for (const [id, tile] of old) if (!next.has(id)) tile.remove();
     tiles._tiles = next;
+    for (const p of inRoom) paintTileMedia(p.id);
     tiles.dataset.count = String(inRoom.length);
+    tiles.dataset.size = gridSize(inRoom.length);
   }
 
   function buildTile(id) {
     const avatar = el("div", { className: "tile-avatar", "aria-hidden": "true" });
-    const media = el("div", { className: "tile-media" }, avatar);
+    const holder = el("div", { className: "tile-media" }, avatar);
     const name = el("span", { className: "tile-name" });
     const badges = el("span", { className: "tile-badges" });
-    const tile = el("article", { className: "tile", dataset: { personId: id } }, media, el("div", { className: "tile-info" }, name, badges));
+    const tile = el("article", { className: "tile", dataset: { personId: id } }, holder, el("div", { className: "tile-info" }, name, badges));
     tile._avatar = avatar;
+    tile._media = holder;
     tile._name = name;
     tile._badges = badges;
     tile._sig = "";
@@ -894,7 +1195,7 @@
   }
 
   function updateTile(tile, p, flags) {
-    const sig = JSON.stringify([p.name, p.role, p.muted, p.hand != null, p.online, flags]);
+    const sig = JSON.stringify([p.name, p.role, p.muted, p.mic, p.camera, p.hand != null, p.online, flags]);
     if (tile._sig === sig) return;
     tile._sig = sig;
     setText(tile._avatar, initials(p.name));
@@ -902,13 +1203,21 @@
     const badges = [];
     if (p.role === "facilitator") badges.push(el("span", { className: "badge badge-facilitator" }, "Facilitator"));
     if (flags.speaking) badges.push(el("span", { className: "badge badge-speaking" }, "Speaking"));
-    if (p.muted) badges.push(el("span", { className: "badge badge-muted" }, "Muted"));
+    if (p.muted) {
+      badges.push(el("span", { className: "badge badge-muted", title: "Muted by a facilitator" },
+        "Muted", el("span", { className: "visually-hidden" }, " by a facilitator")));
+    } else if (!p.mic) {
+      badges.push(el("span", { className: "badge badge-mic-off", title: "Microphone off" }, "Mic off"));
+    }
     if (p.hand != null) {
       badges.push(el("span", { className: "badge badge-hand", title: "Hand raised" },
         "✋", el("span", { className: "visually-hidden" }, " Hand raised")));
     }
     tile._badges.replaceChildren(...badges);
-    setClass(tile, "is-speaking", flags.speaking);
+    // Highlighted: whoever is talking now (audio levels) and whoever has the icebreaker floor.
+    setClass(tile, "is-speaking", flags.speaking || flags.talking);
+    setClass(tile, "is-talking", flags.talking);
+    setClass(tile, "camera-off", !p.camera);
     setClass(tile, "is-you", flags.you);
     setClass(tile, "has-hand", p.hand != null);
     setClass(tile, "is-muted", p.muted);
@@ -1208,6 +1517,15 @@
 
   renderChimes();
   renderChatEmpty();
+  renderMediaControls();
+  renderPreviewAvatar();
+  if (media) {
+    // Ask for the camera and microphone now, so the preview shows and the pickers get names.
+    media.open().then(refreshDevices);
+  } else {
+    mediaNote.textContent = "This browser cannot use a camera or microphone here. You can still take part and chat.";
+    setHidden(mediaNote, false);
+  }
   app.dataset.screen = "prejoin";
   document.body.dataset.screen = "prejoin";
   const saved = getItem("session", JOINED_KEY) === "1" ? getItem("local", NAME_KEY) : null;
