@@ -30,6 +30,8 @@ LOAD_AGENDA = "title: Load test\nitems:\n  - title: Talk\n    duration: 2h\n"
 WARMUP_TIMEOUT = 60.0
 BUSY_GENERATOR = 85.0
 """A worker using more than this % of a core may be holding the numbers back."""
+BUSY_MACHINE = 85.0
+"""Server plus generator using more than this % of all cores: the machine is saturated."""
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Result:
     loop_lag_ms_p99: float | None
     generator_cpu_pct_max: float
     generator_busy: bool
+    machine_cpu_pct: float | None
+    """Server and load generator together, % of all cores: near 100 the machine is the limit."""
     connected: bool
     """Every participant received every other one before measuring."""
     notes: list[str] = field(default_factory=list)
@@ -89,24 +93,28 @@ async def _work(conn: Connection, link: str, names: list[str], kbps: int) -> Non
             conn.send({"person": bot.person_id, "joined": time.monotonic()})
         elif command == "status":
             conn.send(_snapshot(bots, False))
-        elif command in ("mark", "end"):
+        elif command == "leave":
             for bot in bots:
-                for track in (bot.audio, bot.video):
-                    if track is not None:
-                        track.pause(True)
+                await bot.leave()
+            conn.send({})
+            return
+        elif command in ("mark", "end"):
+            _pause(bots, True)
             await asyncio.sleep(0.6)  # let what is on the way arrive
             snapshot = _snapshot(bots, command == "end")
             for bot in bots:
                 bot.delays.clear()
                 bot.measuring = command == "mark"
-                for track in (bot.audio, bot.video):
-                    if track is not None:
-                        track.pause(False)
+            if command == "mark":  # after "end" they stay quiet until the server is measured
+                _pause(bots, False)
             conn.send(snapshot)
-            if command == "end":
-                for bot in bots:
-                    await bot.leave()
-                return
+
+
+def _pause(bots: list[Any], paused: bool) -> None:
+    for bot in bots:
+        for track in (bot.audio, bot.video):
+            if track is not None:
+                track.pause(paused)
 
 
 def _snapshot(bots: list[Any], with_delays: bool) -> dict[str, Any]:
@@ -246,6 +254,7 @@ def run_scenario(
         cpu1, wall1 = server.cpu_seconds(), time.monotonic()
         stats1 = _http(f"{base}/api/stats?since={stats0['time']}")
         rss = server.rss_mb()
+        _all(pipes, "leave")
         for proc in procs:
             proc.join(20)
     finally:
@@ -354,16 +363,25 @@ def _result(
     frames = stats1["frames_out"] - stats0["frames_out"]
     cpu_s = (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None
     busy = max(generator, default=0) > BUSY_GENERATOR
+    server_pct = 100 * cpu_s / elapsed if cpu_s is not None else None
+    machine = (
+        (server_pct + sum(generator)) / (os.cpu_count() or 1) if server_pct is not None else None
+    )
     notes = []
     if busy:
         notes.append("the load generator was busy: the server may be able to do more")
+    if machine is not None and machine > BUSY_MACHINE:
+        notes.append(
+            f"the machine was saturated (server and load generator used {machine:.0f}% of "
+            f"{os.cpu_count()} cores): loss and delay here measure the machine, not the server"
+        )
     if not connected:
         notes.append("not every stream was flowing before measuring")
     return Result(
         participants=participants,
         mode="transcode" if transcode else "forward",
         duration=round(elapsed, 2),
-        server_cpu_pct=round(100 * cpu_s / elapsed, 1) if cpu_s is not None else None,
+        server_cpu_pct=round(server_pct, 1) if server_pct is not None else None,
         server_rss_mb=round(rss, 1) if rss is not None else None,
         packets_per_s=round(packets / elapsed, 1),
         frames_per_s=round(frames / elapsed, 1),
@@ -377,6 +395,7 @@ def _result(
         loop_lag_ms_p99=_round(stats1["loop_lag_ms"]["p99"]),
         generator_cpu_pct_max=round(max(generator, default=0), 1),
         generator_busy=busy,
+        machine_cpu_pct=round(machine, 1) if machine is not None else None,
         connected=connected,
         notes=notes,
     )
@@ -402,6 +421,7 @@ COLUMNS = [
     ("key ms", "join_keyframe_ms_max", "{:.0f}"),
     ("lag p99", "loop_lag_ms_p99", "{:.1f}"),
     ("gen %", "generator_cpu_pct_max", "{:.0f}"),
+    ("machine %", "machine_cpu_pct", "{:.0f}"),
 ]
 
 
