@@ -204,20 +204,16 @@ def _rotation(m: Meeting) -> Rotation:
     return m.rotation
 
 
-def _next_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    rotation = _rotation(m)
-    if rotation.current is None:
-        raise MeetingError("no-speaker", "Everyone has had a turn.")
-    m._advance(DONE, now)
-    return []
+def _end_turn(outcome: str) -> Handler:
+    """Next speaker (the turn is done) or skip speaker (it is skipped)."""
 
+    def handler(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+        if _rotation(m).current is None:
+            raise MeetingError("no-speaker", "Everyone has had a turn.")
+        m._advance(outcome, now)
+        return []
 
-def _skip_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    rotation = _rotation(m)
-    if rotation.current is None:
-        raise MeetingError("no-speaker", "Everyone has had a turn.")
-    m._advance(SKIPPED, now)
-    return []
+    return handler
 
 
 def _previous_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
@@ -335,8 +331,8 @@ FACILITATORS: dict[str, Handler] = {
     "extend-item": _extend_item,
     "extend-call": _extend_call,
     "extend-speaker": _extend_speaker,
-    "next-speaker": _next_speaker,
-    "skip-speaker": _skip_speaker,
+    "next-speaker": _end_turn(DONE),
+    "skip-speaker": _end_turn(SKIPPED),
     "previous-speaker": _previous_speaker,
     "reshuffle": _reshuffle,
     "lock": _setter("locked", True),

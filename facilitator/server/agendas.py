@@ -13,7 +13,8 @@ from ..domain.decks import Deck
 from ..domain.durations import format_duration
 from ..domain.yamlfile import FileError
 from ..library import Library, load_library
-from .keys import CONFIG
+from .keys import CONFIG, ROOMS
+from .rooms import Room
 
 CUSTOM_NAME = "your agenda"
 """How pasted YAML is named in error lines."""
@@ -115,6 +116,27 @@ def meeting_request(lib: Library, fields: dict[str, Any]) -> MeetingRequest:
         lobby=lobby,
         scheduled_at=_parse_time(fields.get("scheduled_at")),
     )
+
+
+def links(base: str, meeting_id: str, key: str) -> tuple[str, str]:
+    """The participant link and the facilitator link of a meeting."""
+    participant = f"{base}/m/{meeting_id}"
+    return participant, f"{participant}?key={key}"
+
+
+async def create(request: web.Request, req: MeetingRequest) -> tuple[Room, str, str]:
+    """Create the meeting a host asked for; return it with its participant and facilitator links."""
+    room, key = await request.app[ROOMS].create(
+        req.agenda,
+        req.decks,
+        title=req.title,
+        max_people=req.max_people,
+        lobby=req.lobby,
+        scheduled_at=req.scheduled_at,
+    )
+    base = request.app[CONFIG].public_url or f"{request.scheme}://{request.host}"
+    participant, facilitator = links(base.rstrip("/"), room.meeting.id, key)
+    return room, participant, facilitator
 
 
 def _parse_time(value: object) -> float | None:

@@ -7,9 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
-from .agendas import AgendaInputError, library, meeting_request, parse_custom, summary, timeline
-from .keys import CONFIG, ROOMS
-from .pages import links
+from .agendas import (
+    AgendaInputError,
+    create,
+    library,
+    meeting_request,
+    parse_custom,
+    summary,
+    timeline,
+)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -61,16 +67,7 @@ async def create_meeting(request: web.Request) -> web.Response:
         req = meeting_request(library(request.app), data)
     except AgendaInputError as exc:
         return _json({"error": "bad-request", "errors": exc.errors}, 400)
-    room, key = await request.app[ROOMS].create(
-        req.agenda,
-        req.decks,
-        title=req.title,
-        max_people=req.max_people,
-        lobby=req.lobby,
-        scheduled_at=req.scheduled_at,
-    )
-    base = request.app[CONFIG].public_url or f"{request.scheme}://{request.host}"
-    participant, facilitator = links(base.rstrip("/"), room.meeting.id, key)
+    room, participant, facilitator = await create(request, req)
     return _json(
         {
             "id": room.meeting.id,

@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .agendas import AgendaInputError, library, meeting_request, summary
-from .keys import CONFIG, ROOMS, TEMPLATES
+from .agendas import AgendaInputError, create, library, meeting_request, summary
+from .keys import ROOMS, TEMPLATES
 from .sessions import open_session, set_session_cookie
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -61,16 +61,7 @@ async def create_meeting(request: web.Request) -> web.Response:
     except AgendaInputError as exc:
         context = landing_context(request, form=fields, errors=exc.errors)
         return render(request, "landing.html", status=400, **context)
-    room, key = await request.app[ROOMS].create(
-        req.agenda,
-        req.decks,
-        title=req.title,
-        max_people=req.max_people,
-        lobby=req.lobby,
-        scheduled_at=req.scheduled_at,
-    )
-    base = request.app[CONFIG].public_url or f"{request.scheme}://{request.host}"
-    participant, facilitator = links(base.rstrip("/"), room.meeting.id, key)
+    room, participant, facilitator = await create(request, req)
     return render(
         request,
         "created.html",
@@ -79,12 +70,6 @@ async def create_meeting(request: web.Request) -> web.Response:
         participant_url=participant,
         facilitator_url=facilitator,
     )
-
-
-def links(base: str, meeting_id: str, key: str) -> tuple[str, str]:
-    """The participant link and the facilitator link of a meeting."""
-    participant = f"{base}/m/{meeting_id}"
-    return participant, f"{participant}?key={key}"
 
 
 async def meeting_page(request: web.Request) -> web.Response:

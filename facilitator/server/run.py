@@ -17,9 +17,9 @@ from ..domain.agenda import Agenda
 from ..domain.decks import Deck
 from ..domain.yamlfile import FileError
 from ..library import load_agenda, load_library
+from .agendas import links
 from .app import create_app
 from .keys import ROOMS, Config
-from .pages import links
 from .security import AccessLogger
 
 log = logging.getLogger("facilitator")
