@@ -59,10 +59,14 @@ class Result:
     join_keyframe_ms_p50: float | None
     join_keyframe_ms_max: float | None
     loop_lag_ms_p99: float | None
+    control_ms_p50: float | None
+    """From a facilitator's control to another participant's new state (WebSocket round)."""
+    control_ms_p99: float | None
     generator_cpu_pct_max: float
     generator_busy: bool
     machine_cpu_pct: float | None
-    """Server and load generator together, % of all cores: near 100 the machine is the limit."""
+    """Everything running on the machine (from /proc/stat), % of all cores: near 100 the machine,
+    not the server, is the limit (other programs count too)."""
     connected: bool
     """Every participant received every other one before measuring."""
     notes: list[str] = field(default_factory=list)
@@ -247,13 +251,14 @@ def run_scenario(
             joined[reply["person"]] = reply["joined"]
         connected = _warm_up(pipes, participants, progress)
         marks = _all(pipes, "mark")
-        cpu0, wall0 = server.cpu_seconds(), time.monotonic()
+        cpu0, wall0, busy0 = server.cpu_seconds(), time.monotonic(), machine_busy()
         stats0 = _http(f"{base}/api/stats")
         _wait(duration, server, participants, progress)
         ends = _all(pipes, "end")
-        cpu1, wall1 = server.cpu_seconds(), time.monotonic()
+        cpu1, wall1, busy1 = server.cpu_seconds(), time.monotonic(), machine_busy()
         stats1 = _http(f"{base}/api/stats?since={stats0['time']}")
         rss = server.rss_mb()
+        controls = asyncio.run(control_delays(meeting["facilitator_url"], link))
         _all(pipes, "leave")
         for proc in procs:
             proc.join(20)
@@ -264,8 +269,69 @@ def run_scenario(
         server.stop()
     return _result(
         participants, transcode, duration, marks, ends, joined,
-        (cpu0, cpu1, wall0, wall1), stats0, stats1, rss, connected,
+        (cpu0, cpu1, wall0, wall1), stats0, stats1, rss, connected, controls,
+        _machine_pct(busy0, busy1),
     )  # fmt: skip
+
+
+async def control_delays(
+    facilitator_url: str, participant_url: str, count: int = 20
+) -> list[float]:
+    """Milliseconds from a facilitator's control to a participant seeing its effect."""
+    import aiohttp
+
+    async def connect(link: str, name: str) -> tuple[aiohttp.ClientSession, Any]:
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        await (await http.get(link)).read()
+        origin, meeting = link.split("/m/")
+        ws = await http.ws_connect(
+            f"{origin}/m/{meeting.split('?')[0]}/ws", headers={"Origin": origin}
+        )
+        await ws.send_json({"type": "join", "value": {"name": name}})
+        return http, ws
+
+    async def deadline(ws: Any) -> float:
+        while True:
+            msg = json.loads((await ws.receive(timeout=5)).data)
+            if msg["type"] == "state":
+                return float(msg["value"]["clock"]["meeting"]["remaining"])
+
+    host_http, host = await connect(facilitator_url, "Load host")
+    guest_http, guest = await connect(participant_url, "Load guest")
+    delays = []
+    try:
+        current = await deadline(guest)
+        for _ in range(count):
+            sent = time.monotonic()
+            await host.send_json(
+                {"type": "action", "value": {"action": "extend-call", "seconds": 30}}
+            )
+            while (now := await deadline(guest)) == current:
+                pass
+            delays.append((time.monotonic() - sent) * 1000)
+            current = now
+    finally:
+        for http in (host_http, guest_http):
+            await http.close()
+    return delays
+
+
+def machine_busy() -> tuple[float, float] | None:
+    """(busy, total) CPU time of the whole machine so far, from /proc/stat."""
+    try:
+        fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def _machine_pct(
+    before: tuple[float, float] | None, after: tuple[float, float] | None
+) -> float | None:
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return 100 * (after[0] - before[0]) / (after[1] - before[1])
 
 
 def _all(pipes: list[Connection], command: str) -> list[dict[str, Any]]:
@@ -332,6 +398,8 @@ def _result(
     stats1: dict[str, Any],
     rss: float | None,
     connected: bool,
+    controls: list[float],
+    machine: float | None,
 ) -> Result:
     cpu0, cpu1, wall0, wall1 = cpu
     elapsed = wall1 - wall0
@@ -364,16 +432,14 @@ def _result(
     cpu_s = (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None
     busy = max(generator, default=0) > BUSY_GENERATOR
     server_pct = 100 * cpu_s / elapsed if cpu_s is not None else None
-    machine = (
-        (server_pct + sum(generator)) / (os.cpu_count() or 1) if server_pct is not None else None
-    )
     notes = []
     if busy:
         notes.append("the load generator was busy: the server may be able to do more")
     if machine is not None and machine > BUSY_MACHINE:
         notes.append(
-            f"the machine was saturated (server and load generator used {machine:.0f}% of "
-            f"{os.cpu_count()} cores): loss and delay here measure the machine, not the server"
+            f"the machine was saturated ({machine:.0f}% of {os.cpu_count()} cores busy, "
+            "server and load generator included): loss and delay here measure the machine, "
+            "not the server"
         )
     if not connected:
         notes.append("not every stream was flowing before measuring")
@@ -393,6 +459,8 @@ def _result(
         join_keyframe_ms_p50=_round(_percentile(keyframes, 0.5)),
         join_keyframe_ms_max=_round(max(keyframes) if keyframes else None),
         loop_lag_ms_p99=_round(stats1["loop_lag_ms"]["p99"]),
+        control_ms_p50=_round(_percentile(controls, 0.5)),
+        control_ms_p99=_round(_percentile(controls, 0.99)),
         generator_cpu_pct_max=round(max(generator, default=0), 1),
         generator_busy=busy,
         machine_cpu_pct=round(machine, 1) if machine is not None else None,
@@ -420,6 +488,7 @@ COLUMNS = [
     ("delay p99", "delay_ms_p99", "{:.1f}"),
     ("key ms", "join_keyframe_ms_max", "{:.0f}"),
     ("lag p99", "loop_lag_ms_p99", "{:.1f}"),
+    ("ctl p99", "control_ms_p99", "{:.0f}"),
     ("gen %", "generator_cpu_pct_max", "{:.0f}"),
     ("machine %", "machine_cpu_pct", "{:.0f}"),
 ]

@@ -19,6 +19,7 @@ def test_two_participants_for_three_seconds(tmp_path: Path) -> None:
     assert result.server_cpu_pct is not None and result.server_cpu_pct > 0
     assert result.server_rss_mb is not None and result.server_rss_mb > 10
     assert result.cpu_us_per_packet is not None and result.loop_lag_ms_p99 is not None
+    assert result.control_ms_p50 is not None and result.control_ms_p50 > 0
     # The second person joined after the first: they saw a keyframe.
     assert result.join_keyframe_ms_max is not None
     text = loadtest.table([result])
