@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aiohttp import web
@@ -114,7 +114,7 @@ def meeting_request(lib: Library, fields: dict[str, Any]) -> MeetingRequest:
         title=title,
         max_people=max_people,
         lobby=lobby,
-        scheduled_at=_parse_time(fields.get("scheduled_at")),
+        scheduled_at=_parse_time(fields.get("scheduled_at"), fields.get("tz_offset")),
     )
 
 
@@ -139,12 +139,23 @@ async def create(request: web.Request, req: MeetingRequest) -> tuple[Room, str, 
     return room, participant, facilitator
 
 
-def _parse_time(value: object) -> float | None:
+def _parse_time(value: object, tz_offset: object = None) -> float | None:
+    """Seconds since the epoch from a number or ISO 8601 text.
+
+    A time without a zone (the form's ``datetime-local``) is the host's local time: the page
+    sends its offset from UTC in minutes (JavaScript's ``getTimezoneOffset``) as ``tz_offset``.
+    """
     if value in (None, ""):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     try:
-        return datetime.fromisoformat(str(value)).timestamp()
+        when = datetime.fromisoformat(str(value))
+        if when.tzinfo is None and tz_offset not in (None, ""):
+            minutes = int(str(tz_offset))
+            if abs(minutes) > 24 * 60:
+                raise ValueError("offset")
+            when = when.replace(tzinfo=timezone(-timedelta(minutes=minutes)))
+        return when.timestamp()
     except ValueError:
         raise AgendaInputError(["The scheduled start is not a date and time."]) from None

@@ -39,6 +39,13 @@
     });
   });
 
+  // A datetime-local value has no time zone: send the browser's, so the server reads it right.
+  var offset = document.createElement("input");
+  offset.type = "hidden";
+  offset.name = "tz_offset";
+  offset.value = String(new Date().getTimezoneOffset());
+  form.appendChild(offset);
+
   form.addEventListener("change", function (event) {
     if (event.target && event.target.name === "agenda") syncCustom();
   });
