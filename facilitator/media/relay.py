@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 else:
     Frame = av.Packet
 """An encoded frame (aiortc's sender takes ``av.Packet`` as already encoded)."""
+KEYFRAME_RETRY_FRAMES = 15
+"""A subscriber still waiting for a keyframe after this many frames asks again."""
 MAX_QUEUED = {"audio": 50, "video": 90}
 """Frames a subscriber may fall behind before it skips ahead (video: to the next keyframe)."""
 
@@ -67,6 +69,9 @@ class RelayTrack(MediaStreamTrack):
         """Queue one frame (called by the publisher for every frame)."""
         if self.want_keyframe and not keyframe:
             self.skipped += 1
+            if self.skipped % KEYFRAME_RETRY_FRAMES == 0 and self.publisher is not None:
+                # Still waiting: the request (or its answer) was lost; ask again.
+                self.publisher.request_keyframe()
             return
         self.want_keyframe = False
         if len(self.queue) >= MAX_QUEUED[self.kind]:

@@ -147,13 +147,19 @@ class MediaPeer:
             return 127
         return self.level
 
-    def _ask_keyframe(self) -> None:
+    def _ask_keyframe(self, tries: int = 50) -> None:
         buffer = self.buffers.get("video")
         ssrc = buffer.ssrc if buffer else None
-        receiver = self.incoming["video"].receiver
-        if ssrc is None or self.closed:
-            return  # the first frames of a stream are a keyframe anyway
-        self.room.spawn(request_keyframe(receiver, ssrc))
+        if self.closed or buffer is None:
+            return
+        if ssrc is None:
+            # Not one packet yet, so no SSRC to name: ask again shortly. (A stream's first frame
+            # is a keyframe, but a subscriber added after it still needs one.)
+            if tries > 0:
+                loop = asyncio.get_running_loop()
+                loop.call_later(0.1, self._ask_keyframe, tries - 1)
+            return
+        self.room.spawn(request_keyframe(self.incoming["video"].receiver, ssrc))
 
     def _state_changed(self) -> None:
         state = self.pc.connectionState

@@ -149,11 +149,15 @@ class Room:
     def welcome(self, client: Client, msg_id: object = None) -> None:
         """Greet a connection whose person is in the room: who they are, the chat so far."""
         person = self.meeting.people[client.person_id]
+        notes = self.meeting.notes_of(client.person_id)
         value = {
             "you": person.to_dict(),
             "server_time": self.now(),
             "ice_servers": self.ice_servers,
-            "notes": self.meeting.notes_of(client.person_id),
+            "notes": notes,
+            "note_subjects": {
+                pid: self.meeting.people[pid].name for pid in notes if pid in self.meeting.people
+            },
             "speaking": self.speaker,
         }
         client.send(protocol.encode("joined", value, msg_id))

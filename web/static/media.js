@@ -1,5 +1,5 @@
 // Camera, microphone and the media connection to the server (docs/protocol.md: media-start,
-// offer, answer, media-ended). No DOM: room.js shows what the callbacks hand it.
+// offer, answer, media-ended). No DOM: devices.js shows what the callbacks hand it.
 // Exported as window.FacilitatorMediaSession (class MediaSession).
 //
 // The server always makes the offer. The m-lines marked `own` are where this browser sends its

@@ -1,5 +1,5 @@
 // The meeting WebSocket protocol (docs/protocol.md) without any DOM: connection, requests and
-// replies, automatic reconnects and the server clock offset. Used by room.js.
+// replies, automatic reconnects and the server clock offset. Used by the meeting page (state.js).
 (function (global) {
   "use strict";
 
