@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect
+from playwright.sync_api import Browser, expect
 
 from ..integration.harness import ROOT, ServerProcess, running_server
+from .pages import join, watch
 
 IMG = '<img src=x onerror="window.__pwned=1">'
 SCRIPT = "</script><script>window.__pwned=2</script>"
@@ -59,33 +60,6 @@ def hostile_server(tmp_path: Path) -> Iterator[ServerProcess]:
         agenda=str(agendas / "hostile.yaml"),
         extra=["--icebreakers", str(decks), "--agendas", str(agendas)],
     )
-
-
-def watch(page: Page, problems: list[str]) -> Page:
-    def dialog(d: Dialog) -> None:
-        problems.append(f"dialog: {d.message}")
-        d.dismiss()
-
-    page.on("dialog", dialog)
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(f"console: {m.text}")
-            if m.type == "error" or "Content Security Policy" in m.text
-            else None
-        ),
-    )
-    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-    return page
-
-
-def join(browser: Browser, link: str, name: str, problems: list[str]) -> Page:
-    page = watch(browser.new_context().new_page(), problems)
-    page.goto(link)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    expect(page.locator("#room")).to_be_visible()
-    return page
 
 
 def test_hostile_text_is_inert(

@@ -5,27 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect
+from playwright.sync_api import Browser, Dialog, expect
 
 from ..integration.harness import ServerProcess
+from .pages import join
 
 NOTE = "Sam: blogging for 3 years, a small dog that thinks it is big"
-
-
-def join(browser: Browser, link: str, name: str, problems: list[str]) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error" or "Content Security Policy" in message.text:
-            problems.append(f"{name} console: {message.text}")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: problems.append(f"{name} pageerror: {error}"))
-    page.goto(link)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    expect(page.locator("#room")).to_be_visible()
-    return page
 
 
 def accept(dialog: Dialog) -> None:
@@ -36,7 +21,7 @@ def test_recap_shows_the_meeting_and_only_your_own_notes(
     server: ServerProcess, browser: Browser, artifacts: Path
 ) -> None:
     problems: list[str] = []
-    sam = join(browser, server.facilitator, "Sam", problems)
+    sam = join(browser, server.facilitator, "Sam", problems, dialogs=False)  # confirms "End"
     ana = join(browser, server.participant, "Ana", problems)
     sam.get_by_role("button", name="Start").click()
     sam.get_by_role("button", name="Next item").click()

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from ..integration.harness import ServerProcess
-
-
-def join(browser: Browser, link: str, name: str) -> Page:
-    page = browser.new_context().new_page()
-    page.goto(link)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    expect(page.locator("#room")).to_be_visible()
-    return page
-
-
-def seconds(text: str) -> int:
-    parts = [int(p) for p in re.findall(r"\d+", text)]
-    return (
-        parts[0] * 60 + parts[1] if len(parts) == 2 else parts[0] * 3600 + parts[1] * 60 + parts[2]
-    )
+from .pages import join, seconds
 
 
 def test_pages_reconnect_after_sigkill(

@@ -6,28 +6,10 @@ import re
 import time
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from ..integration.harness import ServerProcess
-
-
-def seconds(text: str) -> int:
-    """'04:59' -> 299, '1:02:03' -> 3723, '+00:05 over' -> -5."""
-    over = text.startswith("+")
-    parts = [int(p) for p in re.findall(r"\d+", text)]
-    total = 0
-    for part in parts:
-        total = total * 60 + part
-    return -total if over else total
-
-
-def join(browser: Browser, link: str, name: str) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(link)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    expect(page.locator("#room")).to_be_visible()
-    return page
+from .pages import join, seconds
 
 
 def test_a_facilitated_meeting_in_three_browsers(
