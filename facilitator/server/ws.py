@@ -73,6 +73,7 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
                 if not limit.allow():
                     client.send(protocol.error("rate-limited", "Slow down a little, please."))
                     if limit.strikes > RATE_STRIKES:
+                        await ws.close(code=4429, message=b"too many messages")
                         break
                     continue
                 await handle(request.app[SFU], room, client, msg.data)

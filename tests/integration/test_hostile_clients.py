@@ -46,10 +46,9 @@ async def test_a_flood_is_rate_limited_then_cut_off(server: ServerProcess, peers
         )
     await asyncio.wait_for(flood._reader or asyncio.sleep(0), 10)
     assert flood.ws.closed
-    # Cut off for flooding, or for not reading its replies (its outbox overflowed): either way
-    # the server protected itself.
-    limited = any(m.get("error") == "rate-limited" for m in flood.messages)
-    assert limited or flood.ws.close_code == 4408, flood.ws.close_code
+    # Cut off for flooding (4429), or for not reading its replies fast enough (its outbox
+    # overflowed, 4408): either way the server protected itself.
+    assert flood.ws.close_code in (4429, 4408), flood.ws.close_code
     # The facilitator's connection never noticed.
     assert (await sam.action("start"))["type"] == "ok"
 
