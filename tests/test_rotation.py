@@ -251,3 +251,18 @@ def test_round_trip_mid_rotation_continues_identically() -> None:
 
     assert play(copy, copy_draw) == play(rotation, draw)
     assert copy.to_dict() == rotation.to_dict()
+
+
+def test_back_skips_speakers_who_have_left() -> None:
+    pool = PromptPool("seed")
+    draw = PromptDraw(pool, {"deck": [f"prompt {i}" for i in range(10)]})
+    rotation = Rotation(deck_id="deck")
+    rotation.begin([("a", "A"), ("b", "B"), ("c", "C")], draw, 0.0)
+    rotation.end_turn("done", 1.0, 30.0)
+    rotation.next_turn(draw, 1.0, [])
+    rotation.end_turn("done", 1.0, 30.0)
+    rotation.next_turn(draw, 2.0, [])
+    assert rotation.current == "c"
+    # B left: going back gives the floor to A, the last speaker still here.
+    assert rotation.back(draw, 3.0, present={"a", "c"}) == "a"
+    assert rotation.current == "a" and rotation.queue[0] == "c"

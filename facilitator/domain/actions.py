@@ -217,7 +217,7 @@ def _end_turn(outcome: str) -> Handler:
 
 
 def _previous_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    _rotation(m).back(m._draw(), now)
+    _rotation(m).back(m._draw(), now, {p.id for p in m.present()})
     m._sync_speaker(now)
     return []
 

@@ -9,7 +9,7 @@ out. Everything is deterministic for a given seed, so a restored meeting carries
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,12 +151,15 @@ class Rotation:
         """True when ``person`` has the floor (passing twice simply ends their turn)."""
         return self.current == person
 
-    def back(self, draw: PromptDraw, now: float) -> str:
-        """Give the floor back to the previous speaker; the current one goes first in line."""
+    def back(self, draw: PromptDraw, now: float, present: Collection[str] | None = None) -> str:
+        """Give the floor back to the previous speaker who is still ``present``; the current
+        one goes first in line."""
         if self.current is not None:
             # The current turn is abandoned, not finished: it leaves no trace.
             self.history.pop()
             self.queue.insert(0, self.current)
+        while self.history and present is not None and self.history[-1] not in present:
+            self.history.pop()  # they left: nobody to give the floor back to
         if not self.history:
             if self.current is not None:
                 self.history.append(self.queue.pop(0))
