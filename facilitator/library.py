@@ -79,6 +79,11 @@ def load_library(agendas_dir: Path, decks_dir: Path) -> Library:
         except FileError as exc:
             library.errors.extend(str(p) for p in exc.problems)
             continue
+        if deck.id in library.decks:
+            library.errors.append(
+                f"{path}:1:1: document: another file already defines deck {deck.id!r}"
+            )
+            continue
         library.decks[deck.id] = deck
         library.warnings.extend(warnings)
     for path in yaml_files(agendas_dir):
@@ -86,6 +91,11 @@ def load_library(agendas_dir: Path, decks_dir: Path) -> Library:
             agenda, warnings = load_agenda(path, library.decks)
         except FileError as exc:
             library.errors.extend(str(p) for p in exc.problems)
+            continue
+        if path.stem in library.agendas:
+            library.errors.append(
+                f"{path}:1:1: document: another file already defines agenda {path.stem!r}"
+            )
             continue
         library.agendas[path.stem] = agenda
         library.warnings.extend(warnings)

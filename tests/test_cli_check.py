@@ -131,3 +131,23 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
             main(argv)
         assert info.value.code == 2
     assert "usage: facilitator" in capsys.readouterr().err
+
+
+def test_two_files_with_the_same_name_are_reported(tmp_path: Path) -> None:
+    from facilitator.library import load_library
+
+    decks = tmp_path / "icebreakers"
+    agendas = tmp_path / "agendas"
+    decks.mkdir()
+    agendas.mkdir()
+    deck = 'title: T\nhow_it_works: "Say it."\nprompts: ["One?"]\n'
+    (decks / "same.yaml").write_text(deck)
+    (decks / "same.yml").write_text(deck)
+    agenda = "title: A\nitems:\n  - title: Hi\n    duration: 5m\n"
+    (agendas / "call.yaml").write_text(agenda)
+    (agendas / "call.yml").write_text(agenda)
+    library = load_library(agendas, decks)
+    assert list(library.decks) == ["same"] and list(library.agendas) == ["call"]
+    assert len(library.errors) == 2
+    assert "another file already defines deck 'same'" in library.errors[0]
+    assert "another file already defines agenda 'call'" in library.errors[1]
