@@ -266,3 +266,20 @@ def test_back_skips_speakers_who_have_left() -> None:
     # B left: going back gives the floor to A, the last speaker still here.
     assert rotation.back(draw, 3.0, present={"a", "c"}) == "a"
     assert rotation.current == "a" and rotation.queue[0] == "c"
+
+
+def test_someone_back_in_a_later_round_is_lined_up_again() -> None:
+    pool = PromptPool("seed")
+    draw = PromptDraw(pool, {"deck": [f"prompt {i}" for i in range(10)]})
+    rotation = Rotation(deck_id="deck", rounds=2)
+    everyone = [("a", "A"), ("b", "B")]
+    rotation.begin(everyone, draw, 0.0)
+    for _ in range(2):  # round 1: A, then B
+        rotation.end_turn("done", 1.0, 30.0)
+        rotation.next_turn(draw, 1.0, everyone)
+    assert rotation.round == 2 and rotation.current == "a"
+    rotation.drop("b")  # B leaves before their round-2 turn ...
+    rotation.join("b")  # ... and comes back: lined up again, though they spoke in round 1
+    assert rotation.queue == ["b"]
+    rotation.join("a")  # the current speaker is not added twice
+    assert rotation.queue == ["b"]

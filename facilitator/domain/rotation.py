@@ -94,6 +94,8 @@ class Rotation:
     """The current speaker's prompt."""
     turn_started: float | None = None
     """When the current turn started."""
+    had_turn: list[str] = field(default_factory=list)
+    """Who has had their turn this round (done, skipped, or passed a second time)."""
     spoken: list[str] = field(default_factory=list)
     """Who has finished a turn in this item, in order."""
     history: list[str] = field(default_factory=list)
@@ -134,8 +136,11 @@ class Rotation:
         if outcome == PASSED and self.current not in self.passed:
             self.passed.append(self.current)
             self.queue.append(self.current)
-        elif outcome == DONE and self.current not in self.spoken:
-            self.spoken.append(self.current)
+        else:
+            if outcome != LEFT:  # someone who dropped out mid-turn gets it back if they return
+                self.had_turn.append(self.current)
+            if outcome == DONE and self.current not in self.spoken:
+                self.spoken.append(self.current)
         self.current = self.prompt = self.turn_started = None
         return turn
 
@@ -144,6 +149,7 @@ class Rotation:
         if not self.queue and self.round < self.rounds and everyone:
             self.round += 1
             self.passed.clear()
+            self.had_turn.clear()
             self.queue = self._ordered(everyone)
         self._next_speaker(draw, now)
 
@@ -178,7 +184,7 @@ class Rotation:
 
     def join(self, person: str) -> None:
         """A late joiner goes to the end of the line (unless already lined up or done)."""
-        if person == self.current or person in self.queue or person in self.spoken:
+        if person == self.current or person in self.queue or person in self.had_turn:
             return
         self.queue.append(person)
 
@@ -223,6 +229,7 @@ class Rotation:
             "prompt": self.prompt,
             "turn_started": self.turn_started,
             "spoken": list(self.spoken),
+            "had_turn": list(self.had_turn),
             "history": list(self.history),
             "passed": list(self.passed),
             "shuffles": self.shuffles,
