@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -120,11 +120,6 @@ class Agenda:
             hard_stop=bool(data.get("hard_stop", False)),
             items=tuple(Item.from_dict(i) for i in data["items"]),  # type: ignore[attr-defined]
         )
-
-
-@dataclass
-class _ItemDraft:
-    values: dict[str, object] = field(default_factory=dict)
 
 
 def parse_agenda(text: str, filename: str, decks: Mapping[str, Deck]) -> tuple[Agenda, list[str]]:

@@ -116,7 +116,6 @@ class Received:
 
     frames: int = 0
     keyframes: int = 0
-    first_at: float | None = None
     first_keyframe_at: float | None = None
     data: list[bytes] = field(default_factory=list)
     """The frames themselves, when recording (tests)."""
@@ -254,8 +253,6 @@ class Bot:
             received = self.received.setdefault((person, kind), Received())
             now = time.monotonic()
             received.frames += 1
-            if received.first_at is None:
-                received.first_at = now
             if keyframe:
                 received.keyframes += 1
                 if received.first_keyframe_at is None:

@@ -113,7 +113,6 @@ class MediaPeer:
         self.closed = False
         self.level = 127
         self.level_at = 0.0
-        self.created = time.monotonic()
         self.pc.on("connectionstatechange", self._state_changed)
         loop = asyncio.get_running_loop()
         self.timeout = loop.call_later(CONNECT_TIMEOUT, self._connect_timeout)
@@ -147,19 +146,13 @@ class MediaPeer:
             return 127
         return self.level
 
-    def _ask_keyframe(self, tries: int = 50) -> None:
+    def _ask_keyframe(self) -> None:
         buffer = self.buffers.get("video")
-        ssrc = buffer.ssrc if buffer else None
-        if self.closed or buffer is None:
+        if self.closed or buffer is None or buffer.ssrc is None:
+            # No packet yet, so no SSRC to name: the stream will start with a keyframe, and a
+            # subscriber still waiting for one asks again (RelayTrack.push).
             return
-        if ssrc is None:
-            # Not one packet yet, so no SSRC to name: ask again shortly. (A stream's first frame
-            # is a keyframe, but a subscriber added after it still needs one.)
-            if tries > 0:
-                loop = asyncio.get_running_loop()
-                loop.call_later(0.1, self._ask_keyframe, tries - 1)
-            return
-        self.room.spawn(request_keyframe(self.incoming["video"].receiver, ssrc))
+        self.room.spawn(request_keyframe(self.incoming["video"].receiver, buffer.ssrc))
 
     def _state_changed(self) -> None:
         state = self.pc.connectionState
@@ -298,7 +291,6 @@ class MediaRoom:
         self.meeting_id = meeting_id
         self.config = config
         self.peers: dict[str, MediaPeer] = {}
-        self.speaker: str | None = None
         self.muted: set[str] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
 
@@ -329,8 +321,6 @@ class MediaRoom:
             return
         del self.peers[person_id]
         await current.close()
-        if self.speaker == person_id:
-            self.speaker = None
         await self._resync()
 
     async def _resync(self) -> None:

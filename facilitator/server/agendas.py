@@ -11,6 +11,7 @@ from aiohttp import web
 from ..domain.agenda import Agenda, parse_agenda
 from ..domain.decks import Deck
 from ..domain.durations import format_duration
+from ..domain.people import MAX_PEOPLE_LIMIT
 from ..domain.yamlfile import FileError
 from ..library import Library, load_library
 from .keys import CONFIG, ROOMS
@@ -18,7 +19,7 @@ from .rooms import Room
 
 CUSTOM_NAME = "your agenda"
 """How pasted YAML is named in error lines."""
-MAX_PEOPLE_RANGE = range(2, 101)
+MAX_PEOPLE_RANGE = range(2, MAX_PEOPLE_LIMIT + 1)
 
 
 class AgendaInputError(Exception):
