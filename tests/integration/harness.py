@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,3 +240,17 @@ class Peer:
         """This peer's person id, from ``joined``."""
         assert self.you is not None
         return str(self.you["id"])
+
+
+MakePeer = Callable[[str, str], Peer]
+"""The ``peers`` fixture: make a peer from a link and a name."""
+
+
+async def trio(server: ServerProcess, peers: MakePeer) -> tuple[Peer, Peer, Peer]:
+    """A facilitator (Sam) and two participants (Ana, Ben), all joined."""
+    sam = peers(server.facilitator, "Sam")
+    ana = peers(server.participant, "Ana")
+    ben = peers(server.participant, "Ben")
+    for peer in (sam, ana, ben):
+        assert (await peer.join())["type"] == "joined"
+    return sam, ana, ben

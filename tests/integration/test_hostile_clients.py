@@ -9,13 +9,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 
 import aiohttp
 
-from .harness import ROOT, Peer, ServerProcess
-
-MakePeer = Callable[[str, str], Peer]
+from .harness import ROOT, MakePeer, ServerProcess
 
 
 async def test_frames_over_64_kb_close_the_connection(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -12,9 +11,7 @@ import pytest
 
 from facilitator.domain.meeting import FACILITATORS
 
-from .harness import Peer, ServerProcess
-
-MakePeer = Callable[[str, str], Peer]
+from .harness import MakePeer, ServerProcess, trio
 
 ARGS: dict[str, dict[str, Any]] = {
     "go-to-item": {"index": 2},
@@ -22,16 +19,6 @@ ARGS: dict[str, dict[str, Any]] = {
     "extend-call": {"seconds": 300},
     "extend-speaker": {"seconds": 30},
 }
-
-
-async def trio(server: ServerProcess, peers: MakePeer) -> tuple[Peer, Peer, Peer]:
-    """A facilitator and two participants, all joined."""
-    sam = peers(server.facilitator, "Sam")
-    ana = peers(server.participant, "Ana")
-    ben = peers(server.participant, "Ben")
-    for peer in (sam, ana, ben):
-        assert (await peer.join())["type"] == "joined"
-    return sam, ana, ben
 
 
 def comparable(state: dict[str, Any]) -> str:

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
 
-from .harness import Peer, ServerProcess
-
-MakePeer = Callable[[str, str], Peer]
+from .harness import MakePeer, ServerProcess, trio
 
 
 async def test_notes_are_private_survive_restarts_and_can_be_deleted(
     server: ServerProcess, peers: MakePeer
 ) -> None:
-    sam = peers(server.facilitator, "Sam")
-    ana = peers(server.participant, "Ana")
-    ben = peers(server.participant, "Ben")
-    for peer in (sam, ana, ben):
-        await peer.join()
+    sam, ana, ben = await trio(server, peers)
     await sam.action("start")
     note = "Ben: blogging for 3 years, a small dog that thinks it is big"
     assert (await ana.action("note", about=ben.person_id(), text=note))["type"] == "ok"

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
 
-from .harness import Peer, ServerProcess
-
-MakePeer = Callable[[str, str], Peer]
+from .harness import MakePeer, ServerProcess, trio
 
 
 def item_left(state: dict[str, object], now: float) -> float:
@@ -22,11 +19,7 @@ def item_left(state: dict[str, object], now: float) -> float:
 async def test_sigkill_and_restart_restores_everything(
     server: ServerProcess, peers: MakePeer
 ) -> None:
-    sam = peers(server.facilitator, "Sam")
-    ana = peers(server.participant, "Ana")
-    ben = peers(server.participant, "Ben")
-    for peer in (sam, ana, ben):
-        await peer.join()
+    sam, ana, ben = await trio(server, peers)
     await sam.action("start")
     await sam.action("next-item")
     await sam.action("next-item")
