@@ -30,6 +30,7 @@ MAX_OUTBOX = 256
 """Messages queued for one slow connection before it is dropped (it reconnects and resyncs)."""
 TICK_SECONDS = 0.25
 SAVE_SECONDS = 0.1
+TALK_SAVE_SECONDS = 5.0
 
 
 def new_id(nbytes: int = 16) -> str:
@@ -317,18 +318,23 @@ class Rooms:
 
     async def run_speakers(self, sfu: Sfu) -> None:
         """Tell rooms who is speaking (from RTP audio levels) and count talk time."""
-        last = time.monotonic()
+        last = saved = time.monotonic()
         while True:
             await asyncio.sleep(TICK_SECONDS)
             now = time.monotonic()
             elapsed, last = now - last, now
+            # Talk time is saved every few seconds, not on every tick: each save writes the
+            # whole meeting, and losing a few seconds of it in a crash does not matter.
+            save = now - saved >= TALK_SAVE_SECONDS
+            if save:
+                saved = now
             for room in list(self.rooms.values()):
                 if room.media is None:
                     continue
                 speaker = room.media.loudest(now)
                 if speaker is not None:
                     room.meeting.add_talk_time(speaker, elapsed)
-                    room.dirty = True
+                    room.dirty = room.dirty or save
                 if speaker != room.speaker:
                     room.speaker = speaker
                     room.announce("speaking", {"person": speaker})
