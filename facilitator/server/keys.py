@@ -42,7 +42,7 @@ class Config:
     """HTTPS certificate chain."""
     tls_key: Path | None = None
     """HTTPS private key."""
-    web_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "web")
+    web_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parents[1] / "web")
     """Templates and static files."""
 
     def base_url(self) -> str:
