@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -38,6 +39,69 @@ SERVER_TYPES = frozenset(
     }
 )
 """Messages the server sends."""
+
+
+class Close(IntEnum):
+    """WebSocket close codes the server uses (the page reconnects unless the code says not to)."""
+
+    RESTARTING = 1012
+    """The server is restarting: reconnect with backoff."""
+    NO_SESSION = 4401
+    """No session cookie: reload the page."""
+    REMOVED = 4403
+    """A facilitator removed you: do not reconnect."""
+    DELETED = 4404
+    """The meeting was deleted: do not reconnect."""
+    TOO_SLOW = 4408
+    """The browser did not read its messages: reconnect."""
+    FLOODING = 4429
+    """Too many messages too fast, for too long: reconnect, more slowly."""
+
+
+ERROR_CODES = frozenset(
+    {
+        # The envelope and the connection.
+        "bad-json",
+        "bad-message",
+        "unknown-type",
+        "unknown-action",
+        "bad-request",
+        "too-big",
+        "rate-limited",
+        "not-joined",
+        "no-session",
+        "server-error",
+        # Media.
+        "no-offer",
+        "bad-sdp",
+        "media-failed",
+        # Who may do what.
+        "not-allowed",
+        "in-lobby",
+        "bad-name",
+        "removed",
+        "room-locked",
+        "room-full",
+        "meeting-ended",
+        "muted-by-facilitator",
+        "no-such-person",
+        "last-facilitator",
+        # The clock and the icebreaker.
+        "already-started",
+        "not-running",
+        "not-paused",
+        "no-items",
+        "first-item",
+        "last-item",
+        "no-such-item",
+        "ended",
+        "no-icebreaker",
+        "no-speaker",
+        "no-previous-speaker",
+        "not-your-turn",
+    }
+)
+"""Every ``error`` code a client can get; docs/protocol.md has a row for each."""
 
 
 class ProtocolError(Exception):

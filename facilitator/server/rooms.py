@@ -75,7 +75,9 @@ class Client:
         """Queue a message; a connection that cannot keep up is closed."""
         if len(self.outbox) >= MAX_OUTBOX:
             self.outbox.clear()
-            asyncio.get_running_loop().create_task(self.ws.close(code=4408, message=b"too slow"))
+            asyncio.get_running_loop().create_task(
+                self.ws.close(code=protocol.Close.TOO_SLOW, message=b"too slow")
+            )
             return
         self.outbox.append(text)
         self.wake.set()
@@ -199,7 +201,7 @@ async def _close_later(client: Client) -> None:
         if not client.outbox:
             break
         await asyncio.sleep(0.05)
-    await client.ws.close(code=4403, message=b"removed")
+    await client.ws.close(code=protocol.Close.REMOVED, message=b"removed")
 
 
 class Rooms:
@@ -280,7 +282,7 @@ class Rooms:
         room = self.rooms.pop(meeting_id, None)
         if room is not None:
             for client in list(room.clients):
-                await client.ws.close(code=4404, message=b"deleted")
+                await client.ws.close(code=protocol.Close.DELETED, message=b"deleted")
         await self.store.delete_meeting(meeting_id)
 
     async def flush(self) -> None:
@@ -347,4 +349,4 @@ class Rooms:
         for room in self.rooms.values():
             for client in list(room.clients):
                 with contextlib.suppress(Exception):
-                    await client.ws.close(code=1012, message=b"restarting")
+                    await client.ws.close(code=protocol.Close.RESTARTING, message=b"restarting")

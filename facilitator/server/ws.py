@@ -61,7 +61,7 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     if session is None:
         await ws.send_str(protocol.error("no-session", "Please reload the page to join."))
-        await ws.close(code=4401, message=b"no session")
+        await ws.close(code=protocol.Close.NO_SESSION, message=b"no session")
         return ws
     client = Client(ws, session)
     room.clients.add(client)
@@ -73,7 +73,7 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
                 if not limit.allow():
                     client.send(protocol.error("rate-limited", "Slow down a little, please."))
                     if limit.strikes > RATE_STRIKES:
-                        await ws.close(code=4429, message=b"too many messages")
+                        await ws.close(code=protocol.Close.FLOODING, message=b"too many messages")
                         break
                     continue
                 await handle(request.app[SFU], room, client, msg.data)
