@@ -34,7 +34,7 @@ FRAMES = """(selector) => Array.from(document.querySelectorAll(selector)).map((v
 
 # No page ever plays its own microphone back, and every remote sound is audible.
 AUDIO_CHECK = """() => {
-    const session = window.facilitatorMedia;
+    const session = window.__facilitatorTest.media;
     const own = session.audioTrack ? session.audioTrack.id : null;
     const tracksOf = (el) => (el.srcObject ? el.srcObject.getTracks().map((t) => t.id) : []);
     const videos = Array.from(document.querySelectorAll("video"));
@@ -148,7 +148,8 @@ def test_three_browsers_see_each_other(
         expect(tile.locator(".tile-avatar")).to_be_visible(timeout=5_000)
         expect(tile.locator(".tile-avatar")).to_have_text("A")
         expect(tile.locator("video")).to_be_hidden()
-    assert ana.evaluate("() => window.facilitatorMedia.videoTrack") is None  # the camera is off
+    # The camera is off.
+    assert ana.evaluate("() => window.__facilitatorTest.media.videoTrack") is None
 
     # Ben turns his microphone off: a "Mic off" badge on his tile everywhere.
     ben.get_by_role("button", name="Mic on").click()
@@ -179,10 +180,10 @@ def test_three_browsers_see_each_other(
     expect(mic).to_have_attribute("aria-pressed", "false")
     expect(mic).to_contain_text("Mic off")
     expect(ana.locator("#muted-banner")).to_be_visible()
-    assert ana.evaluate("() => window.facilitatorMedia.audioTrack.enabled") is False
+    assert ana.evaluate("() => window.__facilitatorTest.media.audioTrack.enabled") is False
     sam.get_by_role("button", name="Unmute Ana").click()
     expect(mic).to_be_enabled()
     mic.click()
     expect(ana.get_by_role("button", name="Mic on")).to_have_attribute("aria-pressed", "true")
-    assert ana.evaluate("() => window.facilitatorMedia.audioTrack.enabled") is True
+    assert ana.evaluate("() => window.__facilitatorTest.media.audioTrack.enabled") is True
     assert errors == []

@@ -1,54 +1,90 @@
-// The meeting page's shared state, its one MeetingConnection, and act() for sending actions.
-(function (F) {
-  "use strict";
+// The meeting page's settings and shared state, its one MeetingConnection, and act(), the one
+// way the page sends actions.
 
-  const page = F.page;
-  F.ready = Boolean(page.app && window.MeetingConnection);
-  if (!F.ready) return;
+import { MeetingConnection } from "./protocol.js";
+import { getItem } from "./storage.js";
+import { toast } from "./toast.js";
 
-  const { getItem } = F.storage;
+/** @typedef {import("./wire.js").StateView} StateView */
+/** @typedef {import("./wire.js").Person} Person */
+/** @typedef {import("./wire.js").ChatMessage} ChatMessage */
 
-  F.keys = {
-    name: "facilitator.name",
-    chimes: "facilitator.chimes",
-    joined: "facilitator.joined." + page.meetingId,
-  };
+const app = document.getElementById("app");
+const meetingId = app?.dataset.meetingId || "";
 
-  // The facilitator key is in the session cookie now; keep it out of the address bar and history.
-  if (page.stripKey || new URLSearchParams(location.search).has("key")) {
-    history.replaceState(null, "", location.pathname);
-  }
+/** The settings the server put on <main id="app">. */
+export const page = {
+  app,
+  meetingId,
+  title: app?.dataset.title || "Meeting",
+  wsPath: app?.dataset.wsPath || "/m/" + meetingId + "/ws",
+  stripKey: app?.dataset.stripKey === "true",
+  recap: "/m/" + encodeURIComponent(meetingId) + "/recap",
+};
 
-  /** Everything the page knows, shared by the modules; room.js keeps it up to date. */
-  F.S = {
-    screen: "prejoin",
-    name: getItem("local", F.keys.name) || "",
-    state: null,
-    you: null,
-    chimes: getItem("local", F.keys.chimes) !== "off",
-    chat: new Map(),
-    wantIn: false,
-    endedNotice: false,
-    left: false,
-    speaking: null,
-  };
+/** What this browser remembers, by storage key. */
+export const keys = {
+  name: "facilitator.name",
+  chimes: "facilitator.chimes",
+  joined: "facilitator.joined." + meetingId,
+};
 
-  const wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + page.wsPath;
-  F.conn = new window.MeetingConnection(wsUrl);
+/**
+ * Everything the page knows, shared by the modules; room.js keeps it up to date.
+ * @typedef {object} PageState
+ * @property {string} screen "prejoin", "lobby", "room", "left" or "removed"
+ * @property {string} name
+ * @property {StateView | null} state the last `state` message
+ * @property {Person | null} you
+ * @property {boolean} chimes
+ * @property {Map<number, ChatMessage>} chat by seq
+ * @property {boolean} wantIn
+ * @property {boolean} endedNotice
+ * @property {boolean} left
+ * @property {string | null} speaking who is talking now (audio levels)
+ */
 
-  /** Send an action; a refusal shows as a toast (and still rejects). */
-  F.act = function act(name, args) {
-    return F.conn.action(name, args).catch((err) => {
-      F.toast((err && err.message) || "That did not work.", "error");
-      throw err;
-    });
-  };
+/** @type {PageState} */
+export const S = {
+  screen: "prejoin",
+  name: getItem("local", keys.name) || "",
+  state: null,
+  you: null,
+  chimes: getItem("local", keys.chimes) !== "off",
+  chat: new Map(),
+  wantIn: false,
+  endedNotice: false,
+  left: false,
+  speaking: null,
+};
 
-  F.quietly = function quietly(promise) {
-    promise.catch(() => {});
-  };
+const wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + page.wsPath;
+export const conn = new MeetingConnection(wsUrl);
 
-  F.isHost = function isHost() {
-    return Boolean(F.S.you && F.S.you.role === "facilitator");
-  };
-})(window.Facilitator);
+/**
+ * Send an action (docs/protocol.md); a refusal shows as a toast unless `toast` is false, and
+ * still rejects.
+ * @param {string} name
+ * @param {Record<string, unknown>} [args]
+ * @param {{toast?: boolean}} [options]
+ * @returns {Promise<any>}
+ */
+export function act(name, args, options) {
+  return conn.action(name, args).catch((err) => {
+    if (options?.toast !== false) toast(err?.message || "That did not work.", "error");
+    throw err;
+  });
+}
+
+/**
+ * Ignore a promise's failure (act() has already shown it).
+ * @param {Promise<unknown>} promise
+ */
+export function quietly(promise) {
+  promise.catch(() => {});
+}
+
+/** @returns {boolean} whether this person is a facilitator */
+export function isHost() {
+  return S.you?.role === "facilitator";
+}

@@ -1,0 +1,120 @@
+// Text formats for the meeting page: clock times, durations, countdowns, initials and colours.
+
+/**
+ * @param {number} n
+ * @returns {string}
+ */
+function pad2(n) {
+  return n < 10 ? "0" + n : String(n);
+}
+
+/**
+ * Wall-clock time (server seconds) as local HH:MM.
+ * @param {unknown} seconds
+ * @returns {string}
+ */
+export function hhmm(seconds) {
+  if (typeof seconds !== "number" || !isFinite(seconds)) return "--:--";
+  const d = new Date(seconds * 1000);
+  return pad2(d.getHours()) + ":" + pad2(d.getMinutes());
+}
+
+/**
+ * Elapsed seconds as m:ss.
+ * @param {number | null | undefined} seconds
+ * @returns {string}
+ */
+export function mss(seconds) {
+  const s = Math.max(0, Math.floor(seconds || 0));
+  return Math.floor(s / 60) + ":" + pad2(s % 60);
+}
+
+/**
+ * A planned duration in words: "5 min", "45 s", "1 min 30 s".
+ * @param {number | null | undefined} seconds
+ * @returns {string}
+ */
+export function duration(seconds) {
+  const s = Math.round(seconds || 0);
+  const m = Math.floor(s / 60);
+  const rest = s % 60;
+  if (m && rest) return m + " min " + rest + " s";
+  if (m) return m + " min";
+  return rest + " s";
+}
+
+/**
+ * A warning threshold in words: "5 minutes left", "30 seconds left".
+ * @param {number} seconds
+ * @returns {string}
+ */
+export function thresholdText(seconds) {
+  const s = Math.round(seconds);
+  if (s >= 60 && s % 60 === 0) {
+    const m = s / 60;
+    return m === 1 ? "1 minute left" : m + " minutes left";
+  }
+  return s === 1 ? "1 second left" : s + " seconds left";
+}
+
+/**
+ * Up to two initials for an avatar ("?" for no name).
+ * @param {string | null | undefined} name
+ * @returns {string}
+ */
+export function initials(name) {
+  const words = String(name || "").trim().split(/\s+/).filter(Boolean);
+  if (!words.length) return "?";
+  /** @param {string} word */
+  const letter = (word) => {
+    const m = word.match(/[\p{L}\p{N}]/u);
+    return m ? m[0] : Array.from(word)[0] || "";
+  };
+  const first = letter(words[0]);
+  const second = words.length > 1 ? letter(words[words.length - 1]) : "";
+  return (first + second).toUpperCase();
+}
+
+/**
+ * A colour number (0-7) from a person id, so each person keeps a colour.
+ * @param {string} id
+ * @returns {number}
+ */
+export function hueOf(id) {
+  let h = 0;
+  for (const ch of String(id)) h = (h * 31 + ch.charCodeAt(0)) % 8;
+  return h;
+}
+
+/**
+ * @param {number} total whole seconds
+ * @returns {string} "mm:ss" or "h:mm:ss"
+ */
+function clockText(total) {
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return h > 0 ? h + ":" + pad2(m) + ":" + pad2(s) : pad2(m) + ":" + pad2(s);
+}
+
+/**
+ * Seconds left on a countdown at server time `now` (negative: overtime).
+ * @param {import("./wire.js").Countdown | null | undefined} countdown
+ * @param {number} now
+ * @returns {number}
+ */
+export function timeLeft(countdown, now) {
+  if (!countdown) return 0;
+  return countdown.deadline != null ? countdown.deadline - now : countdown.remaining;
+}
+
+/**
+ * "mm:ss" (or "h:mm:ss"), rounded up while time is left; "+mm:ss over" in overtime.
+ * @param {unknown} seconds
+ * @returns {string}
+ */
+export function countdownText(seconds) {
+  if (typeof seconds !== "number" || !isFinite(seconds)) return "--:--";
+  if (seconds >= 0) return clockText(Math.ceil(seconds));
+  return "+" + clockText(Math.floor(-seconds)) + " over";
+}
