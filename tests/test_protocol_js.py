@@ -90,9 +90,7 @@ def test_enough_actions_are_found() -> None:
 def test_every_action_sent_is_documented_and_known() -> None:
     from facilitator.domain.meeting import EVERYONE, FACILITATORS
 
-    table = DOC.split("### `action`", 1)[1].split("### `ping`", 1)[0]
-    first_cells = re.findall(r"^\| (`[^|]+?)\|", table, re.M)
-    documented = {name for cell in first_cells for name in re.findall(r"`([a-z-]+)`", cell)}
+    documented = documented_actions()
     known = set(EVERYONE) | set(FACILITATORS)
     for action, files in sorted(sent_actions().items()):
         where = ", ".join(sorted(files))
@@ -134,3 +132,27 @@ def test_pages_load_modules_only() -> None:
         "recap.html",
         "room.html",
     ]
+
+
+def documented_actions() -> set[str]:
+    """Every action named in the first column of docs/protocol.md's action tables."""
+    table = DOC.split("### `action`", 1)[1].split("### `ping`", 1)[0]
+    first_cells = re.findall(r"^\| (`[^|]+?)\|", table, re.M)
+    return {name for cell in first_cells for name in re.findall(r"`([a-z-]+)`", cell)}
+
+
+def test_api_only_actions_are_the_ones_without_a_button() -> None:
+    table = DOC.split("### `action`", 1)[1].split("### `ping`", 1)[0]
+    said = table.split("API-only:", 1)[1].split("\n\n", 1)[0]
+    api_only = set(re.findall(r"`([a-z-]+)`", said))
+    assert api_only == documented_actions() - set(sent_actions())
+
+
+def test_the_page_stops_reconnecting_on_the_documented_codes() -> None:
+    text = js_sources()["protocol.js"]
+    codes = re.search(r"NO_RECONNECT_CODES = \[([\d, ]+)\]", text)
+    assert codes, "protocol.js has no NO_RECONNECT_CODES"
+    in_js = {int(c) for c in codes.group(1).split(",")}
+    section = DOC.split("## Close codes\n", 1)[1].split("\n## ", 1)[0]
+    stays_closed = {int(c) for c in re.findall(r"^\| `(\d+)` \|.*stays closed", section, re.M)}
+    assert in_js == stays_closed

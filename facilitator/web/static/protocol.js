@@ -5,7 +5,8 @@ const PING_EVERY_MS = 5000;
 const OFFSET_SAMPLES = 8;
 const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 10000;
-const NO_RECONNECT_CODES = [4403, 4404];
+// Close codes after which reconnecting cannot help (docs/protocol.md, "Close codes").
+const NO_RECONNECT_CODES = [4401, 4403, 4404];
 
 /** @typedef {import("./wire.js").Person} Person */
 /** @typedef {import("./wire.js").StateView} StateView */
