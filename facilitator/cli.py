@@ -11,10 +11,9 @@ from .domain.agenda import Agenda
 from .domain.decks import Deck
 from .domain.durations import format_duration
 from .domain.yamlfile import FileError
-from .library import load_agenda, load_deck, read_text, yaml_files
+from .library import default_folder, load_agenda, load_deck, read_text, yaml_files
 
-DEFAULT_DECKS = Path("icebreakers")
-DEFAULT_AGENDAS = Path("agendas")
+FOLDER_DEFAULT = "(default: ./{0}, or the samples that come with facilitator when there is none)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,9 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--icebreakers",
         type=Path,
-        default=DEFAULT_DECKS,
         metavar="DIR",
-        help="decks that agendas may use (default: ./icebreakers)",
+        help="decks that agendas may use " + FOLDER_DEFAULT.format("icebreakers"),
     )
 
     serve = commands.add_parser(
@@ -53,21 +51,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--agenda",
         type=Path,
         metavar="FILE",
-        help="create one meeting with this agenda at start-up and print its links",
+        help="create one meeting with this agenda at start-up and print its links "
+        "(a file, or the name of one of the --agendas, e.g. network-night)",
     )
     serve.add_argument(
         "--agendas",
         type=Path,
-        default=DEFAULT_AGENDAS,
         metavar="DIR",
-        help="agendas offered on the landing page (default: ./agendas)",
+        help="agendas offered on the landing page " + FOLDER_DEFAULT.format("agendas"),
     )
     serve.add_argument(
         "--icebreakers",
         type=Path,
-        default=DEFAULT_DECKS,
         metavar="DIR",
-        help="icebreaker decks (default: ./icebreakers)",
+        help="icebreaker decks " + FOLDER_DEFAULT.format("icebreakers"),
     )
     serve.add_argument(
         "--data",
@@ -75,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("data"),
         metavar="DIR",
         help="where meetings are stored (default: ./data)",
+    )
+    serve.add_argument(
+        "--heartbeat",
+        type=float,
+        default=8.0,
+        metavar="SECONDS",
+        help="WebSocket ping interval; a browser that vanished without closing is noticed "
+        "within about 1.5 of these (default: 8)",
     )
     serve.add_argument(
         "--public-url",
@@ -170,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "check":
-            return check(args.paths, args.icebreakers)
+            return check(args.paths, args.icebreakers or default_folder("icebreakers"))
         if args.command == "serve":
             from .server.run import serve
 
@@ -184,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def loadtest(args: argparse.Namespace) -> int:
     """Run the load test and print and save its results."""
-    from . import loadtest as lt
+    from .bench import loadtest as lt
 
     if args.participants < 2:
         print("facilitator: --participants must be at least 2", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 from .domain.agenda import Agenda, parse_agenda
@@ -54,6 +55,18 @@ def yaml_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def sample_folder(kind: str) -> Path:
+    """The ``agendas`` or ``icebreakers`` samples that ship inside the package."""
+    # Installed packages are plain folders (wheels are unpacked), so this is a real path.
+    return Path(str(files(f"facilitator.samples.{kind}")))
+
+
+def default_folder(kind: str) -> Path:
+    """``./agendas`` (or ``./icebreakers``) when the current folder has one, else the samples."""
+    local = Path(kind)
+    return local if local.is_dir() else sample_folder(kind)
 
 
 @dataclass

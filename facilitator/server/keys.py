@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,14 @@ from aiohttp import web
 from ..media.sfu import Sfu
 from ..store import Store
 from .rooms import Rooms
+
+HEARTBEAT_SECONDS = 8.0
+"""The default WebSocket ping interval."""
+
+
+def web_folder() -> Path:
+    """The templates and static files shipped inside the package."""
+    return Path(str(files("facilitator") / "web"))
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,9 @@ class Config:
     """HTTPS certificate chain."""
     tls_key: Path | None = None
     """HTTPS private key."""
-    web_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parents[1] / "web")
+    heartbeat: float = HEARTBEAT_SECONDS
+    """WebSocket ping interval (s); a peer that vanished is noticed within about 1.5 of these."""
+    web_dir: Path = field(default_factory=lambda: web_folder())
     """Templates and static files."""
 
     def base_url(self) -> str:

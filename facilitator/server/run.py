@@ -9,6 +9,7 @@ import logging
 import signal
 import ssl
 import sys
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +17,7 @@ from aiohttp import web
 from ..domain.agenda import Agenda
 from ..domain.decks import Deck
 from ..domain.yamlfile import FileError
-from ..library import load_agenda, load_library
+from ..library import default_folder, load_agenda, load_library
 from .agendas import links
 from .app import create_app
 from .keys import ROOMS, Config
@@ -33,8 +34,8 @@ def serve(args: argparse.Namespace) -> int:
     config = Config(
         host=args.host,
         port=args.port,
-        agendas_dir=args.agendas,
-        decks_dir=args.icebreakers,
+        agendas_dir=args.agendas or default_folder("agendas"),
+        decks_dir=args.icebreakers or default_folder("icebreakers"),
         data_dir=args.data,
         public_url=args.public_url,
         ice_addresses=tuple(args.ice_address),
@@ -43,9 +44,13 @@ def serve(args: argparse.Namespace) -> int:
         transcode=args.transcode,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        heartbeat=args.heartbeat,
     )
     if bool(config.tls_cert) != bool(config.tls_key):
         print("facilitator: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 1
+    if not config.heartbeat > 0:
+        print("facilitator: --heartbeat must be more than 0 seconds", file=sys.stderr)
         return 1
     if not (config.web_dir / "templates").is_dir():
         print(f"facilitator: cannot find the web folder at {config.web_dir}", file=sys.stderr)
@@ -54,7 +59,9 @@ def serve(args: argparse.Namespace) -> int:
     for line in library.errors:
         print(f"warning: skipped: {line}", file=sys.stderr)
     startup = None
-    if args.agenda is not None:
+    if args.agenda is not None and _agenda_name(args.agenda) in library.agendas:
+        startup = library.agendas[_agenda_name(args.agenda)]
+    elif args.agenda is not None:
         try:
             startup, warnings = load_agenda(args.agenda, library.decks)
         except FileError as exc:
@@ -71,6 +78,13 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _agenda_name(path: Path) -> str:
+    """``network-night`` for a bare name that is not a file here; empty for anything else."""
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return ""
+    return path.name
 
 
 def ice_servers(

@@ -13,14 +13,12 @@ from ..domain.clock import ENDED
 from ..domain.meeting import FACILITATOR, IN_ROOM, PARTICIPANT, MeetingError
 from ..media.sfu import MediaError, Sfu
 from . import protocol
-from .keys import ROOMS, SFU
+from .keys import CONFIG, ROOMS, SFU
 from .rooms import Client, Room
 from .sessions import origin_allowed, read_session
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 8.0
-"""WebSocket ping interval; a peer that vanished is noticed within about two of these."""
 RATE_PER_SECOND = 20.0
 RATE_BURST = 60.0
 RATE_STRIKES = 100
@@ -57,7 +55,8 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
     if room is None:
         raise web.HTTPNotFound(text="No such meeting.")
     session = await read_session(request, room.meeting.id)
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=protocol.MAX_MESSAGE_BYTES)
+    heartbeat = request.app[CONFIG].heartbeat
+    ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=protocol.MAX_MESSAGE_BYTES)
     await ws.prepare(request)
     if session is None:
         await ws.send_str(protocol.error("no-session", "Please reload the page to join."))

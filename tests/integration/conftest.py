@@ -1,4 +1,9 @@
-"""Fixtures: a real server process and WebSocket peers."""
+"""Fixtures: real server processes, meetings on them, and WebSocket peers.
+
+Starting a server takes about a second, so most tests share one and get a fresh meeting on it
+(``server``); tests that kill, restart or start it with other flags have their own
+(``own_server``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,24 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Peer, ServerProcess, running_server
+from .harness import Peer, ServerProcess, SharedMeeting, running_server
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the whole run, with no meeting of its own."""
+    yield from running_server(tmp_path_factory.mktemp("shared-server"), agenda="")
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A server with the network-night meeting, on a free port."""
+def server(shared_server: ServerProcess) -> SharedMeeting:
+    """A fresh network-night meeting on the shared server."""
+    return SharedMeeting.create(shared_server)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of this test's own with the network-night meeting, on a free port."""
     yield from running_server(tmp_path)
 
 

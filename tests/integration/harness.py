@@ -1,9 +1,11 @@
-"""A real facilitator server in a subprocess, and real WebSocket peers that talk to it."""
+"""A real facilitator server in a subprocess, meetings on it, and WebSocket peers that join them.
+
+Peers are ``facilitator.bench.client.ProtocolClient``s: the one protocol client that tests, bots
+and the load test share.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import re
@@ -14,12 +16,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
+from urllib.request import Request, urlopen
 
-import aiohttp
+from facilitator.bench.client import ProtocolClient
 
 ROOT = Path(__file__).resolve().parents[2]
+
+Peer = ProtocolClient
+"""A browser stand-in (the shared protocol client)."""
 
 
 @dataclass
@@ -105,148 +111,64 @@ def running_server(tmp: Path, **kwargs: Any) -> Iterator[ServerProcess]:
             server.proc.wait(10)
 
 
-class Peer:
-    """A browser stand-in: its own cookies, one WebSocket, every message it receives."""
-
-    def __init__(self, link: str, name: str) -> None:
-        self.link = link
-        self.name = name
-        parts = urlsplit(link)
-        self.origin = f"{parts.scheme}://{parts.netloc}"
-        self.meeting_id = parts.path.rsplit("/", 1)[-1]
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self.messages: list[dict[str, Any]] = []
-        self._reader: asyncio.Task[None] | None = None
-        self._next_id = 0
-        self._arrived = asyncio.Event()
-        self.you: dict[str, Any] | None = None
-
-    async def open_page(self) -> None:
-        """Load the meeting page (this sets the session cookie)."""
-        async with self.http.get(self.link) as response:
-            assert response.status == 200, response.status
-            await response.read()
-
-    async def connect(self) -> None:
-        """Open the WebSocket (no join yet)."""
-        url = f"{self.origin}/m/{self.meeting_id}/ws"
-        self.ws = await self.http.ws_connect(url, headers={"Origin": self.origin})
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-
-    async def join(self, expect: str = "joined") -> dict[str, Any]:
-        """Load the page, connect and join; wait for ``expect`` (or an error)."""
-        if self.ws is None or self.ws.closed:
-            await self.open_page()
-            await self.connect()
-        reply = await self.request("join", {"name": self.name}, want=(expect, "error"))
-        if reply["type"] == "joined":
-            self.you = reply["value"]["you"]
-            await self.wait_for("state")
-        return reply
-
-    async def _read(self) -> None:
-        assert self.ws is not None
-        async for msg in self.ws:
-            if msg.type == aiohttp.WSMsgType.TEXT:
-                self.messages.append(json.loads(msg.data))
-                self._arrived.set()
-
-    async def send(self, kind: str, value: Any = None, msg_id: Any = None) -> None:
-        """Send one raw message."""
-        assert self.ws is not None
-        data: dict[str, Any] = {"type": kind}
-        if value is not None:
-            data["value"] = value
-        if msg_id is not None:
-            data["id"] = msg_id
-        await self.ws.send_str(json.dumps(data))
-
-    async def request(
-        self, kind: str, value: Any = None, want: tuple[str, ...] = ("ok", "error")
-    ) -> dict[str, Any]:
-        """Send a message with a fresh id and wait for the reply carrying it."""
-        self._next_id += 1
-        msg_id = self._next_id
-        await self.send(kind, value, msg_id)
-        return await self.wait_for(*want, where=lambda m: m.get("id") in (msg_id, None))
-
-    async def action(self, name: str, **args: Any) -> dict[str, Any]:
-        """Ask for an action; return the ``ok`` or ``error`` reply."""
-        self._next_id += 1
-        msg_id = self._next_id
-        await self.send("action", {"action": name, **args}, msg_id)
-        return await self.wait_for("ok", "error", where=lambda m: m.get("id") == msg_id)
-
-    async def wait_for(
-        self, *kinds: str, where: Any = None, timeout: float = 5.0, after: int = 0
-    ) -> dict[str, Any]:
-        """The first message of one of ``kinds`` (from index ``after``) matching ``where``."""
-        deadline = time.monotonic() + timeout
-        seen = after
-        while True:
-            for index in range(seen, len(self.messages)):
-                message = self.messages[index]
-                if message["type"] in kinds and (where is None or where(message)):
-                    return message
-            seen = len(self.messages)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                types = [m["type"] for m in self.messages[-10:]]
-                raise TimeoutError(f"{self.name}: no {kinds} (last: {types})")
-            self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), left)
-
-    async def settle(self, quiet: float = 0.3) -> None:
-        """Wait until no message has arrived for ``quiet`` seconds."""
-        while True:
-            count = len(self.messages)
-            await asyncio.sleep(quiet)
-            if len(self.messages) == count:
-                return
-
-    def state(self) -> dict[str, Any]:
-        """The latest room state received."""
-        for message in reversed(self.messages):
-            if message["type"] == "state":
-                return dict(message["value"])
-        raise AssertionError(f"{self.name} has no state yet")
-
-    async def fresh_state(self, where: Any = None, timeout: float = 5.0) -> dict[str, Any]:
-        """Wait for a state (after now) that satisfies ``where``."""
-        start = len(self.messages)
-        message = await self.wait_for(
-            "state",
-            where=lambda m: where is None or where(m["value"]),
-            timeout=timeout,
-            after=max(0, start - 1),
-        )
-        return dict(message["value"])
-
-    async def disconnect(self) -> None:
-        """Close the WebSocket as a closed tab would."""
-        if self.ws is not None:
-            await self.ws.close()
-        if self._reader is not None:
-            await asyncio.gather(self._reader, return_exceptions=True)
-
-    async def close(self) -> None:
-        """Close everything."""
-        await self.disconnect()
-        await self.http.close()
-
-    def person_id(self) -> str:
-        """This peer's person id, from ``joined``."""
-        assert self.you is not None
-        return str(self.you["id"])
-
-
 MakePeer = Callable[[str, str], Peer]
 """The ``peers`` fixture: make a peer from a link and a name."""
 
 
-async def trio(server: ServerProcess, peers: MakePeer) -> tuple[Peer, Peer, Peer]:
+class HasMeeting(Protocol):
+    """A server with one meeting to use: its own process, or a meeting on a shared one."""
+
+    @property
+    def participant(self) -> str: ...
+
+    @property
+    def facilitator(self) -> str: ...
+
+
+@dataclass
+class SharedMeeting:
+    """A fresh network-night meeting of its own, on a server that other tests share.
+
+    It offers what tests read from a ``ServerProcess`` (links, base, data, the log), with the log
+    cut to what the server wrote since this meeting was made.
+    """
+
+    server: ServerProcess
+    participant: str
+    facilitator: str
+    log_start: int
+
+    @classmethod
+    def create(cls, server: ServerProcess, agenda: str = "network-night") -> SharedMeeting:
+        """Create the meeting through ``POST /api/meetings``, as the landing page does."""
+        start = len(server.log())
+        body = json.dumps({"agenda": agenda}).encode()
+        request = Request(f"{server.base}/api/meetings", body, {"Content-Type": "application/json"})
+        with urlopen(request, timeout=10) as response:
+            links = json.loads(response.read())
+        return cls(server, links["participant_url"], links["facilitator_url"], start)
+
+    @property
+    def base(self) -> str:
+        """The server's base URL."""
+        return self.server.base
+
+    @property
+    def data(self) -> Path:
+        """The server's data folder."""
+        return self.server.data
+
+    @property
+    def meeting_id(self) -> str:
+        """This meeting's id."""
+        return urlsplit(self.participant).path.rsplit("/", 1)[-1]
+
+    def log(self) -> str:
+        """What the server logged since this meeting was made."""
+        return self.server.log()[self.log_start :]
+
+
+async def trio(server: HasMeeting, peers: MakePeer) -> tuple[Peer, Peer, Peer]:
     """A facilitator (Sam) and two participants (Ana, Ben), all joined."""
     sam = peers(server.facilitator, "Sam")
     ana = peers(server.participant, "Ana")

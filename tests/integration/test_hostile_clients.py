@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
+import pytest
 
-from .harness import ROOT, MakePeer, ServerProcess
+from .harness import ROOT, MakePeer, ServerProcess, SharedMeeting, running_server
 
 
 async def test_frames_over_64_kb_close_the_connection(
-    server: ServerProcess, peers: MakePeer
+    server: SharedMeeting, peers: MakePeer
 ) -> None:
     ana = peers(server.participant, "Ana")
     await ana.join()
     assert ana.ws is not None
     await ana.ws.send_str(json.dumps({"type": "ping", "value": {"pad": "x" * 70_000}}))
-    await asyncio.wait_for(ana._reader or asyncio.sleep(0), 5)
+    await ana.wait_closed(5)
     assert ana.ws.closed
     # The server is fine, and so is everyone else.
     ben = peers(server.participant, "Ben")
     assert (await ben.join())["type"] == "joined"
 
 
-async def test_a_flood_is_rate_limited_then_cut_off(server: ServerProcess, peers: MakePeer) -> None:
+async def test_a_flood_is_rate_limited_then_cut_off(server: SharedMeeting, peers: MakePeer) -> None:
     sam = peers(server.facilitator, "Sam")
     await sam.join()
     flood = peers(server.participant, "Flood")
@@ -41,7 +43,7 @@ async def test_a_flood_is_rate_limited_then_cut_off(server: ServerProcess, peers
         await flood.ws.send_str(
             json.dumps({"type": "action", "value": {"action": "hand", "raised": True}})
         )
-    await asyncio.wait_for(flood._reader or asyncio.sleep(0), 10)
+    await flood.wait_closed(10)
     assert flood.ws.closed
     # Cut off for flooding (4429), or for not reading its replies fast enough (its outbox
     # overflowed, 4408): either way the server protected itself.
@@ -51,7 +53,7 @@ async def test_a_flood_is_rate_limited_then_cut_off(server: ServerProcess, peers
 
 
 async def test_another_meetings_facilitator_has_no_power_here(
-    server: ServerProcess, peers: MakePeer
+    server: SharedMeeting, peers: MakePeer
 ) -> None:
     body = {"agenda": "quick-check-in"}
     async with (
@@ -79,7 +81,7 @@ async def test_another_meetings_facilitator_has_no_power_here(
     assert mallory.you and mallory.you["role"] == "participant"
 
 
-async def test_a_removed_person_never_gets_back_in(server: ServerProcess, peers: MakePeer) -> None:
+async def test_a_removed_person_never_gets_back_in(server: SharedMeeting, peers: MakePeer) -> None:
     sam = peers(server.facilitator, "Sam")
     bob = peers(server.participant, "Bob")
     await sam.join()
@@ -103,7 +105,7 @@ async def test_a_removed_person_never_gets_back_in(server: ServerProcess, peers:
     assert [p["name"] for p in state["people"] if p["state"] == "in"] == ["Sam"]
 
 
-async def test_the_key_never_reaches_participants(server: ServerProcess, peers: MakePeer) -> None:
+async def test_the_key_never_reaches_participants(server: SharedMeeting, peers: MakePeer) -> None:
     key = server.facilitator.rsplit("key=", 1)[1]
     sam = peers(server.facilitator, "Sam")
     ana = peers(server.participant, "Ana")
@@ -121,26 +123,28 @@ async def test_the_key_never_reaches_participants(server: ServerProcess, peers: 
 
 VANISHING_CLIENT = textwrap.dedent(
     """
-    import asyncio, sys, aiohttp
+    import asyncio, sys
+    from facilitator.bench.client import ProtocolClient
     async def main(link):
-        meeting = link.rsplit("/", 1)[1]
-        base = link.split("/m/")[0]
-        jar = aiohttp.CookieJar(unsafe=True)
-        async with aiohttp.ClientSession(cookie_jar=jar) as http:
-            await (await http.get(link)).read()
-            ws = await http.ws_connect(f"{base}/m/{meeting}/ws", autoping=False,
-                                       headers={"Origin": base})
-            await ws.send_json({"type": "join", "value": {"name": "Ghost"}})
-            print("joined", flush=True)
-            await asyncio.sleep(3600)
+        ghost = ProtocolClient(link, "Ghost")
+        await ghost.join()
+        print("joined", flush=True)
+        await asyncio.sleep(3600)
     asyncio.run(main(sys.argv[1]))
     """
 )
 
 
+@pytest.fixture
+def quick_heartbeat_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of its own that pings every second (not every 8), so the test takes seconds."""
+    yield from running_server(tmp_path, extra=["--heartbeat", "1"])
+
+
 async def test_a_peer_that_vanishes_leaves_the_people_list(
-    server: ServerProcess, peers: MakePeer
+    quick_heartbeat_server: ServerProcess, peers: MakePeer
 ) -> None:
+    server = quick_heartbeat_server
     sam = peers(server.facilitator, "Sam")
     await sam.join()
     ghost = subprocess.Popen(

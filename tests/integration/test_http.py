@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import aiohttp
 
-from .harness import ServerProcess
+from .harness import SharedMeeting
 
 
-async def test_api_creates_meetings_from_a_name_or_yaml(server: ServerProcess) -> None:
+async def test_api_creates_meetings_from_a_name_or_yaml(server: SharedMeeting) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{server.base}/api/meetings", json={"agenda": "network-night"}) as r:
             assert r.status == 201
@@ -39,7 +39,7 @@ async def test_api_creates_meetings_from_a_name_or_yaml(server: ServerProcess) -
         assert {"network-night", "get-to-know-your-network", "quick-check-in"} <= set(names)
 
 
-async def test_pages_carry_security_headers_and_hide_the_key(server: ServerProcess) -> None:
+async def test_pages_carry_security_headers_and_hide_the_key(server: SharedMeeting) -> None:
     async with aiohttp.ClientSession() as http:
         for url in (server.base + "/", server.participant, server.facilitator):
             async with http.get(url) as r:
@@ -62,7 +62,7 @@ async def test_pages_carry_security_headers_and_hide_the_key(server: ServerProce
     assert key not in server.log()
 
 
-async def test_landing_form_creates_a_meeting(server: ServerProcess) -> None:
+async def test_landing_form_creates_a_meeting(server: SharedMeeting) -> None:
     async with aiohttp.ClientSession() as http:
         form = aiohttp.FormData()
         form.add_field("agenda", "quick-check-in")

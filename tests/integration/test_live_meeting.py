@@ -11,7 +11,7 @@ import pytest
 
 from facilitator.domain.meeting import FACILITATORS
 
-from .harness import MakePeer, ServerProcess, trio
+from .harness import MakePeer, SharedMeeting, trio
 
 ARGS: dict[str, dict[str, Any]] = {
     "go-to-item": {"index": 2},
@@ -33,7 +33,7 @@ def comparable(state: dict[str, Any]) -> str:
 
 
 async def test_everyone_sees_everyone_and_roles_come_from_the_link(
-    server: ServerProcess, peers: MakePeer
+    server: SharedMeeting, peers: MakePeer
 ) -> None:
     sam, ana, ben = await trio(server, peers)
     await ben.fresh_state(lambda s: len(s["people"]) == 3)
@@ -47,7 +47,7 @@ async def test_everyone_sees_everyone_and_roles_come_from_the_link(
 
 
 async def test_the_facilitator_runs_the_agenda_and_everyone_follows(
-    server: ServerProcess, peers: MakePeer
+    server: SharedMeeting, peers: MakePeer
 ) -> None:
     sam, ana, ben = await trio(server, peers)
     assert (await sam.action("start"))["type"] == "ok"
@@ -96,7 +96,7 @@ async def test_the_facilitator_runs_the_agenda_and_everyone_follows(
 
 
 async def test_participants_cannot_use_facilitator_actions(
-    server: ServerProcess, peers: MakePeer
+    server: SharedMeeting, peers: MakePeer
 ) -> None:
     sam, ana, _ben = await trio(server, peers)
     await sam.action("start")
@@ -115,7 +115,7 @@ async def test_participants_cannot_use_facilitator_actions(
     assert "refused" in server.log()
 
 
-async def test_a_wrong_key_gives_no_powers(server: ServerProcess, peers: MakePeer) -> None:
+async def test_a_wrong_key_gives_no_powers(server: SharedMeeting, peers: MakePeer) -> None:
     sam = peers(server.facilitator, "Sam")
     await sam.join()
     wrong = server.facilitator[:-4] + "AAAA"
@@ -138,7 +138,7 @@ async def test_a_wrong_key_gives_no_powers(server: ServerProcess, peers: MakePee
     assert (await eve.action("end"))["error"] == "not-allowed"
 
 
-async def test_chat_hands_and_pass(server: ServerProcess, peers: MakePeer) -> None:
+async def test_chat_hands_and_pass(server: SharedMeeting, peers: MakePeer) -> None:
     sam, ana, ben = await trio(server, peers)
     assert (await ana.action("chat", text="<b>hi</b> http://example.org"))["type"] == "ok"
     message = await ben.wait_for("chat")
@@ -168,7 +168,7 @@ async def test_chat_hands_and_pass(server: ServerProcess, peers: MakePeer) -> No
     assert state["icebreaker"]["not_yet_spoken"][-1] == speaker
 
 
-async def test_lobby_lock_and_full_room(server: ServerProcess, peers: MakePeer) -> None:
+async def test_lobby_lock_and_full_room(server: SharedMeeting, peers: MakePeer) -> None:
     async with aiohttp.ClientSession() as http:
         body = {"agenda": "quick-check-in", "lobby": True, "max_people": 3}
         async with http.post(f"{server.base}/api/meetings", json=body) as response:
@@ -211,12 +211,12 @@ async def test_lobby_lock_and_full_room(server: ServerProcess, peers: MakePeer) 
     assert (await newcomer2.join())["type"] == "joined"
 
 
-async def test_removed_people_stay_out(server: ServerProcess, peers: MakePeer) -> None:
+async def test_removed_people_stay_out(server: SharedMeeting, peers: MakePeer) -> None:
     sam, ana, ben = await trio(server, peers)
     assert (await sam.action("remove", person=ben.person_id()))["type"] == "ok"
     await ben.wait_for("removed")
     assert ben.ws is not None
-    await asyncio.wait_for(ben._reader or asyncio.sleep(0), 5)
+    await ben.wait_closed(5)
     assert ben.ws.closed
     state = await ana.fresh_state(lambda s: all(p["name"] != "Ben" for p in s["people"]))
     assert state["meeting"]["lobby"] is True
@@ -230,7 +230,7 @@ async def test_removed_people_stay_out(server: ServerProcess, peers: MakePeer) -
     assert (await again.join(expect="lobby"))["type"] == "lobby"
 
 
-async def test_mute_and_facilitator_handover(server: ServerProcess, peers: MakePeer) -> None:
+async def test_mute_and_facilitator_handover(server: SharedMeeting, peers: MakePeer) -> None:
     sam, ana, ben = await trio(server, peers)
     assert (await sam.action("mute", person=ana.person_id()))["type"] == "ok"
     await ana.wait_for("muted")
@@ -247,7 +247,7 @@ async def test_mute_and_facilitator_handover(server: ServerProcess, peers: MakeP
     assert (await sam.action("pause"))["error"] == "not-allowed"
 
 
-async def test_reconnect_keeps_the_person(server: ServerProcess, peers: MakePeer) -> None:
+async def test_reconnect_keeps_the_person(server: SharedMeeting, peers: MakePeer) -> None:
     sam, ana, _ = await trio(server, peers)
     first_id = ana.person_id()
     await ana.action("hand", raised=True)
@@ -262,7 +262,7 @@ async def test_reconnect_keeps_the_person(server: ServerProcess, peers: MakePeer
 
 
 async def test_bad_messages_get_errors_and_the_connection_survives(
-    server: ServerProcess, peers: MakePeer
+    server: SharedMeeting, peers: MakePeer
 ) -> None:
     ana = peers(server.participant, "Ana")
     await ana.join()
@@ -275,11 +275,11 @@ async def test_bad_messages_get_errors_and_the_connection_survives(
     assert (await ana.action("hand", raised="yes"))["error"] == "bad-request"
     await ana.send("action", [1, 2, 3])
     await ana.wait_for("error", where=lambda m: m["error"] == "bad-message")
-    reply = await ana.request("ping", {"t": 123.5}, want=("pong",))
+    reply = await ana.ping(123.5)
     assert reply["value"]["t"] == 123.5 and reply["value"]["server_time"] > 1e9
 
 
-async def test_foreign_origin_is_refused(server: ServerProcess) -> None:
+async def test_foreign_origin_is_refused(server: SharedMeeting) -> None:
     async with aiohttp.ClientSession() as http:
         url = f"{server.base}/m/{server.meeting_id}/ws"
         with pytest.raises(aiohttp.WSServerHandshakeError) as caught:

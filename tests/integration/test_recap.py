@@ -5,19 +5,19 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from .harness import MakePeer, ServerProcess, trio
+from .harness import MakePeer, ServerProcess, SharedMeeting, trio
 
 
 async def test_notes_are_private_survive_restarts_and_can_be_deleted(
-    server: ServerProcess, peers: MakePeer
+    own_server: ServerProcess, peers: MakePeer
 ) -> None:
-    sam, ana, ben = await trio(server, peers)
+    sam, ana, ben = await trio(own_server, peers)
     await sam.action("start")
     note = "Ben: blogging for 3 years, a small dog that thinks it is big"
     assert (await ana.action("note", about=ben.person_id(), text=note))["type"] == "ok"
     assert (await ana.action("note", about="general", text="Fun group"))["type"] == "ok"
     assert (await ben.action("note", about="nobody", text="x"))["error"] == "bad-request"
-    base = f"{server.base}/m/{server.meeting_id}"
+    base = f"{own_server.base}/m/{own_server.meeting_id}"
     url = f"{base}/notes/{ana.person_id()}"
     async with ana.http.get(url) as r:
         assert r.status == 200
@@ -28,10 +28,10 @@ async def test_notes_are_private_survive_restarts_and_can_be_deleted(
     await ana.settle()
     assert not any(note in str(m) for p in (ben, sam) for m in p.messages)
 
-    # Kill the server; the notes come back, in the recap and when Ana rejoins.
+    # Kill the own_server; the notes come back, in the recap and when Ana rejoins.
     await asyncio.sleep(0.3)
-    server.kill()
-    server.restart()
+    own_server.kill()
+    own_server.restart()
     ana.ws = None
     ana.messages.clear()
     joined = await ana.join()
@@ -56,14 +56,14 @@ async def test_notes_are_private_survive_restarts_and_can_be_deleted(
     async with ana.http.get(url) as r:
         assert (await r.json())["notes"] == {}
     await asyncio.sleep(0.3)
-    db = sqlite3.connect(server.data / "facilitator.sqlite3")
+    db = sqlite3.connect(own_server.data / "facilitator.sqlite3")
     dump = "\n".join(db.iterdump())
     db.close()
     assert "small dog" not in dump and "Fun group" not in dump
 
 
 async def test_only_a_facilitator_deletes_a_meeting_and_then_it_is_gone(
-    server: ServerProcess, peers: MakePeer
+    server: SharedMeeting, peers: MakePeer
 ) -> None:
     sam = peers(server.facilitator, "Sam")
     ana = peers(server.participant, "Ana")

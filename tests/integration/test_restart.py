@@ -17,9 +17,9 @@ def item_left(state: dict[str, object], now: float) -> float:
 
 
 async def test_sigkill_and_restart_restores_everything(
-    server: ServerProcess, peers: MakePeer
+    own_server: ServerProcess, peers: MakePeer
 ) -> None:
-    sam, ana, ben = await trio(server, peers)
+    sam, ana, ben = await trio(own_server, peers)
     await sam.action("start")
     await sam.action("next-item")
     await sam.action("next-item")
@@ -31,9 +31,9 @@ async def test_sigkill_and_restart_restores_everything(
     before = await sam.fresh_state(lambda s: s["meeting"]["locked"])
     deadline = before["clock"]["item"]["deadline"]
     await asyncio.sleep(0.4)  # the saver runs every 0.1 s
-    server.kill()
+    own_server.kill()
     await asyncio.sleep(1.5)  # downtime
-    server.restart()
+    own_server.restart()
     for peer in (sam, ana):
         peer.ws = None
         peer.messages.clear()
@@ -53,24 +53,24 @@ async def test_sigkill_and_restart_restores_everything(
     assert (await ben.join())["error"] == "removed"
     assert state["icebreaker"] is not None and state["icebreaker"]["title"] == "Funny questions"
     # The key is stored only as a hash.
-    db = sqlite3.connect(server.data / "facilitator.sqlite3")
+    db = sqlite3.connect(own_server.data / "facilitator.sqlite3")
     dump = "\n".join(db.iterdump())
     db.close()
-    key = server.facilitator.rsplit("key=", 1)[1]
+    key = own_server.facilitator.rsplit("key=", 1)[1]
     assert key not in dump
-    assert key not in server.log()
+    assert key not in own_server.log()
 
 
 async def test_sigterm_tells_clients_and_exits_quickly(
-    server: ServerProcess, peers: MakePeer
+    own_server: ServerProcess, peers: MakePeer
 ) -> None:
-    ana = peers(server.participant, "Ana")
+    ana = peers(own_server.participant, "Ana")
     await ana.join()
     await ana.action("chat", text="saved on the way out")
-    took = server.terminate()
+    took = own_server.terminate()
     assert took < 5
     await ana.wait_for("bye")
-    server.restart()
+    own_server.restart()
     ana.ws = None
     ana.messages.clear()
     await ana.join()

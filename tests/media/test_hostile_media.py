@@ -8,10 +8,10 @@ import random
 import re
 import socket
 
-from facilitator.media.bot import Bot
-from facilitator.media.samples import SampleMedia
+from facilitator.bench.bot import Bot
+from facilitator.bench.samples import SampleMedia
 
-from ..integration.harness import ServerProcess
+from ..integration.harness import ServerProcess, SharedMeeting
 from .test_sfu import until
 
 
@@ -21,7 +21,7 @@ def server_ports(bot: Bot) -> set[int]:
 
 
 async def test_junk_datagrams_do_not_break_a_call(
-    media_server: ServerProcess, samples: SampleMedia
+    media_server: SharedMeeting, samples: SampleMedia
 ) -> None:
     bots = [Bot(media_server.participant, f"Bot {i}", samples) for i in range(3)]
     try:
@@ -93,7 +93,7 @@ def mutations(answer: str, rng: random.Random) -> list[object]:
 
 
 async def test_a_thousand_mangled_answers_are_refused_and_leak_nothing(
-    media_server: ServerProcess, samples: SampleMedia
+    own_media_server: ServerProcess, samples: SampleMedia
 ) -> None:
     import json
     from urllib.request import urlopen
@@ -101,13 +101,13 @@ async def test_a_thousand_mangled_answers_are_refused_and_leak_nothing(
     from ..integration.harness import Peer
 
     def stats() -> dict[str, int]:
-        url = f"{media_server.base}/api/stats"
+        url = f"{own_media_server.base}/api/stats"
         with urlopen(url) as response:
             data: dict[str, int] = json.loads(response.read())
             return data
 
     # A real answer to mangle, from a real aiortc client.
-    bot = Bot(media_server.participant, "Real", samples)
+    bot = Bot(own_media_server.participant, "Real", samples)
     await bot.join()
     await until(lambda: bot.pc is not None and bot.pc.localDescription is not None)
     assert bot.pc is not None
@@ -149,7 +149,7 @@ async def test_a_thousand_mangled_answers_are_refused_and_leak_nothing(
 
     cases = mutations(real, random.Random(1))
     # Ten connections share the thousand answers (each has its own rate limit).
-    mallories = [Peer(media_server.participant, f"Mallory {i}") for i in range(10)]
+    mallories = [Peer(own_media_server.participant, f"Mallory {i}") for i in range(10)]
     try:
         refused = await asyncio.gather(
             *(attack(peer, cases[i::10]) for i, peer in enumerate(mallories))
@@ -163,4 +163,4 @@ async def test_a_thousand_mangled_answers_are_refused_and_leak_nothing(
     assert after["peers"] == 0
     assert after["tasks"] <= baseline["tasks"] + 3, (baseline, after)
     assert after["fds"] <= baseline["fds"] + 3, (baseline, after)
-    assert "Traceback" not in media_server.log()
+    assert "Traceback" not in own_media_server.log()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from facilitator import loadtest
+from facilitator.bench import loadtest
 
 
 def test_two_participants_for_three_seconds(tmp_path: Path) -> None:

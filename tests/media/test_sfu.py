@@ -7,10 +7,10 @@ import itertools
 import time
 from collections.abc import Callable
 
-from facilitator.media.bot import Bot
-from facilitator.media.samples import SampleMedia, make_samples
+from facilitator.bench.bot import Bot
+from facilitator.bench.samples import SampleMedia, make_samples
 
-from ..integration.harness import Peer, ServerProcess
+from ..integration.harness import Peer, SharedMeeting
 
 
 async def until(check: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
@@ -23,7 +23,7 @@ async def until(check: Callable[[], bool], timeout: float = 10.0, what: str = ""
 
 
 async def test_four_people_see_and_hear_each_other_byte_for_byte(
-    media_server: ServerProcess, samples: SampleMedia
+    media_server: SharedMeeting, samples: SampleMedia
 ) -> None:
     bots = [Bot(media_server.participant, f"Bot {i}", samples, record=True) for i in range(4)]
     try:
@@ -60,7 +60,7 @@ async def test_four_people_see_and_hear_each_other_byte_for_byte(
             await bot.leave()
 
 
-async def test_a_new_joiner_gets_a_keyframe_at_once(media_server: ServerProcess) -> None:
+async def test_a_new_joiner_gets_a_keyframe_at_once(media_server: SharedMeeting) -> None:
     # One keyframe every 10 s: anything sooner was asked for by the server.
     slow = make_samples(width=160, height=120, frames=300, kbps=100)
     first = Bot(media_server.participant, "First", slow)
@@ -84,7 +84,7 @@ async def test_a_new_joiner_gets_a_keyframe_at_once(media_server: ServerProcess)
 
 
 async def test_leaving_removes_tracks_everywhere(
-    media_server: ServerProcess, samples: SampleMedia
+    media_server: SharedMeeting, samples: SampleMedia
 ) -> None:
     bots = [Bot(media_server.participant, f"Bot {i}", samples) for i in range(3)]
     try:
@@ -114,7 +114,7 @@ async def test_leaving_removes_tracks_everywhere(
 
 
 async def test_a_facilitator_mute_stops_audio_at_the_server(
-    media_server: ServerProcess, samples: SampleMedia
+    media_server: SharedMeeting, samples: SampleMedia
 ) -> None:
     host = Peer(media_server.facilitator, "Host")
     talker = Bot(media_server.participant, "Talker", samples)

@@ -11,8 +11,8 @@ from urllib.request import urlopen
 
 import pytest
 
-from facilitator.media.bot import Bot
-from facilitator.media.samples import SampleMedia
+from facilitator.bench.bot import Bot
+from facilitator.bench.samples import SampleMedia
 
 from ..integration.harness import ServerProcess
 from ..media.test_sfu import until
@@ -29,15 +29,15 @@ def rss_mb(pid: int) -> float:
 
 @pytest.mark.soak
 async def test_join_and_leave_a_thousand_times(
-    media_server: ServerProcess, samples: SampleMedia
+    own_media_server: ServerProcess, samples: SampleMedia
 ) -> None:
     def stats() -> dict[str, int]:
-        with urlopen(f"{media_server.base}/api/stats") as response:
+        with urlopen(f"{own_media_server.base}/api/stats") as response:
             data: dict[str, int] = json.loads(response.read())
             return data
 
-    assert media_server.proc is not None
-    stay = [Bot(media_server.participant, f"Stay {i}", samples) for i in range(2)]
+    assert own_media_server.proc is not None
+    stay = [Bot(own_media_server.participant, f"Stay {i}", samples) for i in range(2)]
     for bot in stay:
         await bot.join()
     await until(
@@ -47,19 +47,19 @@ async def test_join_and_leave_a_thousand_times(
     )
     # Warm up (first connections allocate caches), then take the baseline.
     for i in range(20):
-        churn = Bot(media_server.participant, f"Warm {i}", samples)
+        churn = Bot(own_media_server.participant, f"Warm {i}", samples)
         await churn.join()
         await churn.leave()
     await asyncio.sleep(2)
-    base_rss, base = rss_mb(media_server.proc.pid), stats()
+    base_rss, base = rss_mb(own_media_server.proc.pid), stats()
     for i in range(CYCLES):
-        churn = Bot(media_server.participant, f"Churn {i}", samples)
+        churn = Bot(own_media_server.participant, f"Churn {i}", samples)
         await churn.join()
         if i % 10 == 0:  # every tenth one really connects and sends before leaving
             await asyncio.wait_for(churn.connected.wait(), 10)
         await churn.leave()
     await asyncio.sleep(3)
-    after_rss, after = rss_mb(media_server.proc.pid), stats()
+    after_rss, after = rss_mb(own_media_server.proc.pid), stats()
     print(
         f"RSS {base_rss:.1f} -> {after_rss:.1f} MB; tasks {base['tasks']} -> {after['tasks']}; "
         f"fds {base['fds']} -> {after['fds']}"

@@ -1,23 +1,20 @@
 """A synthetic participant: joins a meeting by link and publishes pre-encoded VP8 and Opus.
 
-It speaks the same WebSocket protocol as the browser (``docs/protocol.md``) and keeps what it
-receives as encoded frames, never decoding, so tests can compare bytes and the load test can
-count frames and measure delay cheaply.
+It speaks the same WebSocket protocol as the browser (``docs/protocol.md``, through
+``bench.client``) and keeps what it receives as encoded frames, never decoding, so tests can
+compare bytes and the load test can count frames and measure delay cheaply.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
-from urllib.parse import urlsplit
 
-import aiohttp
 import av
 from aiortc import (
     RTCBundlePolicy,
@@ -27,8 +24,9 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .aiortc_seams import install_forwarding, on_keyframe_request
-from .relay import Frame
+from ..media.aiortc_seams import install_forwarding, on_keyframe_request
+from ..media.relay import Frame
+from .client import ProtocolClient
 from .samples import OPUS_FRAME, SampleMedia
 
 STAMP = b"FCLT"
@@ -122,7 +120,7 @@ class Received:
 
 
 class Bot:
-    """One synthetic participant."""
+    """One synthetic participant: a ``ProtocolClient`` that answers offers and publishes media."""
 
     def __init__(
         self,
@@ -139,16 +137,14 @@ class Bot:
         self.media = media
         self.record = record
         self.on_frame = on_frame
-        parts = urlsplit(link)
-        self.origin = f"{parts.scheme}://{parts.netloc}"
-        self.meeting_id = parts.path.rsplit("/", 1)[-1]
-        self.http: aiohttp.ClientSession | None = None
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        # States are many over a long call: keep only the rest.
+        self.client = ProtocolClient(
+            link, name, keep_states=False, handlers={"offer": self._offered}
+        )
         self.pc: RTCPeerConnection | None = None
         self.person_id: str | None = None
         self.tracks: dict[str, dict[str, Any]] = {}
         self.received: dict[tuple[str, str], Received] = {}
-        self.messages: list[dict[str, Any]] = []
         self.audio = LoopTrack("audio", media.audio, 50) if media else None
         self.video = LoopTrack("video", media.video, media.fps, stamp) if media else None
         self.delays: list[float] = []
@@ -158,22 +154,20 @@ class Bot:
         self.last_offer = ""
         self.joined_at = 0.0
         self.connected = asyncio.Event()
-        self._reader: asyncio.Task[None] | None = None
         self._installed: set[str] = set()
         self._lock = asyncio.Lock()
 
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Messages received (but offers and states)."""
+        return self.client.messages
+
     async def join(self, with_media: bool = True) -> None:
         """Open the page, join the meeting and, with media, start publishing."""
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        async with self.http.get(self.link) as response:
-            response.raise_for_status()
-        self.ws = await self.http.ws_connect(
-            f"{self.origin}/m/{self.meeting_id}/ws", headers={"Origin": self.origin}
-        )
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-        await self.send("join", {"name": self.name})
-        joined = await self.wait_for("joined")
-        self.person_id = joined["value"]["you"]["id"]
+        joined = await self.client.join(timeout=10.0)
+        if joined["type"] != "joined":
+            raise RuntimeError(f"{self.name} could not join: {joined}")
+        self.person_id = self.client.person_id()
         self.joined_at = time.monotonic()
         if with_media:
             await self.send("media-start", {})
@@ -189,29 +183,14 @@ class Bot:
 
     async def send(self, kind: str, value: dict[str, Any] | None = None) -> None:
         """Send one protocol message."""
-        assert self.ws is not None
-        await self.ws.send_str(json.dumps({"type": kind, "value": value or {}}))
+        await self.client.send(kind, value or {})
 
     async def wait_for(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
         """The first received message of a type."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.messages:
-                if message["type"] == kind:
-                    return message
-            await asyncio.sleep(0.02)
-        raise TimeoutError(f"{self.name}: no {kind!r} message")
+        return await self.client.wait_for(kind, timeout=timeout)
 
-    async def _read(self) -> None:
-        assert self.ws is not None
-        async for msg in self.ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                continue
-            message = json.loads(msg.data)
-            if message["type"] == "offer":
-                await self._answer(message["value"])
-            elif message["type"] != "state":  # states are many; keep the rest
-                self.messages.append(message)
+    async def _offered(self, message: dict[str, Any]) -> None:
+        await self._answer(message["value"])
 
     async def _answer(self, offer: dict[str, Any]) -> None:
         async with self._lock:
@@ -280,7 +259,7 @@ class Bot:
     async def leave(self) -> None:
         """Leave the meeting and close everything."""
         with contextlib.suppress(Exception):
-            if self.ws is not None and not self.ws.closed:
+            if self.client.ws is not None and not self.client.ws.closed:
                 await self.send("leave")
         await self.close()
 
@@ -289,9 +268,4 @@ class Bot:
         if self.pc is not None:
             with contextlib.suppress(Exception):
                 await self.pc.close()
-        if self.ws is not None:
-            await self.ws.close()
-        if self._reader is not None:
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self.http is not None:
-            await self.http.close()
+        await self.client.close()

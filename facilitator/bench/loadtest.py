@@ -1,6 +1,6 @@
 """``facilitator loadtest``: synthetic participants measure what a call costs the server.
 
-Participants are ``media.bot.Bot``s (pre-encoded VP8 and Opus, no encoding at send time) spread
+Participants are ``bench.bot.Bot``s (pre-encoded VP8 and Opus, no encoding at send time) spread
 over worker processes, so the load generator is not the bottleneck (and says so when it is).
 Measurements come from both sides: /proc for the server's CPU and memory, its ``/api/stats``
 for packets and event-loop lag, and the bots for loss, delay and time to the first keyframe.
@@ -80,9 +80,9 @@ def _worker(conn: Connection, link: str, names: list[str], kbps: int) -> None:
 
 
 async def _work(conn: Connection, link: str, names: list[str], kbps: int) -> None:
-    from .media.aiortc_seams import restrict_host_addresses
-    from .media.bot import Bot
-    from .media.samples import cached_samples
+    from ..media.aiortc_seams import restrict_host_addresses
+    from .bot import Bot
+    from .samples import cached_samples
 
     restrict_host_addresses(["127.0.0.1"])
     media = cached_samples(CACHE, kbps=kbps)
@@ -278,41 +278,23 @@ async def control_delays(
     facilitator_url: str, participant_url: str, count: int = 20
 ) -> list[float]:
     """Milliseconds from a facilitator's control to a participant seeing its effect."""
-    import aiohttp
+    from .client import ProtocolClient
 
-    async def connect(link: str, name: str) -> tuple[aiohttp.ClientSession, Any]:
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        await (await http.get(link)).read()
-        origin, meeting = link.split("/m/")
-        ws = await http.ws_connect(
-            f"{origin}/m/{meeting.split('?')[0]}/ws", headers={"Origin": origin}
-        )
-        await ws.send_json({"type": "join", "value": {"name": name}})
-        return http, ws
-
-    async def deadline(ws: Any) -> float:
-        while True:
-            msg = json.loads((await ws.receive(timeout=5)).data)
-            if msg["type"] == "state":
-                return float(msg["value"]["clock"]["meeting"]["remaining"])
-
-    host_http, host = await connect(facilitator_url, "Load host")
-    guest_http, guest = await connect(participant_url, "Load guest")
+    host = ProtocolClient(facilitator_url, "Load host")
+    guest = ProtocolClient(participant_url, "Load guest")
     delays = []
     try:
-        current = await deadline(guest)
+        for client in (host, guest):
+            await client.join()
         for _ in range(count):
+            before = guest.state()["clock"]["meeting"]["remaining"]
             sent = time.monotonic()
-            await host.send_json(
-                {"type": "action", "value": {"action": "extend-call", "seconds": 30}}
-            )
-            while (now := await deadline(guest)) == current:
-                pass
+            await host.send("action", {"action": "extend-call", "seconds": 30})
+            await guest.fresh_state(lambda s: s["clock"]["meeting"]["remaining"] != before)  # noqa: B023
             delays.append((time.monotonic() - sent) * 1000)
-            current = now
     finally:
-        for http in (host_http, guest_http):
-            await http.close()
+        for client in (host, guest):
+            await client.close()
     return delays
 
 

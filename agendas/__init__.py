@@ -1,0 +1,1 @@
+"""Sample agendas: installed as ``facilitator.samples.agendas`` (only the .yaml files matter)."""
