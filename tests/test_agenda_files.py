@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from facilitator.cli import format_timeline
 from facilitator.domain.agenda import (
     DEFAULT_PER_SPEAKER,
     DEFAULT_WARN_AT,
@@ -439,3 +440,21 @@ def test_speaker_fields_do_not_mix_with_groups(
     _, _, field, message = only_error(tmp_path, text)
     assert field == f"items[0].{extra.split(':')[0]}"
     assert fragment in message
+
+
+def test_check_timeline_shows_the_rounds(tmp_path: Path) -> None:
+    text = GROUPS_ITEM + "    groups:\n      size: 3\n      rounds: 3\n    icebreaker: name-game\n"
+    text += "  - title: Pairs\n    duration: 2m\n    groups:\n      size: 2\n      rounds: 1\n"
+    agenda, _ = load_agenda(write(tmp_path, text), DECKS)
+    lines = format_timeline("a.yaml", agenda).splitlines()
+    assert re.fullmatch(r"\s+0:00  Meet in small groups\s+12m  name-game", lines[2])
+    assert lines[3] == "           3 rounds of 4m in groups of 3"
+    assert re.fullmatch(r"\s+12:00  Pairs\s+2m", lines[4])
+    assert lines[5] == "           1 round of 2m in groups of 2"
+    assert lines[6] == "  total 14m of the 14m limit (fits)"
+
+
+def test_sample_has_rounds_in_small_groups(repo_root: Path) -> None:
+    library = load_library(repo_root / "agendas", repo_root / "icebreakers")
+    groups = [i.groups for i in library.agendas["network-night"].items if i.groups]
+    assert groups == [Groups(size=3, rounds=2, each=180)]
