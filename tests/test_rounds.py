@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from facilitator.bench.rounds_quality import table
 from facilitator.domain.rounds import (
     Pair,
     RoundPlan,
@@ -288,3 +289,12 @@ def test_snapshot_and_restore() -> None:
     assert restored.to_dict()["number"] == 2
     waiting = RoundPlan(1, (), ("a",))
     assert RoundPlan.from_dict(waiting.to_dict()) == waiting
+
+
+def test_quality_table_compares_with_random() -> None:
+    lines = table(seeds=2).splitlines()
+    assert lines[0].split()[:3] == ["people", "size", "groups"]
+    assert len(lines) == 2 + len(SIZES) * 3
+    last = lines[-1].replace(",", "").split()
+    ours, theirs = float(last[4]), float(last[6])
+    assert ours < theirs / 2
