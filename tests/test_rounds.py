@@ -259,6 +259,10 @@ def test_leaving_never_leaves_anyone_alone() -> None:
     assert last == RoundPlan(1, (), ("a",))
     # Someone waiting leaves: they are simply gone.
     assert leave(last, "a") == RoundPlan(1, ())
+    # The one left alone pairs up with someone waiting, unless they must not meet.
+    kept_apart = RoundPlan(1, (("a", "b"),), ("c",))
+    assert leave(kept_apart, "b") == RoundPlan(1, (("c", "a"),))
+    assert leave(kept_apart, "b", avoid=[("c", "a")]) == RoundPlan(1, (), ("c", "a"))
 
 
 def test_late_joiners_and_leavers_over_a_meeting() -> None:

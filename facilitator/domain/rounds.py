@@ -2,7 +2,8 @@
 
 The scheduler plans one round at a time from the people present, the pairs who have already met
 in this meeting and the pairs who asked not to be put together (always honoured, never shown).
-It is deterministic for a seed: pass the same seed for every round of an item.
+It is deterministic for a seed: pass one seed for the whole meeting (its id, say), so the rounds
+of every group item continue the same circle.
 
 How it works, and what "close to the best" means:
 
@@ -17,9 +18,11 @@ How it works, and what "close to the best" means:
 - The search stops as soon as it reaches a lower bound: each person needs at least
   ``smallest group - 1`` partners and has only so many people left they have not met, so the
   shortfall, summed over everyone and halved, is a number of repeats no grouping can beat.
-  Zero repeats is found whenever the bound is zero and the round is not close to exhausting
-  the new faces; near exhaustion it stays within a few repeats of the bound (see
-  ``tests/test_rounds.py`` and ``python -m facilitator.bench.rounds_quality``).
+  "Close" as tested: trios and quads get no repeat while each person has met at most half of
+  the others (and there are at least as many groups as people in a group, without which a
+  second round cannot avoid reuniting two people); beyond that, the repeats per round are
+  compared with this bound and with random shuffling in
+  ``python -m facilitator.bench.rounds_quality``.
 """
 
 from __future__ import annotations
@@ -180,8 +183,8 @@ def leave(
 ) -> RoundPlan:
     """Take someone out of the round; whoever is left alone joins another group.
 
-    The one left alone goes where a late joiner would (see ``place_late``); with no other group
-    they wait in the main room.
+    The one left alone goes where a late joiner would (see ``place_late``): into another group,
+    or with no other group, into a pair with someone waiting or else to the main room.
     """
     groups = [tuple(p for p in group if p != person) for group in plan.groups]
     waiting = tuple(p for p in plan.waiting if p != person)
@@ -189,10 +192,7 @@ def leave(
     groups = [group for group in groups if len(group) > 1]
     result = RoundPlan(plan.number, tuple(groups), waiting)
     for lonely in alone:
-        if result.groups:
-            result = place_late(result, lonely, met, avoid)
-        else:
-            result = RoundPlan(result.number, (), (*result.waiting, lonely))
+        result = place_late(result, lonely, met, avoid)
     return result
 
 
@@ -232,8 +232,7 @@ def lower_bound(people: Sequence[str], size: int, met: Collection[Pair] = ()) ->
 
 
 def _pairs(pairs: Collection[Pair]) -> frozenset[Pair]:
-    if isinstance(pairs, frozenset):
-        return pairs
+    """The pairs in sorted order, whichever way round they were given."""
     return frozenset(pair(a, b) for a, b in pairs)
 
 
