@@ -273,18 +273,25 @@ def check(paths: Sequence[Path], decks_dir: Path) -> int:
 
 
 def format_timeline(name: str, agenda: Agenda) -> str:
-    """The agenda as a table: offset, item, duration, deck, per speaker; then the total."""
+    """The agenda as a table: offset, item, duration, deck, per speaker; then the total.
+
+    An item in small groups gets a second line with its rounds.
+    """
     lines = [f"{name}: {agenda.title}"]
     width = max([len(item.title) for item in agenda.items] + [4])
     lines.append(f"  {'offset':>7}  {'item':<{width}}  {'duration':>8}  {'deck':<16}  per speaker")
     for offset, item in zip(agenda.offsets(), agenda.items, strict=True):
         minutes, seconds = divmod(offset, 60)
         deck = item.icebreaker or ""
-        per = format_duration(item.per_speaker) if item.icebreaker else ""
+        per = format_duration(item.per_speaker) if item.icebreaker and not item.groups else ""
         lines.append(
             f"  {minutes:>4}:{seconds:02d}  {item.title:<{width}}  "
             f"{format_duration(item.duration):>8}  {deck:<16}  {per}".rstrip()
         )
+        if item.groups:
+            each, rounds = format_duration(item.groups.each), item.groups.rounds
+            plural = "round" if rounds == 1 else "rounds"
+            lines.append(f"  {'':>7}  {rounds} {plural} of {each} in groups of {item.groups.size}")
     total, limit = agenda.planned_total, agenda.time_limit
     verdict = "fits" if total <= limit else f"runs {format_duration(total - limit)} over"
     lines.append(

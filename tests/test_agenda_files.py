@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from facilitator.cli import format_timeline
 from facilitator.domain.agenda import (
     DEFAULT_PER_SPEAKER,
     DEFAULT_WARN_AT,
     Agenda,
+    Groups,
     Item,
     parse_agenda,
 )
@@ -340,3 +342,119 @@ def test_sample_files_load_cleanly(repo_root: Path) -> None:
         assert agenda.planned_total <= agenda.time_limit, name
         for item in agenda.items:
             assert item.icebreaker is None or item.icebreaker in library.decks
+
+
+GROUPS_ITEM = "title: x\nitems:\n  - title: Meet in small groups\n    duration: 12m\n"
+
+
+def test_groups_settings(tmp_path: Path) -> None:
+    text = GROUPS_ITEM + (
+        "    groups:\n      size: 3\n      rounds: 3\n      each: 4m\n    icebreaker: name-game\n"
+    )
+    agenda, warnings = load_agenda(write(tmp_path, text), DECKS)
+    assert warnings == []
+    (item,) = agenda.items
+    assert item.groups == Groups(size=3, rounds=3, each=240)
+    assert item.icebreaker == "name-game"
+    assert Agenda.from_dict(agenda.to_dict()) == agenda
+    # Items stored before groups existed still load.
+    stored = agenda.to_dict()
+    del stored["items"][0]["groups"]  # type: ignore[index]
+    assert Agenda.from_dict(stored).items[0].groups is None
+
+
+def test_groups_each_defaults_to_the_duration_split_evenly(tmp_path: Path) -> None:
+    text = GROUPS_ITEM + "    groups:\n      size: 2\n      rounds: 4\n"
+    agenda, warnings = load_agenda(write(tmp_path, text), DECKS)
+    assert warnings == []
+    assert agenda.items[0].groups == Groups(size=2, rounds=4, each=180)
+    assert agenda.items[0].icebreaker is None
+
+
+def test_groups_rounds_longer_than_the_item_warn(tmp_path: Path) -> None:
+    text = (
+        "title: x\nitems:\n  - title: a\n    duration: 10m\n"
+        "    groups:\n      size: 3\n      rounds: 3\n      each: 4m\n"
+    )
+    agenda, warnings = load_agenda(write(tmp_path, text), DECKS)
+    assert agenda.items[0].groups == Groups(3, 3, 240)
+    assert len(warnings) == 1
+    match = LINE.match(warnings[0])
+    assert match, warnings[0]
+    assert (match["line"], match["col"], match["field"]) == ("8", "13", "items[0].groups.each")
+    assert match["msg"] == "3 rounds of 4m need 12m, more than the item's 10m"
+
+
+def test_very_short_group_rounds_warn(tmp_path: Path) -> None:
+    text = GROUPS_ITEM + "    groups:\n      size: 3\n      rounds: 10\n"
+    agenda, warnings = load_agenda(write(tmp_path, text), DECKS)
+    assert agenda.items[0].groups == Groups(3, 10, 72)
+    assert len(warnings) == 1
+    assert ":7:15: items[0].groups.rounds: rounds of 1m12s leave little time to talk" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("groups", "line", "col", "field", "fragment"),
+    [
+        ("size: 7\n      rounds: 2", 6, 13, "items[0].groups.size", "from 2 to 6"),
+        ("size: 1\n      rounds: 2", 6, 13, "items[0].groups.size", "from 2 to 6"),
+        ("size: 3\n      rounds: 0", 7, 15, "items[0].groups.rounds", "from 1 to 10"),
+        ("size: 3\n      rounds: 11", 7, 15, "items[0].groups.rounds", "from 1 to 10"),
+        ("size: 3\n      rounds: 2\n      each: 4", 8, 13, "items[0].groups.each", "duration"),
+        ("size: 3", 6, 7, "items[0].groups", "missing required field 'rounds'"),
+        ("rounds: 2", 6, 7, "items[0].groups", "missing required field 'size'"),
+        ("size: 3\n      rounds: 2\n      sise: 2", 8, 7, "items[0].groups.sise", "did you mean"),
+    ],
+)
+def test_bad_groups_settings(
+    tmp_path: Path, groups: str, line: int, col: int, field: str, fragment: str
+) -> None:
+    text = GROUPS_ITEM + "    groups:\n      " + groups + "\n"
+    found = only_error(tmp_path, text)
+    assert found[:3] == (line, col, field), found
+    assert fragment in found[3]
+
+
+def test_groups_must_be_a_mapping(tmp_path: Path) -> None:
+    text = GROUPS_ITEM + "    groups: 3\n"
+    assert only_error(tmp_path, text)[1:] == (
+        13,
+        "items[0].groups",
+        "must be a mapping of fields (key: value)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ("per_speaker: 1m", "does not apply to an item with small groups"),
+        ("order: shuffle", "does not apply to an item with small groups"),
+        ("rounds: 2", "goes under groups: in an item with small groups"),
+    ],
+)
+@pytest.mark.parametrize("deck", ["", "    icebreaker: name-game\n"])
+def test_speaker_fields_do_not_mix_with_groups(
+    tmp_path: Path, extra: str, fragment: str, deck: str
+) -> None:
+    text = GROUPS_ITEM + deck + "    groups:\n      size: 3\n      rounds: 3\n    " + extra + "\n"
+    _, _, field, message = only_error(tmp_path, text)
+    assert field == f"items[0].{extra.split(':')[0]}"
+    assert fragment in message
+
+
+def test_check_timeline_shows_the_rounds(tmp_path: Path) -> None:
+    text = GROUPS_ITEM + "    groups:\n      size: 3\n      rounds: 3\n    icebreaker: name-game\n"
+    text += "  - title: Pairs\n    duration: 2m\n    groups:\n      size: 2\n      rounds: 1\n"
+    agenda, _ = load_agenda(write(tmp_path, text), DECKS)
+    lines = format_timeline("a.yaml", agenda).splitlines()
+    assert re.fullmatch(r"\s+0:00  Meet in small groups\s+12m  name-game", lines[2])
+    assert lines[3] == "           3 rounds of 4m in groups of 3"
+    assert re.fullmatch(r"\s+12:00  Pairs\s+2m", lines[4])
+    assert lines[5] == "           1 round of 2m in groups of 2"
+    assert lines[6] == "  total 14m of the 14m limit (fits)"
+
+
+def test_sample_has_rounds_in_small_groups(repo_root: Path) -> None:
+    library = load_library(repo_root / "agendas", repo_root / "icebreakers")
+    groups = [i.groups for i in library.agendas["network-night"].items if i.groups]
+    assert groups == [Groups(size=3, rounds=2, each=180)]

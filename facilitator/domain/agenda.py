@@ -12,14 +12,53 @@ from .durations import format_duration
 from .yamlfile import Reader, parse_document
 
 AGENDA_FIELDS = ("title", "description", "time_limit", "warn_at", "hard_stop", "items")
-ITEM_FIELDS = ("title", "duration", "notes", "icebreaker", "per_speaker", "order", "rounds")
+ITEM_FIELDS = (
+    "title",
+    "duration",
+    "notes",
+    "icebreaker",
+    "per_speaker",
+    "order",
+    "rounds",
+    "groups",
+)
+GROUP_FIELDS = ("size", "rounds", "each")
+SPEAKER_FIELDS = ("per_speaker", "order", "rounds")
+"""Item fields for a speaker rotation of the whole room, which ``groups:`` replaces."""
 ORDERS = ("join", "shuffle", "alphabetical")
 DEFAULT_WARN_AT = (300, 60)
 DEFAULT_PER_SPEAKER = 60
 TYPICAL_GROUP = 8
 """The group size the icebreaker timing warning assumes."""
+SHORT_ROUND = 120
+"""A small-group round shorter than this gets a warning: there is hardly time to say hello."""
 HARD_STOP_GRACE = 30
 """Seconds of overtime a ``hard_stop`` call gets before it ends by itself."""
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Timed rounds in small groups inside an item, a new mix of people each round."""
+
+    size: int
+    """People per group, 2 to 6 (groups differ by at most one person)."""
+    rounds: int
+    """How many rounds, each with new groups."""
+    each: int
+    """Length of each round in seconds."""
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the settings as plain JSON-ready data."""
+        return {"size": self.size, "rounds": self.rounds, "each": self.each}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Groups:
+        """Rebuild settings stored by ``to_dict``."""
+        return cls(
+            size=int(data["size"]),  # type: ignore[call-overload]
+            rounds=int(data["rounds"]),  # type: ignore[call-overload]
+            each=int(data["each"]),  # type: ignore[call-overload]
+        )
 
 
 @dataclass(frozen=True)
@@ -40,6 +79,8 @@ class Item:
     """Speaker order: ``join``, ``shuffle`` or ``alphabetical``."""
     rounds: int = 1
     """How many times the rotation goes through everyone."""
+    groups: Groups | None = None
+    """Rounds in small groups; with an icebreaker, its prompt cards are used inside each group."""
 
     def to_dict(self) -> dict[str, object]:
         """Return the item as plain JSON-ready data."""
@@ -51,12 +92,14 @@ class Item:
             "per_speaker": self.per_speaker,
             "order": self.order,
             "rounds": self.rounds,
+            "groups": self.groups.to_dict() if self.groups else None,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Item:
         """Rebuild an item stored by ``to_dict``."""
         deck = data.get("icebreaker")
+        groups = data.get("groups")
         return cls(
             title=str(data["title"]),
             duration=int(data["duration"]),  # type: ignore[call-overload]
@@ -65,6 +108,7 @@ class Item:
             per_speaker=int(data.get("per_speaker", DEFAULT_PER_SPEAKER)),  # type: ignore[call-overload]
             order=str(data.get("order", "join")),
             rounds=int(data.get("rounds", 1)),  # type: ignore[call-overload]
+            groups=Groups.from_dict(groups) if isinstance(groups, Mapping) else None,
         )
 
 
@@ -180,7 +224,7 @@ def parse_agenda(text: str, filename: str, decks: Mapping[str, Deck]) -> tuple[A
         warn_at = [threshold for threshold in warn_at if threshold < limit]
     for (where, node), item in zip(_item_nodes(fields["items"]), items, strict=False):
         needed = item.per_speaker * TYPICAL_GROUP * item.rounds
-        if item.icebreaker and needed > item.duration:
+        if item.icebreaker and not item.groups and needed > item.duration:
             reader.warn(
                 _value_node(node, "per_speaker") or node,
                 f"{where}.per_speaker",
@@ -236,9 +280,21 @@ def _parse_item(reader: Reader, node: Node, where: str, decks: Mapping[str, Deck
                 f"{where}.icebreaker",
                 f'no deck named "{deck}" (known decks: {known})',
             )
-    for extra in ("per_speaker", "order", "rounds"):
-        if extra in fields and "icebreaker" not in fields:
+    for extra in SPEAKER_FIELDS:
+        if extra in fields and "groups" in fields:
+            reader.problem(
+                fields[extra],
+                f"{where}.{extra}",
+                "goes under groups: in an item with small groups (groups: rounds: 3)"
+                if extra == "rounds"
+                else "does not apply to an item with small groups "
+                "(people talk in their groups, not one at a time)",
+            )
+        elif extra in fields and "icebreaker" not in fields:
             reader.problem(fields[extra], f"{where}.{extra}", "only applies to icebreaker items")
+    groups = None
+    if "groups" in fields:
+        groups = _parse_groups(reader, fields["groups"], f"{where}.groups", duration)
     per_speaker = DEFAULT_PER_SPEAKER
     if "per_speaker" in fields:
         per_speaker = reader.duration(fields["per_speaker"], f"{where}.per_speaker") or per_speaker
@@ -258,4 +314,37 @@ def _parse_item(reader: Reader, node: Node, where: str, decks: Mapping[str, Deck
         per_speaker=per_speaker,
         order=order,
         rounds=rounds,
+        groups=groups,
     )
+
+
+def _parse_groups(reader: Reader, node: Node, where: str, duration: int | None) -> Groups | None:
+    """Read ``groups:`` (size, rounds, each) and warn when the rounds do not fit the item."""
+    fields = reader.fields(node, where, GROUP_FIELDS, required=("size", "rounds"))
+    if fields is None:
+        return None
+    before = len(reader.problems)
+    size = reader.integer(fields["size"], f"{where}.size", 2, 6) if "size" in fields else None
+    rounds = (
+        reader.integer(fields["rounds"], f"{where}.rounds", 1, 10) if "rounds" in fields else None
+    )
+    each = reader.duration(fields["each"], f"{where}.each") if "each" in fields else None
+    if len(reader.problems) > before or size is None or rounds is None or duration is None:
+        return None
+    if each is None:
+        each = max(1, duration // rounds)
+    elif each * rounds > duration:
+        reader.warn(
+            fields["each"],
+            f"{where}.each",
+            f"{rounds} rounds of {format_duration(each)} need {format_duration(each * rounds)}, "
+            f"more than the item's {format_duration(duration)}",
+        )
+    if each < SHORT_ROUND:
+        reader.warn(
+            fields.get("each", fields["rounds"]),
+            f"{where}.each" if "each" in fields else f"{where}.rounds",
+            f"rounds of {format_duration(each)} leave little time to talk; "
+            f"give each round at least {format_duration(SHORT_ROUND)}",
+        )
+    return Groups(size=size, rounds=rounds, each=each)
