@@ -30,6 +30,11 @@ def make(hard_stop: bool = False, warn_at: tuple[int, ...] = (300, 60)) -> Clock
     return Clock(Agenda("Call", ITEMS, time_limit=1200, warn_at=warn_at, hard_stop=hard_stop))
 
 
+def speaker_left(clock: Clock, now: float) -> float | None:
+    """Seconds left for the current speaker, or None when nobody has the floor."""
+    return clock.speaker.left(now) if clock.speaker else None
+
+
 def started(t: FakeClock, hard_stop: bool = False) -> tuple[Clock, EventLog]:
     clock, log = make(hard_stop=hard_stop), EventLog()
     clock.start(t.t, log)
@@ -46,7 +51,7 @@ def test_waiting_clock(fake_clock: FakeClock) -> None:
     assert clock.current is None
     assert clock.meeting_left(fake_clock.advance(500)) == 1200
     assert clock.item_left(fake_clock.t) == 300
-    assert clock.speaker_left(fake_clock.t) is None
+    assert speaker_left(clock, fake_clock.t) is None
     assert clock.due_warnings(fake_clock.t) == []
 
 
@@ -105,6 +110,51 @@ def test_pause_twice_and_edges(fake_clock: FakeClock) -> None:
         assert info.value.code == "no-such-item"
 
 
+def test_moves_are_checked_without_changing_anything(fake_clock: FakeClock) -> None:
+    clock = make()
+
+    def code(check: Callable[[], object]) -> str:
+        before = json.dumps(clock.to_dict())
+        with pytest.raises(ClockError) as info:
+            check()
+        assert json.dumps(clock.to_dict()) == before
+        return info.value.code
+
+    assert code(clock.next_index) == code(clock.previous_index) == "not-running"
+    assert code(lambda: clock.check_go_to(0)) == "not-running"
+    log = EventLog()
+    clock.start(fake_clock.t, log)
+    assert clock.next_index() == 1
+    assert code(clock.previous_index) == "first-item"
+    assert code(lambda: clock.check_go_to(3)) == "no-such-item"
+    clock.check_go_to(2)
+    clock.go_to(2, fake_clock.advance(1), log)
+    assert clock.previous_index() == 1
+    assert code(clock.next_index) == "last-item"
+    clock.check_end()
+    clock.end(fake_clock.advance(1), log)
+    assert code(clock.check_end) == "ended"
+    assert code(clock.next_index) == "not-running"
+
+
+def test_a_held_speaker_keeps_the_time_it_had_left(fake_clock: FakeClock) -> None:
+    clock, log = started(fake_clock)
+    assert clock.hold_speaker(fake_clock.t) is None
+    clock.start_speaker(30, fake_clock.t)
+    clock.extend_speaker(10)
+    held = clock.hold_speaker(fake_clock.advance(15))
+    assert clock.speaker is None and held is not None
+    assert held.left(fake_clock.advance(500)) == 25
+    clock.resume_speaker(held, fake_clock.t)
+    assert speaker_left(clock, fake_clock.advance(5)) == 20
+    assert held.spent(fake_clock.t) == 20 and held.given == 40
+    clock.pause(fake_clock.t, log)
+    held = clock.hold_speaker(fake_clock.advance(100))
+    assert held is not None
+    clock.resume_speaker(held, fake_clock.advance(100))
+    assert speaker_left(clock, fake_clock.advance(100)) == 20  # paused: still frozen
+
+
 def test_pause_freezes_every_countdown(fake_clock: FakeClock) -> None:
     clock, log = started(fake_clock)
     clock.start_speaker(30, fake_clock.t)
@@ -113,12 +163,12 @@ def test_pause_freezes_every_countdown(fake_clock: FakeClock) -> None:
     assert clock.current == 0
     now = fake_clock.advance(1000)
     assert (clock.item_left(now), clock.meeting_left(now)) == (250, 1150)
-    assert clock.speaker_left(now) == -20
+    assert speaker_left(clock, now) == -20
     assert clock.item_elapsed(0, now) == 50
     clock.resume(now, log)
     now = fake_clock.advance(10)
     assert (clock.item_left(now), clock.meeting_left(now)) == (240, 1140)
-    assert clock.speaker_left(now) == -30
+    assert speaker_left(clock, now) == -30
     assert clock.item_elapsed(0, now) == 60
     assert [e.kind for e in log.events] == ["item-start", "pause", "resume"]
 
@@ -247,7 +297,7 @@ def test_snapshot_running_after_downtime(fake_clock: FakeClock) -> None:
     assert back.index == 2
     assert back.meeting_left(now) == pytest.approx(1200 - 1135, abs=1)
     assert back.item_left(now) == pytest.approx(120 - 135, abs=1)
-    assert back.speaker_left(now) == pytest.approx(30 - 130, abs=1)
+    assert speaker_left(back, now) == pytest.approx(30 - 130, abs=1)
     assert back.item_elapsed(2, now) == pytest.approx(135, abs=1)
     assert back.elapsed[:2] == [400, 600]
     assert back.fired == [300]

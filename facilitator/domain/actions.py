@@ -1,15 +1,16 @@
 """What people may ask a meeting to do: one handler per action, in two tables by role.
 
 ``Meeting.act`` looks the action up in EVERYONE (anyone in the room) or FACILITATORS (checked
-against the person's role first) and calls the handler, which validates its arguments.
+against the person's role first) and calls the handler, which validates its arguments. The
+handlers see the meeting through ``MeetingApi``, so this module never imports ``meeting.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .clock import WAITING
+from .meeting_api import MeetingApi
 from .people import (
     EXTEND_CHOICES,
     FACILITATOR,
@@ -27,16 +28,13 @@ from .people import (
 )
 from .rotation import DONE, PASSED, SKIPPED, Rotation
 
-if TYPE_CHECKING:
-    from .meeting import Meeting
-
-Handler = Callable[["Meeting", Person, Mapping[str, Any], float], list[Notice]]
+Handler = Callable[[MeetingApi, Person, Mapping[str, Any], float], list[Notice]]
 
 
 # Actions anyone in the room may take.
 
 
-def _chat(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _chat(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     text = clean_text(args.get("text"))
     m.chat_seq += 1
     message = {"seq": m.chat_seq, "t": now, "person": who.id, "name": who.name, "text": text}
@@ -46,7 +44,7 @@ def _chat(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[
     return [Notice("chat", message)]
 
 
-def _hand(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _hand(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     raised = args.get("raised")
     if not isinstance(raised, bool):
         raise MeetingError("bad-request", "Say whether the hand is raised (true or false).")
@@ -57,31 +55,31 @@ def _hand(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[
     return []
 
 
-def _pass(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    if m.rotation is None or not m.rotation.can_pass(who.id):
+def _pass(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    if not m.turns.can_pass(who.id):
         raise MeetingError("not-your-turn", "You can pass when it is your turn to speak.")
-    m._advance(PASSED, now)
+    m.turns.advance(PASSED, now)
     return []
 
 
-def _opt_out(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    value = args.get("value")
-    if not isinstance(value, bool):
+def _opt_out(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    sit_out = args.get("sit_out")
+    if not isinstance(sit_out, bool):
         raise MeetingError("bad-request", "Say whether to sit out icebreakers (true or false).")
-    who.opted_out = value
-    if value:
-        m._rotation_leave(who.id, now)
+    who.opted_out = sit_out
+    if sit_out:
+        m.turns.drop(who.id, now)
     else:
-        m._rotation_join(who, now)
+        m.turns.join(who, now)
     return []
 
 
-def _rename(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _rename(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     who.name = clean_name(args.get("name"))
     return []
 
 
-def _media_state(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _media_state(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     camera, mic = args.get("camera"), args.get("mic")
     if not isinstance(camera, bool) or not isinstance(mic, bool):
         raise MeetingError("bad-request", "Say whether camera and mic are on (true or false).")
@@ -90,7 +88,7 @@ def _media_state(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -
     return []
 
 
-def _note(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _note(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     about, text = args.get("about"), args.get("text")
     if not isinstance(about, str) or (about != "general" and about not in m.people):
         raise MeetingError("bad-request", "Notes are about someone in the meeting, or general.")
@@ -104,12 +102,12 @@ def _note(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[
     return []
 
 
-def _delete_notes(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _delete_notes(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     m.delete_notes(who.id)
     return []
 
 
-def _unmute_self(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _unmute_self(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     # Facilitator mutes are lifted by a facilitator only; asking happens by raising a hand.
     if who.muted:
         raise MeetingError(
@@ -121,7 +119,7 @@ def _unmute_self(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -
 # Facilitator actions.
 
 
-def _target(m: Meeting, args: Mapping[str, Any]) -> Person:
+def _target(m: MeetingApi, args: Mapping[str, Any]) -> Person:
     person = m.people.get(str(args.get("person", "")))
     if person is None or person.state == REMOVED:
         raise MeetingError("no-such-person", "That person is not in this meeting.")
@@ -135,60 +133,52 @@ def _seconds(args: Mapping[str, Any]) -> int:
     return seconds
 
 
-def _start(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    m.clock.start(now, m.log)
-    m._item_changed(now)
+def _start(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    m.start(now)
     return []
 
 
-def _pause(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _pause(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     m.clock.pause(now, m.log)
     return []
 
 
-def _resume(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _resume(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     m.clock.resume(now, m.log)
     return []
 
 
-def _next_item(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    if m.clock.status == WAITING:
-        raise MeetingError("not-running", "Start the meeting first.")
-    if m.clock.index + 1 >= len(m.agenda.items):
-        raise MeetingError("last-item", "This is the last item; end the meeting instead.")
-    return m._move(lambda: m.clock.next(now, m.log), now)
+def _next_item(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    m.go_to_item(m.clock.next_index(), now)
+    return []
 
 
-def _previous_item(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    if m.clock.status == WAITING:
-        raise MeetingError("not-running", "Start the meeting first.")
-    if m.clock.index == 0:
-        raise MeetingError("first-item", "This is the first item.")
-    return m._move(lambda: m.clock.previous(now, m.log), now)
+def _previous_item(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    m.go_to_item(m.clock.previous_index(), now)
+    return []
 
 
-def _go_to_item(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _go_to_item(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     index = args.get("index")
     if not isinstance(index, int) or isinstance(index, bool):
         raise MeetingError("bad-request", "Say which item (a number).")
-    if m.clock.status == WAITING:
-        raise MeetingError("not-running", "Start the meeting first.")
-    if not 0 <= index < len(m.agenda.items):
-        raise MeetingError("no-such-item", "There is no such agenda item.")
-    return m._move(lambda: m.clock.go_to(index, now, m.log), now)
+    m.go_to_item(index, now)
+    return []
 
 
-def _extend_item(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _extend_item(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     m.clock.extend_item(_seconds(args), now, m.log)
     return []
 
 
-def _extend_call(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _extend_call(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     m.clock.extend_call(_seconds(args), now, m.log)
     return []
 
 
-def _extend_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _extend_speaker(
+    m: MeetingApi, who: Person, args: Mapping[str, Any], now: float
+) -> list[Notice]:
     seconds = args.get("seconds")
     if not isinstance(seconds, int) or isinstance(seconds, bool) or not 5 <= seconds <= 600:
         raise MeetingError("bad-request", "Give the speaker 5 seconds to 10 minutes more.")
@@ -198,67 +188,71 @@ def _extend_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float
     return []
 
 
-def _rotation(m: Meeting) -> Rotation:
-    if m.rotation is None:
+def _rotation(m: MeetingApi) -> Rotation:
+    rotation = m.turns.current
+    if rotation is None:
         raise MeetingError("no-icebreaker", "There is no icebreaker in this item.")
-    return m.rotation
+    return rotation
 
 
 def _end_turn(outcome: str) -> Handler:
     """Next speaker (the turn is done) or skip speaker (it is skipped)."""
 
-    def handler(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    def handler(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
         if _rotation(m).current is None:
             raise MeetingError("no-speaker", "Everyone has had a turn.")
-        m._advance(outcome, now)
+        m.turns.advance(outcome, now)
         return []
 
     return handler
 
 
-def _previous_speaker(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    _rotation(m).back(m._draw(), now, {p.id for p in m.present()})
-    m._sync_speaker(now)
+def _previous_speaker(
+    m: MeetingApi, who: Person, args: Mapping[str, Any], now: float
+) -> list[Notice]:
+    _rotation(m)
+    m.turns.back(now)
     return []
 
 
-def _reshuffle(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    _rotation(m).reshuffle()
+def _reshuffle(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    _rotation(m)
+    m.turns.reshuffle()
     return []
 
 
 def _setter(attribute: str, value: bool) -> Handler:
-    def handler(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    def handler(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
         setattr(m, attribute, value)
         return []
 
     return handler
 
 
-def _lobby_off(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _lobby_off(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     # Turning the lobby off lets in whoever is waiting, as people expect.
     m.lobby = False
     return _admit_all(m, who, args, now)
 
 
-def _end_meeting(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    return m._end(now)
+def _end_meeting(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    return m.end(now)
 
 
-def _mute(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _mute(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     person = _target(m, args)
     person.muted = True
     person.mic = False
     return [Notice("muted", {"person": person.id, "by": who.name}, to=person.id)]
 
 
-def _unmute(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _unmute(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     person = _target(m, args)
     person.muted = False
     return [Notice("unmuted", {"person": person.id, "by": who.name}, to=person.id)]
 
 
-def _remove(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _remove(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     person = _target(m, args)
     if person.id == who.id:
         raise MeetingError("bad-request", "You cannot remove yourself; leave the call instead.")
@@ -268,14 +262,16 @@ def _remove(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> lis
     person.role = PARTICIPANT
     # Out of the line only once they are out of the room, so that the next round (lined up
     # from whoever is present) cannot include them.
-    m._rotation_leave(person.id, now)
+    m.turns.drop(person.id, now)
     # The participant link is shared: with the lobby on, a removed person who comes back
     # in a fresh browser still has to be let in by a facilitator.
     m.lobby = True
     return [Notice("removed", {"person": person.id}, to=person.id)]
 
 
-def _make_facilitator(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _make_facilitator(
+    m: MeetingApi, who: Person, args: Mapping[str, Any], now: float
+) -> list[Notice]:
     person = _target(m, args)
     if person.state != IN_ROOM:
         raise MeetingError("bad-request", "Let them in from the lobby first.")
@@ -283,7 +279,7 @@ def _make_facilitator(m: Meeting, who: Person, args: Mapping[str, Any], now: flo
     return []
 
 
-def _step_down(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _step_down(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     others = [p for p in m.present() if p.role == FACILITATOR and p.id != who.id]
     if not others:
         raise MeetingError("last-facilitator", "Make someone else a facilitator first.")
@@ -291,18 +287,18 @@ def _step_down(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> 
     return []
 
 
-def _admit(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _admit(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     person = _target(m, args)
     if person.state != IN_LOBBY:
         raise MeetingError("bad-request", "That person is not waiting in the lobby.")
     person.state = IN_ROOM
     if person.online:
         # Someone who went away from the lobby joins the speaker line when they reconnect.
-        m._rotation_join(person, now)
+        m.turns.join(person, now)
     return [Notice("admitted", {"person": person.id}, to=person.id)]
 
 
-def _admit_all(m: Meeting, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+def _admit_all(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     notices = []
     for person in list(m.people.values()):
         if person.state == IN_LOBBY and person.online:
@@ -350,3 +346,5 @@ FACILITATORS: dict[str, Handler] = {
 }
 AFTER_END = {"chat", "rename", "note", "delete-notes"}
 """Actions still allowed once the meeting has ended (people say goodbye)."""
+PRIVATE = frozenset({"note", "delete-notes"})
+"""Actions that change nothing anyone else sees: nobody else needs the new state."""

@@ -11,18 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import CodedError
 from .agenda import HARD_STOP_GRACE, Agenda
 from .events import EventLog
 
 WAITING, RUNNING, PAUSED, ENDED = "waiting", "running", "paused", "ended"
 
 
-class ClockError(Exception):
+class ClockError(CodedError):
     """A clock operation that makes no sense now (``code`` is stable, ``str()`` is friendly)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass
@@ -137,10 +134,6 @@ class Clock:
         """Seconds left in the current item (negative when it runs over)."""
         return self.item.left(now)
 
-    def speaker_left(self, now: float) -> float | None:
-        """Seconds left for the current speaker, or None when nobody has the floor."""
-        return self.speaker.left(now) if self.speaker else None
-
     def item_elapsed(self, index: int, now: float) -> float:
         """Seconds item ``index`` has been running, including the current stretch."""
         extra = 0.0
@@ -181,26 +174,40 @@ class Clock:
         self.segment_start = now
         log.add(now, "resume", item=self.index)
 
-    def go_to(self, index: int, now: float, log: EventLog) -> None:
-        """Make item ``index`` current, with its full planned duration."""
+    def check_go_to(self, index: int) -> None:
+        """Raise the ClockError that ``go_to(index)`` would raise, changing nothing."""
         if self.status not in (RUNNING, PAUSED):
             raise ClockError("not-running", "Start the meeting first.")
         if not 0 <= index < len(self.agenda.items):
             raise ClockError("no-such-item", "There is no such agenda item.")
+
+    def next_index(self) -> int:
+        """Return the item ``next`` moves to, or raise the ClockError it would raise."""
+        if self.current is not None and self.index + 1 >= len(self.agenda.items):
+            raise ClockError("last-item", "This is the last item; end the meeting instead.")
+        self.check_go_to(self.index + 1)
+        return self.index + 1
+
+    def previous_index(self) -> int:
+        """Return the item ``previous`` moves to, or raise the ClockError it would raise."""
+        if self.current is not None and self.index == 0:
+            raise ClockError("first-item", "This is the first item.")
+        self.check_go_to(self.index - 1)
+        return self.index - 1
+
+    def go_to(self, index: int, now: float, log: EventLog) -> None:
+        """Make item ``index`` current, with its full planned duration."""
+        self.check_go_to(index)
         self._leave(now, log)
         self._enter(index, now, log)
 
     def next(self, now: float, log: EventLog) -> None:
         """Move on to the next item."""
-        if self.current is not None and self.index + 1 >= len(self.agenda.items):
-            raise ClockError("last-item", "This is the last item; end the meeting instead.")
-        self.go_to(self.index + 1, now, log)
+        self.go_to(self.next_index(), now, log)
 
     def previous(self, now: float, log: EventLog) -> None:
         """Go back to the item before."""
-        if self.current is not None and self.index == 0:
-            raise ClockError("first-item", "This is the first item.")
-        self.go_to(self.index - 1, now, log)
+        self.go_to(self.previous_index(), now, log)
 
     def extend_item(self, seconds: int, now: float, log: EventLog) -> None:
         """Give the current item more time (the speaker's timebox is ``extend_speaker``)."""
@@ -231,10 +238,28 @@ class Clock:
         """Nobody has the floor."""
         self.speaker = None
 
-    def end(self, now: float, log: EventLog) -> None:
-        """End the call."""
+    def hold_speaker(self, now: float) -> Countdown | None:
+        """Take the speaker's timebox off the clock, frozen, so ``resume_speaker`` can give it
+        back later with the time it had left."""
+        speaker, self.speaker = self.speaker, None
+        if speaker is not None:
+            speaker.stop(now)
+        return speaker
+
+    def resume_speaker(self, speaker: Countdown, now: float) -> None:
+        """Give the floor back with a timebox from ``hold_speaker`` (it runs if the clock does)."""
+        self.speaker = speaker
+        if self.status == RUNNING:
+            speaker.run(now)
+
+    def check_end(self) -> None:
+        """Raise the ClockError that ``end`` would raise, changing nothing."""
         if self.status == ENDED:
             raise ClockError("ended", "The meeting has already ended.")
+
+    def end(self, now: float, log: EventLog) -> None:
+        """End the call."""
+        self.check_end()
         if self.status in (RUNNING, PAUSED):
             self._leave(now, log)
         for countdown in self._countdowns():

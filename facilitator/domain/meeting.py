@@ -3,18 +3,19 @@
 Meeting is the one place meeting rules live. The WebSocket layer asks it to act on behalf of
 a person (whose identity and role come from their session, never from a message) and relays
 the notices it returns; the media layer obeys its roster and mute decisions. The actions
-themselves are in ``actions.py``; people, names and refusals in ``people.py``.
+themselves are in ``actions.py``; icebreaker turns in ``turns.py``; people, names and
+refusals in ``people.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import AFTER_END, EVERYONE, FACILITATORS
+from .actions import AFTER_END, EVERYONE, FACILITATORS, PRIVATE
 from .agenda import Agenda
-from .clock import ENDED, PAUSED, RUNNING, Clock, ClockError
+from .clock import ENDED, Clock, ClockError
 from .decks import Deck
 from .events import EventLog
 from .people import (
@@ -28,9 +29,11 @@ from .people import (
     Person,
     clean_name,
     clean_text,
+    present_people,
 )
-from .rotation import DONE, LEFT, PASSED, PromptDraw, PromptPool, Rotation, RotationError
+from .rotation import PromptPool, Rotation, RotationError
 from .runner import planned_end, projected_end, timeline
+from .turns import Turns
 
 __all__ = [
     "AFTER_END",
@@ -74,10 +77,8 @@ class Meeting:
     """Nobody new may come in."""
     clock: Clock = field(init=False)
     """Agenda timing."""
-    rotation: Rotation | None = None
-    """The icebreaker in play, during icebreaker items."""
-    prompts: PromptPool = field(init=False)
-    """Prompts already used, so none repeats."""
+    turns: Turns = field(init=False)
+    """Icebreaker turns: each item's round, the prompts used, the speaker's timebox."""
     people: dict[str, Person] = field(default_factory=dict)
     """Everyone who came, in arrival order."""
     chat: list[dict[str, Any]] = field(default_factory=list)
@@ -94,7 +95,17 @@ class Meeting:
     def __post_init__(self) -> None:
         self.title = self.title or self.agenda.title
         self.clock = Clock(self.agenda)
-        self.prompts = PromptPool(self.id)
+        self.turns = self._new_turns()
+
+    def _new_turns(self) -> Turns:
+        return Turns(
+            self.agenda, self.decks, self.clock, self.log, self.people, PromptPool(self.id), self.id
+        )
+
+    @property
+    def rotation(self) -> Rotation | None:
+        """The icebreaker round in play, during icebreaker items."""
+        return self.turns.current
 
     # Arrivals and departures
 
@@ -118,7 +129,7 @@ class Meeting:
                 person.role = FACILITATOR
                 person.state = IN_ROOM
             if person.state == IN_ROOM:
-                self._rotation_join(person, now)
+                self.turns.join(person, now)
             self.log.add(now, "join", person=person.id, name=display, again=True)
             return person
         host = role == FACILITATOR
@@ -131,7 +142,7 @@ class Meeting:
         self.people[person_id] = person
         self.log.add(now, "join", person=person_id, name=display, state=state)
         if state == IN_ROOM:
-            self._rotation_join(person, now)
+            self.turns.join(person, now)
         return person
 
     def depart(self, person_id: str, now: float) -> None:
@@ -141,7 +152,7 @@ class Meeting:
             return
         person.online = False
         self.log.add(now, "leave", person=person_id)
-        self._rotation_leave(person_id, now)
+        self.turns.drop(person_id, now)
 
     def count_in_room(self) -> int:
         """People in the room or the lobby who are online."""
@@ -149,7 +160,7 @@ class Meeting:
 
     def present(self) -> list[Person]:
         """People in the room and online, in arrival order."""
-        return [p for p in self.people.values() if p.state == IN_ROOM and p.online]
+        return present_people(self.people)
 
     def is_facilitator(self, person_id: str) -> bool:
         """True when this person currently holds the facilitator role."""
@@ -182,6 +193,10 @@ class Meeting:
             self.log.add(now, "control", action=action, by=person.id)
         return notices
 
+    def is_private(self, action: str) -> bool:
+        """True for actions that change nothing anyone else sees (no new state for the room)."""
+        return action in PRIVATE
+
     def notes_of(self, author_id: str) -> dict[str, str]:
         """One person's own notes (nobody else's are ever handed out)."""
         return dict(self.notes.get(author_id, {}))
@@ -202,7 +217,7 @@ class Meeting:
             for t in self.clock.due_warnings(now)
         ]
         if self.clock.hard_stop_due(now):
-            notices += self._end(now)
+            notices += self.end(now)
         return notices
 
     # Views
@@ -210,13 +225,13 @@ class Meeting:
     def view(self, viewer_id: str, now: float) -> dict[str, Any]:
         """The room as one person may see it (facilitators see notes and the lobby)."""
         viewer = self.people.get(viewer_id)
-        host = viewer is not None and viewer.role == FACILITATOR and viewer.state == IN_ROOM
+        host = self.is_facilitator(viewer_id)
         clock = self.clock
         rows = []
         for row in timeline(clock, now):
             data = row.to_dict()
             item = self.agenda.items[row.index]
-            data["icebreaker"] = self.decks[item.icebreaker].title if item.icebreaker else None
+            data["deck_title"] = self.decks[item.icebreaker].title if item.icebreaker else None
             data["per_speaker"] = item.per_speaker if item.icebreaker else None
             if host:
                 data["notes"] = item.notes
@@ -269,122 +284,32 @@ class Meeting:
                 "projected_end": projected_end(clock, now),
             },
             "agenda": rows,
-            "icebreaker": self._icebreaker_view(),
+            "icebreaker": self.turns.view(),
             "people": people,
             "server_time": now,
         }
 
-    def _icebreaker_view(self) -> dict[str, Any] | None:
-        rotation = self.rotation
-        if rotation is None:
-            return None
-        deck = self.decks[rotation.deck_id]
-        item = self.agenda.items[self.clock.index]
-        return {
-            "deck": deck.id,
-            "title": deck.title,
-            "how_it_works": deck.how_it_works,
-            "speaker": rotation.current,
-            "prompt": rotation.prompt,
-            "up_next": rotation.up_next(),
-            "not_yet_spoken": rotation.not_yet_spoken(),
-            "spoken": list(rotation.spoken),
-            "round": rotation.round,
-            "rounds": rotation.rounds,
-            "per_speaker": item.per_speaker,
-            "finished": rotation.finished,
-        }
+    # The clock
 
-    # Icebreakers
+    def start(self, now: float) -> None:
+        """Start the call at the first item (and its icebreaker, if it has one)."""
+        self.clock.start(now, self.log)
+        self.turns.enter(now)
 
-    def _draw(self) -> PromptDraw:
-        return PromptDraw(self.prompts, {d.id: d.prompts for d in self.decks.values()})
+    def go_to_item(self, index: int, now: float) -> None:
+        """Make item ``index`` current; an icebreaker round left midway carries on on return.
 
-    def _everyone(self) -> list[tuple[str, str]]:
-        return [(p.id, p.name) for p in self.present() if not p.opted_out]
+        The move is checked before anything changes, so a refused one loses no turn.
+        """
+        self.clock.check_go_to(index)
+        self.turns.leave(now)
+        self.clock.go_to(index, now, self.log)
+        self.turns.enter(now)
 
-    def _rotation_join(self, person: Person, now: float) -> None:
-        if self.rotation is not None and not person.opted_out:
-            self.rotation.join(person.id)
-            if self.rotation.current is None and self.rotation.queue:
-                # The line was empty (or done): the newcomer gets the floor straight away.
-                self.rotation.next_turn(self._draw(), now, self._everyone())
-                self._sync_speaker(now)
-
-    def _rotation_leave(self, person_id: str, now: float) -> None:
-        if self.rotation is None:
-            return
-        self.rotation.drop(person_id)
-        if self.rotation.current == person_id:
-            self._advance(LEFT, now)
-
-    def _advance(self, outcome: str, now: float) -> None:
-        """End the current turn with ``outcome`` and give the floor to the next in line."""
-        self._end_turn(outcome, now)
-        assert self.rotation is not None
-        self.rotation.next_turn(self._draw(), now, self._everyone())
-        self._sync_speaker(now)
-
-    def _end_turn(self, outcome: str, now: float) -> None:
-        rotation = self.rotation
-        assert rotation is not None
-        speaker = self.clock.speaker
-        spent = speaker.spent(now) if speaker else 0.0
-        planned = speaker.given if speaker else 0.0
-        person = self.people.get(rotation.current or "")
-        turn = rotation.end_turn(outcome, spent, planned)
-        if turn is not None:
-            self.log.add(
-                now,
-                "turn",
-                item=self.clock.index,
-                person=turn.person,
-                name=person.name if person else "",
-                prompt=turn.prompt,
-                planned=turn.planned,
-                actual=round(turn.actual, 3),
-                outcome=turn.outcome,
-                passed=turn.outcome == PASSED,
-                round=turn.round,
-            )
-
-    def _sync_speaker(self, now: float) -> None:
-        if self.rotation is not None and self.rotation.current is not None:
-            item = self.agenda.items[self.clock.index]
-            self.clock.start_speaker(item.per_speaker, now)
-        else:
-            self.clock.stop_speaker()
-
-    def _item_changing(self, now: float) -> None:
-        """Close the turn in progress before the clock leaves an icebreaker item."""
-        if self.rotation is not None:
-            self._end_turn(DONE, now)
-        self.rotation = None
-        self.clock.stop_speaker()
-
-    def _item_changed(self, now: float) -> None:
-        """Line people up when the clock enters an icebreaker item."""
-        item = self.agenda.items[self.clock.index]
-        self.rotation = None
-        self.clock.stop_speaker()
-        if item.icebreaker and self.clock.status in (RUNNING, PAUSED):
-            self.rotation = Rotation(
-                deck_id=item.icebreaker,
-                order=item.order,
-                rounds=item.rounds,
-                seed=f"{self.id}:{self.clock.index}:{len(self.log.events)}",
-            )
-            self.rotation.begin(self._everyone(), self._draw(), now)
-            self._sync_speaker(now)
-
-    def _move(self, step: Callable[[], None], now: float) -> list[Notice]:
-        self._item_changing(now)
-        step()
-        self._item_changed(now)
-        return []
-
-    def _end(self, now: float) -> list[Notice]:
-        self._item_changing(now)
+    def end(self, now: float) -> list[Notice]:
+        """End the call: turns in progress are done, hands go down; return the notices."""
+        self.clock.check_end()
+        self.turns.close(now)
         self.clock.end(now, self.log)
         for person in self.people.values():
             person.hand = None
@@ -405,8 +330,7 @@ class Meeting:
             "lobby": self.lobby,
             "locked": self.locked,
             "clock": self.clock.to_dict(),
-            "rotation": self.rotation.to_dict() if self.rotation else None,
-            "prompts": self.prompts.to_dict(),
+            "turns": self.turns.to_dict(),
             "people": [p.to_dict() for p in self.people.values()],
             "chat": list(self.chat),
             "chat_seq": self.chat_seq,
@@ -429,20 +353,19 @@ class Meeting:
             max_people=int(data.get("max_people", 16)),
             lobby=bool(data.get("lobby", False)),
             locked=bool(data.get("locked", False)),
+            people={p["id"]: Person.from_dict(p) for p in data.get("people", [])},
+            chat=list(data.get("chat", [])),
+            chat_seq=int(data.get("chat_seq", 0)),
+            log=EventLog.from_list(data.get("log", [])),
+            talk={str(k): float(v) for k, v in data.get("talk", {}).items()},
+            notes={
+                str(author): {str(k): str(v) for k, v in notes.items()}
+                for author, notes in data.get("notes", {}).items()
+            },
         )
         meeting.clock = Clock.from_dict(agenda, data["clock"])
-        rotation = data.get("rotation")
-        meeting.rotation = Rotation.from_dict(rotation) if rotation else None
-        meeting.prompts = PromptPool.from_dict(data["prompts"])
-        meeting.people = {p["id"]: Person.from_dict(p) for p in data.get("people", [])}
-        meeting.chat = list(data.get("chat", []))
-        meeting.chat_seq = int(data.get("chat_seq", 0))
-        meeting.log = EventLog.from_list(data.get("log", []))
-        meeting.talk = {str(k): float(v) for k, v in data.get("talk", {}).items()}
-        meeting.notes = {
-            str(author): {str(k): str(v) for k, v in notes.items()}
-            for author, notes in data.get("notes", {}).items()
-        }
+        meeting.turns = meeting._new_turns()
+        meeting.turns.restore(data)
         return meeting
 
     def restored(self) -> None:

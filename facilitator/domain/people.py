@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import CodedError
+
 FACILITATOR, PARTICIPANT = "facilitator", "participant"
 IN_ROOM, IN_LOBBY, REMOVED = "in", "lobby", "removed"
 MAX_NAME = 40
@@ -18,12 +20,8 @@ EXTEND_CHOICES = range(30, 3601)
 """Extensions from 30 s to an hour."""
 
 
-class MeetingError(Exception):
+class MeetingError(CodedError):
     """A request the meeting refuses: ``code`` is stable for clients, ``str()`` is friendly."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -73,6 +71,11 @@ class Person:
     def from_dict(cls, data: Mapping[str, Any]) -> Person:
         """Rebuild a person stored by ``to_dict``."""
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def present_people(people: Mapping[str, Person]) -> list[Person]:
+    """People in the room and online, in arrival order."""
+    return [p for p in people.values() if p.state == IN_ROOM and p.online]
 
 
 JOINERS = "\u200c\u200d"

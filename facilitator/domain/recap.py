@@ -138,7 +138,8 @@ def build_recap(meeting: Meeting, now: float) -> Recap:
             actual=float(e.data["actual"]),
             outcome=str(e.data["outcome"]),
         )
-        for e in meeting.log.of_kind("turn")
+        # By item: a turn held when the clock left its item midway is logged when it ends.
+        for e in sorted(meeting.log.of_kind("turn"), key=lambda e: int(e.data["item"]))
     ]
     took_part = [p for p in meeting.people.values() if p.state != REMOVED and p.state != "lobby"]
     had_icebreakers = any(item.icebreaker for item in agenda.items[: clock.index + 1])

@@ -13,15 +13,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import CodedError
+
 DONE, PASSED, SKIPPED, LEFT = "done", "passed", "skipped", "left"
 
 
-class RotationError(Exception):
+class RotationError(CodedError):
     """A rotation step that makes no sense now (``code`` is stable, ``str()`` is friendly)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

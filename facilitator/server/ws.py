@@ -22,8 +22,6 @@ log = logging.getLogger(__name__)
 RATE_PER_SECOND = 20.0
 RATE_BURST = 60.0
 RATE_STRIKES = 100
-PRIVATE_ACTIONS = frozenset({"note", "delete-notes"})
-"""Actions that change nothing anyone else sees: no new state is sent to the room."""
 """Messages dropped for rate before the connection is closed."""
 
 
@@ -194,7 +192,7 @@ def act(room: Room, client: Client, msg: protocol.Message) -> None:
     args = {k: v for k, v in msg.value.items() if k != "action"}
     notices = room.meeting.act(client.person_id, action, args, room.now())
     client.send(protocol.encode("ok", msg_id=msg.id))
-    if action in PRIVATE_ACTIONS:
+    if room.meeting.is_private(action):
         room.dirty = True  # saved, but nobody else's screen changes (or learns of it)
     else:
         room.publish(notices)
