@@ -12,6 +12,8 @@ from facilitator.domain.clock import ClockError
 from facilitator.domain.people import MeetingError
 from facilitator.domain.rotation import RotationError
 from facilitator.errors import CodedError
+from facilitator.media.sfu import MediaError
+from facilitator.server.protocol import ProtocolError
 
 DOMAIN = Path(__file__).resolve().parents[1] / "facilitator" / "domain"
 
@@ -66,7 +68,9 @@ def test_no_private_attribute_of_another_object_is_used() -> None:
                 assert allowed, f"{path.name}:{node.lineno} uses .{node.attr}"
 
 
-@pytest.mark.parametrize("error", [MeetingError, ClockError, RotationError])
+@pytest.mark.parametrize(
+    "error", [MeetingError, ClockError, RotationError, MediaError, ProtocolError]
+)
 def test_coded_errors_share_one_base(error: type[CodedError]) -> None:
     exc = error("some-code", "Something friendly.")
     assert isinstance(exc, CodedError)

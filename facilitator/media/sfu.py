@@ -27,6 +27,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
+from ..errors import CodedError
 from .aiortc_seams import (
     ForwardingBuffer,
     install_forwarding,
@@ -50,12 +51,8 @@ SPEAKING_HOLD = 0.4
 Signal = Callable[[str, dict[str, Any]], None]
 
 
-class MediaError(Exception):
+class MediaError(CodedError):
     """A media request that cannot be carried out (``code`` is stable for clients)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from ..errors import CodedError
+
 MAX_MESSAGE_BYTES = 64 * 1024
 
 CLIENT_TYPES = frozenset({"join", "action", "ping", "leave", "media-start", "answer", "media-stop"})
@@ -104,12 +106,11 @@ ERROR_CODES = frozenset(
 """Every ``error`` code a client can get; docs/protocol.md has a row for each."""
 
 
-class ProtocolError(Exception):
-    """A message that does not follow the protocol."""
+class ProtocolError(CodedError):
+    """A message that does not follow the protocol (``msg_id``: the id to answer, if readable)."""
 
     def __init__(self, code: str, message: str, msg_id: object = None) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(code, message)
         self.msg_id = msg_id
 
 

@@ -11,6 +11,7 @@ from aiohttp import WSMsgType, web
 
 from ..domain.clock import ENDED
 from ..domain.meeting import FACILITATOR, IN_ROOM, PARTICIPANT, MeetingError
+from ..errors import CodedError
 from ..media.sfu import MediaError, Sfu
 from . import protocol
 from .keys import CONFIG, ROOMS, SFU
@@ -116,7 +117,7 @@ async def handle(sfu: Sfu, room: Room, client: Client, text: str) -> None:
             act(room, client, msg)
         elif msg.type in ("media-start", "answer", "media-stop"):
             await media(sfu, room, client, msg)
-    except (MeetingError, MediaError) as exc:
+    except CodedError as exc:
         if exc.code == "not-allowed":
             log.warning(
                 "meeting %s: refused %r from a participant", room.meeting.id[:6], _action(msg)
