@@ -42,6 +42,10 @@ class Config:
     """HTTPS certificate chain."""
     tls_key: Path | None = None
     """HTTPS private key."""
+    create_key: str | None = None
+    """A secret hosts must give to create meetings (None: anyone may create)."""
+    max_connections_per_address: int = 128
+    """Open connections allowed from one client address (an IPv6 /64 counts as one)."""
     web_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parents[1] / "web")
     """Templates and static files."""
 
