@@ -59,12 +59,14 @@ async def test_idle_connections_from_one_address_do_not_lock_out_visitors(
     writers: list[asyncio.StreamWriter] = []
     readers: list[asyncio.StreamReader] = []
     try:
-        for _ in range(300):
-            reader, writer = await asyncio.open_connection(
-                "127.0.0.1", server.port, local_addr=(ATTACKER, 0)
-            )
-            readers.append(reader)
-            writers.append(writer)
+        # (Without the caps the server stops accepting, and connecting hangs: bound it.)
+        async with asyncio.timeout(30):
+            for _ in range(300):
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", server.port, local_addr=(ATTACKER, 0)
+                )
+                readers.append(reader)
+                writers.append(writer)
         # A new visitor still gets the landing page, and Ana's meeting still answers.
         async with aiohttp.ClientSession() as http:
             async with asyncio.timeout(10):
