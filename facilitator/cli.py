@@ -87,6 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL for printed links, e.g. https://meet.example.org "
         "(default: from --host and --port)",
     )
+    serve.add_argument(
+        "--create-key",
+        metavar="SECRET",
+        help="require this secret to create meetings (form field, or the X-Create-Key "
+        "header for the API); without it anyone who can reach the server may create",
+    )
+    serve.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        default=128,
+        metavar="N",
+        help="open connections allowed from one address (default 128; raise it when "
+        "many people share one network address)",
+    )
     load = commands.add_parser(
         "loadtest",
         help="measure the server with synthetic participants",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -113,3 +116,64 @@ def load_library(agendas_dir: Path, decks_dir: Path) -> Library:
         library.agendas[path.stem] = agenda
         library.warnings.extend(warnings)
     return library
+
+
+def _signature(*directories: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, modification time and size of every YAML file: changes when any file does."""
+    rows = []
+    for directory in directories:
+        for path in yaml_files(directory):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            rows.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(rows)
+
+
+class LibraryCache:
+    """The library, reloaded only when a file changed (looked at no more than once a second).
+
+    Loading every file costs tens of milliseconds; pages and the API ask on every request.
+    ``version`` goes up on each reload, so callers can cache what they derive from it.
+    """
+
+    def __init__(
+        self,
+        agendas_dir: Path,
+        decks_dir: Path,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = 1.0,
+    ) -> None:
+        self.agendas_dir = agendas_dir
+        self.decks_dir = decks_dir
+        self.clock = clock
+        self.interval = interval
+        self.version = 0
+        self.checked = -math.inf
+        self.signature: tuple[tuple[str, int, int], ...] | None = None
+        self.library = Library()
+
+    def get(self) -> Library:
+        """The current library."""
+        now = self.clock()
+        if now - self.checked < self.interval:
+            return self.library
+        self.checked = now
+        signature = _signature(self.decks_dir, self.agendas_dir)
+        if signature != self.signature:
+            self.library = load_library(self.agendas_dir, self.decks_dir)
+            self.signature = signature
+            self.version += 1
+        return self.library
+
+
+def check_agenda_text(
+    text: str, filename: str, decks: dict[str, Deck]
+) -> tuple[Agenda | None, list[str], list[str]]:
+    """Parse agenda YAML into (agenda or None, warnings, errors); plain values, for a worker."""
+    try:
+        agenda, warnings = parse_agenda(text, filename, decks)
+    except FileError as exc:
+        return None, [], [str(p) for p in exc.problems]
+    return agenda, warnings, []

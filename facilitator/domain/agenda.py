@@ -262,7 +262,7 @@ def _parse_item(reader: Reader, node: Node, where: str, decks: Mapping[str, Deck
     fields = reader.fields(node, where, ITEM_FIELDS, required=("title", "duration"))
     if fields is None:
         return None
-    before = len(reader.problems)
+    before = reader.errors
     title = reader.text(fields["title"], f"{where}.title", 120) if "title" in fields else None
     duration = (
         reader.duration(fields["duration"], f"{where}.duration") if "duration" in fields else None
@@ -304,7 +304,7 @@ def _parse_item(reader: Reader, node: Node, where: str, decks: Mapping[str, Deck
     rounds = 1
     if "rounds" in fields:
         rounds = reader.integer(fields["rounds"], f"{where}.rounds", 1, 10) or rounds
-    if len(reader.problems) > before or title is None or duration is None:
+    if reader.errors > before or title is None or duration is None:
         return None
     return Item(
         title=title,

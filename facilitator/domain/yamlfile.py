@@ -24,6 +24,8 @@ MAX_FILE_BYTES = 1_000_000
 BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F])
 """Direction marks, embeddings, overrides and isolates, removed from text people will read."""
 MAX_DEPTH = 20
+MAX_PROBLEMS = 20
+"""Errors reported per file; the rest are counted in one last line."""
 
 T = TypeVar("T")
 
@@ -135,10 +137,28 @@ class Reader:
         self.filename = filename
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.more = 0
+        """Errors found after the first MAX_PROBLEMS (only counted)."""
+        self.more_at: tuple[int, int] = (1, 1)
+
+    @property
+    def errors(self) -> int:
+        """How many errors were found, recorded or only counted."""
+        return len(self.problems) + self.more
+
+    @property
+    def full(self) -> bool:
+        """True once MAX_PROBLEMS errors are recorded: further ones are only counted."""
+        return len(self.problems) >= MAX_PROBLEMS
 
     def problem(self, node: Node | None, field: str, message: str) -> None:
         """Record an error at ``node`` (or the file start when there is none)."""
         line, column = _node_position(node) if node is not None else (1, 1)
+        if self.full:
+            if not self.more:
+                self.more_at = (line, column)
+            self.more += 1
+            return
         self.problems.append(Problem(self.filename, line, column, field or "document", message))
 
     def warn(self, node: Node | None, field: str, message: str) -> None:
@@ -161,6 +181,8 @@ class Reader:
                 self.problem(key_node, field, "keys must be plain words")
             elif key in found:
                 self.problem(key_node, where, "duplicate key (it is already set above)")
+            elif key not in allowed and self.full:
+                self.problem(key_node, where, "unknown field")
             elif key not in allowed:
                 hint = _closest(key, allowed)
                 extra = f"; did you mean {hint!r}?" if hint else ""
@@ -266,7 +288,11 @@ class Reader:
     def raise_if_problems(self) -> None:
         """Raise FileError with every recorded problem, if there are any."""
         if self.problems:
-            raise FileError(sorted(self.problems, key=lambda p: (p.line, p.column)))
+            problems = sorted(self.problems, key=lambda p: (p.line, p.column))
+            if self.more:
+                message = f"and {self.more} more problems; fix the ones above first"
+                problems.append(Problem(self.filename, *self.more_at, "document", message))
+            raise FileError(problems)
 
 
 def _closest(word: str, options: tuple[str, ...]) -> str | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hmac
+import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -13,13 +17,56 @@ from ..domain.decks import Deck
 from ..domain.durations import format_duration
 from ..domain.people import MAX_PEOPLE_LIMIT
 from ..domain.yamlfile import FileError
-from ..library import Library, load_library
+from ..library import Library, LibraryCache
 from .keys import CONFIG, ROOMS
+from .parsing import MAX_AGENDA_BYTES, AgendaParser
 from .rooms import Room
+
+log = logging.getLogger("facilitator.agendas")
 
 CUSTOM_NAME = "your agenda"
 """How pasted YAML is named in error lines."""
 MAX_PEOPLE_RANGE = range(2, MAX_PEOPLE_LIMIT + 1)
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+
+
+class Offer:
+    """The agendas and decks on offer, with their summaries computed once per change on disk."""
+
+    def __init__(self, cache: LibraryCache) -> None:
+        self.cache = cache
+        self.version = -1
+        self.summaries: list[dict[str, Any]] = []
+        self.decks: list[dict[str, Any]] = []
+
+    def library(self) -> Library:
+        """The library (reloaded when a file changed)."""
+        lib = self.cache.get()
+        if self.cache.version != self.version:
+            # Longest first: the full network-night flow leads, quick formats follow.
+            self.summaries = [
+                summary(name, a, lib.decks)
+                for name, a in sorted(lib.agendas.items(), key=lambda kv: -kv[1].time_limit)
+            ]
+            self.decks = [
+                {
+                    "id": d.id,
+                    "title": d.title,
+                    "how_it_works": d.how_it_works,
+                    "count": len(d.prompts),
+                }
+                for d in lib.decks.values()
+            ]
+            self.version = self.cache.version
+        return lib
+
+
+OFFER = web.AppKey("offer", Offer)
+PARSER = web.AppKey("agenda_parser", AgendaParser)
+
+
+class StoreFailure(Exception):
+    """The meeting could not be saved (the disk may be full)."""
 
 
 class AgendaInputError(Exception):
@@ -43,9 +90,15 @@ class MeetingRequest:
 
 
 def library(app: web.Application) -> Library:
-    """Read agendas and decks from disk (cheap, and edits show up without a restart)."""
-    config = app[CONFIG]
-    return load_library(config.agendas_dir, config.decks_dir)
+    """The agendas and decks on disk (cached; edits show up within a second)."""
+    return app[OFFER].library()
+
+
+def offered(app: web.Application) -> Offer:
+    """The offer with its summaries up to date."""
+    offer = app[OFFER]
+    offer.library()
+    return offer
 
 
 def timeline(agenda: Agenda, decks: dict[str, Deck]) -> list[dict[str, Any]]:
@@ -79,20 +132,58 @@ def summary(name: str, agenda: Agenda, decks: dict[str, Deck]) -> dict[str, Any]
     }
 
 
+def check_size(text: str) -> None:
+    """Refuse agenda YAML over the size limit before anything reads it."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_AGENDA_BYTES:
+        raise AgendaInputError(
+            [
+                f"Your agenda is {size // 1024} KB; agendas can be up to "
+                f"{MAX_AGENDA_BYTES // 1024} KB (most are a few KB)."
+            ]
+        )
+
+
 def parse_custom(text: str, lib: Library) -> tuple[Agenda, list[str]]:
     """Validate pasted agenda YAML; raise AgendaInputError with the same lines as ``check``."""
+    check_size(text)
     try:
         return parse_agenda(text, CUSTOM_NAME, lib.decks)
     except FileError as exc:
         raise AgendaInputError([str(p) for p in exc.problems]) from None
 
 
-def meeting_request(lib: Library, fields: dict[str, Any]) -> MeetingRequest:
-    """Validate what a host asked for (form or JSON) into a MeetingRequest."""
+async def parse_offloaded(
+    app: web.Application, text: str, lib: Library
+) -> tuple[Agenda, list[str]]:
+    """Like ``parse_custom``, in the worker process (may raise ParserBusy)."""
+    check_size(text)
+    agenda, warnings, errors = await app[PARSER].parse(text, CUSTOM_NAME, lib.decks)
+    if agenda is None:
+        raise AgendaInputError(errors)
+    return agenda, warnings
+
+
+def custom_text(fields: dict[str, Any]) -> str | None:
+    """The pasted YAML a request asks for, if it asks for a custom agenda."""
     name = str(fields.get("agenda") or "").strip()
     text = fields.get("yaml")
     if isinstance(text, str) and text.strip() and name in ("", "custom"):
-        agenda, _ = parse_custom(text, lib)
+        return text
+    return None
+
+
+def meeting_request(
+    lib: Library, fields: dict[str, Any], parsed: Agenda | None = None
+) -> MeetingRequest:
+    """Validate what a host asked for (form or JSON) into a MeetingRequest.
+
+    ``parsed`` is the custom agenda when the caller has already parsed it (off the loop).
+    """
+    name = str(fields.get("agenda") or "").strip()
+    text = custom_text(fields)
+    if text is not None:
+        agenda = parsed if parsed is not None else parse_custom(text, lib)[0]
     elif name and name != "custom":
         if name not in lib.agendas:
             raise AgendaInputError([f'There is no agenda named "{name[:60]}".'])
@@ -127,17 +218,49 @@ def links(base: str, meeting_id: str, key: str) -> tuple[str, str]:
 
 async def create(request: web.Request, req: MeetingRequest) -> tuple[Room, str, str]:
     """Create the meeting a host asked for; return it with its participant and facilitator links."""
-    room, key = await request.app[ROOMS].create(
-        req.agenda,
-        req.decks,
-        title=req.title,
-        max_people=req.max_people,
-        lobby=req.lobby,
-        scheduled_at=req.scheduled_at,
-    )
-    base = request.app[CONFIG].public_url or f"{request.scheme}://{request.host}"
-    participant, facilitator = links(base.rstrip("/"), room.meeting.id, key)
+    try:
+        room, key = await request.app[ROOMS].create(
+            req.agenda,
+            req.decks,
+            title=req.title,
+            max_people=req.max_people,
+            lobby=req.lobby,
+            scheduled_at=req.scheduled_at,
+        )
+    except (sqlite3.Error, OSError) as exc:
+        log.error("could not save a new meeting: %s", exc)
+        raise StoreFailure(str(exc)) from None
+    participant, facilitator = links(link_base(request), room.meeting.id, key)
     return room, participant, facilitator
+
+
+def create_key_ok(request: web.Request, given: object) -> bool:
+    """True when no creation key is needed, or ``given`` is it (compared in constant time)."""
+    expected = request.app[CONFIG].create_key
+    if expected is None:
+        return True
+    if not isinstance(given, str):
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+def link_base(request: web.Request) -> str:
+    """The base URL for links: ``--public-url``, else the address the server listens on.
+
+    Never the request's ``Host`` header: anyone can send any Host, and the facilitator link
+    must not point at their server. On a wildcard address (0.0.0.0) the local address this
+    connection arrived on is used, which the client cannot choose.
+    """
+    config = request.app[CONFIG]
+    if config.public_url:
+        return config.public_url.rstrip("/")
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    host, port = config.host, config.port
+    if isinstance(sockname, tuple) and len(sockname) >= 2:
+        port = int(sockname[1])
+        if host in WILDCARD_HOSTS:
+            host = str(sockname[0])
+    return dataclasses.replace(config, host=host, port=port).base_url()
 
 
 def _parse_time(value: object, tz_offset: object = None) -> float | None:

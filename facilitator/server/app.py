@@ -11,11 +11,15 @@ import jinja2
 from aiohttp import web
 from aiortc import RTCIceServer
 
+from ..library import LibraryCache
 from ..media.aiortc_seams import check_seams, guard_datagrams, restrict_host_addresses
 from ..media.sfu import MediaConfig, Sfu
 from ..store import Store
 from . import api, pages, recap
+from .agendas import OFFER, PARSER, Offer
 from .keys import CONFIG, ROOMS, SFU, STORE, TEMPLATES, Config
+from .limits import LIMITS, Limits
+from .parsing import AgendaParser
 from .rooms import Rooms
 from .security import security_headers
 from .stats import LAG, LoopLag, stats
@@ -24,8 +28,12 @@ from .ws import meeting_socket
 
 def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Application:
     """Build the aiohttp application for ``config``."""
-    app = web.Application(middlewares=[security_headers], client_max_size=2 * 1024 * 1024)
+    # Bodies are small: a 64 KB agenda, even JSON-escaped, fits in 512 KB.
+    app = web.Application(middlewares=[security_headers], client_max_size=512 * 1024)
     app[CONFIG] = config
+    app[LIMITS] = Limits()
+    app[OFFER] = Offer(LibraryCache(config.agendas_dir, config.decks_dir))
+    app[PARSER] = AgendaParser()
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(config.web_dir / "templates"),
         autoescape=True,
@@ -44,6 +52,7 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
         app.router.add_get("/api/stats", stats)
         app.cleanup_ctx.append(_lag_probe)
     app.cleanup_ctx.append(_storage)
+    app.on_cleanup.append(_stop_parser)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_goodbye)
 
@@ -70,6 +79,10 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[ROOMS].flush()
     await app[STORE].close()
+
+
+async def _stop_parser(app: web.Application) -> None:
+    app[PARSER].close()
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:

@@ -53,6 +53,10 @@ class Config:
     """HTTPS private key."""
     heartbeat: float = HEARTBEAT_SECONDS
     """WebSocket ping interval (s); a peer that vanished is noticed within about 1.5 of these."""
+    create_key: str | None = None
+    """A secret hosts must give to create meetings (None: anyone may create)."""
+    max_connections_per_address: int = 128
+    """Open connections allowed from one client address (an IPv6 /64 counts as one)."""
     web_dir: Path = field(default_factory=lambda: web_folder())
     """Templates and static files."""
 

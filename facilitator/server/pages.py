@@ -6,62 +6,141 @@ from typing import Any
 
 from aiohttp import web
 
-from .agendas import AgendaInputError, create, library, meeting_request, summary
-from .keys import ROOMS, TEMPLATES
+from .agendas import (
+    AgendaInputError,
+    StoreFailure,
+    check_size,
+    create,
+    create_key_ok,
+    custom_text,
+    library,
+    meeting_request,
+    offered,
+    parse_offloaded,
+)
+from .keys import CONFIG, ROOMS, TEMPLATES
+from .limits import LIMITS, retry_after, retry_header, wait_text
+from .parsing import MAX_AGENDA_BYTES, ParserBusy
 from .sessions import open_session, set_session_cookie
 
 NO_STORE = {"Cache-Control": "no-store"}
+BUSY = "Many agendas are being checked right now. Try again in a moment."
+STORE_FAILED = "We could not save this meeting: the server's disk may be full. Please try later."
 
 
-def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+def render(
+    request: web.Request,
+    template: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> web.Response:
     """Render a template from ``web/templates`` as an HTML response."""
     html = request.app[TEMPLATES].get_template(template).render(**context)
-    return web.Response(text=html, status=status, content_type="text/html", headers=NO_STORE)
+    return web.Response(
+        text=html,
+        status=status,
+        content_type="text/html",
+        headers={**NO_STORE, **(headers or {})},
+    )
+
+
+def error_page(
+    request: web.Request,
+    status: int,
+    heading: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """The friendly error page."""
+    return render(
+        request,
+        "error.html",
+        status=status,
+        headers=headers,
+        heading=heading,
+        message=message,
+        status_code=status,
+    )
+
+
+def slow_down(request: web.Request, wait: float) -> web.Response:
+    """429: this address has asked too often."""
+    return error_page(
+        request,
+        429,
+        "One moment, please",
+        f"Too many requests came from your network just now. Try again in {wait_text(wait)}.",
+        headers=retry_header(wait),
+    )
 
 
 def landing_context(
     request: web.Request, form: dict[str, Any] | None = None, errors: list[str] | None = None
 ) -> dict[str, Any]:
     """What the landing page shows: the agendas with their timelines, the decks, the form."""
-    lib = library(request.app)
+    offer = offered(request.app)
     return {
-        # Longest first: the full network-night flow leads, quick formats follow.
-        "agendas": [
-            summary(name, a, lib.decks)
-            for name, a in sorted(lib.agendas.items(), key=lambda kv: -kv[1].time_limit)
-        ],
-        "decks": [
-            {"id": d.id, "title": d.title, "how_it_works": d.how_it_works, "count": len(d.prompts)}
-            for d in lib.decks.values()
-        ],
+        "agendas": offer.summaries,
+        "decks": offer.decks,
         "form": form or {},
         "errors": errors or [],
         "form_error": None,
+        "create_key_required": request.app[CONFIG].create_key is not None,
     }
 
 
 async def landing(request: web.Request) -> web.Response:
     """GET /: choose an agenda and create a meeting."""
+    wait = retry_after(request, request.app[LIMITS].pages)
+    if wait:
+        return slow_down(request, wait)
     return render(request, "landing.html", **landing_context(request))
 
 
 async def create_meeting(request: web.Request) -> web.Response:
     """POST /meetings: create a meeting from the landing form and show its two links."""
-    data = await request.post()
+    limits = request.app[LIMITS]
+    wait = retry_after(request, limits.creates, limits.creates_hourly, limits.creates_total)
+    if wait:
+        return slow_down(request, wait)
+    try:
+        data = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        message = f"That is too large; agendas can be up to {MAX_AGENDA_BYTES // 1024} KB."
+        context = landing_context(request, errors=[message])
+        return render(request, "landing.html", status=413, **context)
     fields: dict[str, Any] = {k: v for k, v in data.items() if isinstance(v, str)}
+    fields.pop("create_key", None)
     upload = data.get("yaml_file")
+    lib = library(request.app)
+
+    def form_errors(errors: list[str], status: int = 400) -> web.Response:
+        context = landing_context(request, form=fields, errors=errors)
+        return render(request, "landing.html", status=status, **context)
+
+    if not create_key_ok(request, data.get("create_key")):
+        return form_errors(["The creation key is not right. Ask whoever runs this server."], 403)
     if isinstance(upload, web.FileField) and upload.filename:
-        content = upload.file.read(1_000_001)
+        content = upload.file.read(MAX_AGENDA_BYTES + 1)
         fields["yaml"] = content.decode("utf-8", "replace")
         fields["agenda"] = "custom"
     fields["lobby"] = "lobby" in data
-    lib = library(request.app)
     try:
-        req = meeting_request(lib, fields)
+        text = custom_text(fields)
+        parsed = None
+        if text is not None:
+            check_size(text)
+            parsed, _ = await parse_offloaded(request.app, text, lib)
+        req = meeting_request(lib, fields, parsed)
     except AgendaInputError as exc:
-        context = landing_context(request, form=fields, errors=exc.errors)
-        return render(request, "landing.html", status=400, **context)
-    room, participant, facilitator = await create(request, req)
+        return form_errors(exc.errors)
+    except ParserBusy:
+        return form_errors([BUSY], 503)
+    try:
+        room, participant, facilitator = await create(request, req)
+    except StoreFailure:
+        return error_page(request, 503, "Could not save the meeting", STORE_FAILED)
     return render(
         request,
         "created.html",
@@ -74,6 +153,9 @@ async def create_meeting(request: web.Request) -> web.Response:
 
 async def meeting_page(request: web.Request) -> web.Response:
     """GET /m/{id}[?key=...]: the meeting (pre-join, lobby and room in one page)."""
+    wait = retry_after(request, request.app[LIMITS].pages)
+    if wait:
+        return slow_down(request, wait)
     room = await request.app[ROOMS].get(request.match_info["id"])
     if room is None:
         return render(

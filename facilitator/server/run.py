@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import signal
 import ssl
 import sys
@@ -21,6 +22,7 @@ from ..library import default_folder, load_agenda, load_library
 from .agendas import links
 from .app import create_app
 from .keys import ROOMS, Config
+from .limits import KEEPALIVE_SECONDS, LOW_FD_LIMIT, GuardedSite, connection_caps, raise_fd_limit
 from .security import AccessLogger
 
 log = logging.getLogger("facilitator")
@@ -45,6 +47,8 @@ def serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         heartbeat=args.heartbeat,
+        create_key=args.create_key or None,
+        max_connections_per_address=max(1, args.max_connections_per_address),
     )
     if bool(config.tls_cert) != bool(config.tls_key):
         print("facilitator: --tls-cert and --tls-key go together", file=sys.stderr)
@@ -54,6 +58,8 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     if not (config.web_dir / "templates").is_dir():
         print(f"facilitator: cannot find the web folder at {config.web_dir}", file=sys.stderr)
+        return 1
+    if not private_data_folder(config):
         return 1
     library = load_library(config.agendas_dir, config.decks_dir)
     for line in library.errors:
@@ -87,6 +93,31 @@ def _agenda_name(path: Path) -> str:
     return path.name
 
 
+def private_data_folder(config: Config) -> bool:
+    """Create the data folder readable by this user only; files made later are private too."""
+    os.umask(0o077)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        config.data_dir.chmod(0o700)
+    except OSError as exc:
+        print(f"facilitator: cannot use {config.data_dir}: {exc.strerror}", file=sys.stderr)
+        return False
+    return True
+
+
+def check_fd_limit() -> int:
+    """Raise the open-files limit as far as allowed; warn when it stays low. Returns it."""
+    soft, hard = raise_fd_limit()
+    if soft < LOW_FD_LIMIT:
+        log.warning(
+            "this process may open only %d files (hard limit %d); every connection and media "
+            "socket needs one. Raise it (ulimit -n, or LimitNOFILE= in a systemd unit).",
+            soft,
+            hard,
+        )
+    return soft
+
+
 def ice_servers(
     stun: list[str], turn: list[str], user: str | None, password: str | None
 ) -> tuple[dict[str, Any], ...]:
@@ -99,13 +130,20 @@ def ice_servers(
 
 async def _run(config: Config, startup: Agenda | None, decks: dict[str, Deck]) -> int:
     app = create_app(config)
-    runner = web.AppRunner(app, access_log_class=AccessLogger, shutdown_timeout=3.0)
+    guard = connection_caps(check_fd_limit(), config.max_connections_per_address)
+    runner = web.AppRunner(
+        app,
+        access_log_class=AccessLogger,
+        shutdown_timeout=3.0,
+        # Idle sockets (also ones that never send a request) are closed after this long.
+        keepalive_timeout=KEEPALIVE_SECONDS,
+    )
     await runner.setup()
     ssl_context = None
     if config.tls_cert and config.tls_key:
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_context.load_cert_chain(config.tls_cert, config.tls_key)
-    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
+    site = GuardedSite(runner, config.host, config.port, guard, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else config.port  # real port for 0
     base = dataclasses.replace(config, port=port).base_url()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+
+from .keys import TEMPLATES
+
+log = logging.getLogger("facilitator.server")
 
 CSP = "; ".join(
     [
@@ -42,10 +47,29 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         for name, value in HEADERS.items():
             exc.headers.setdefault(name, value)
         raise
+    except Exception:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            raise
+        # A bug must cost one request a friendly page, never a bare 500 without the headers.
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        response = server_error(request)
     if not response.prepared:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
     return response
+
+
+def server_error(request: web.Request) -> web.Response:
+    """500: the error page (or JSON for the API), for an unexpected exception."""
+    message = "Something went wrong on the server. Please try again in a moment."
+    if request.path.startswith("/api/"):
+        return web.json_response({"error": "server-error", "message": message}, status=500)
+    html = (
+        request.app[TEMPLATES]
+        .get_template("error.html")
+        .render(heading="Something went wrong", message=message, status_code=500)
+    )
+    return web.Response(text=html, status=500, content_type="text/html")
 
 
 class AccessLogger(AbstractAccessLogger):

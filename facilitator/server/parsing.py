@@ -1,0 +1,76 @@
+"""Agenda YAML written by hosts, parsed in a worker process so the meetings never wait for it.
+
+Parsing is pure Python: a 64 KB agenda of the worst shape (tens of thousands of tiny nodes)
+takes about a second of CPU. On the event loop (or in a thread, holding the GIL) that second
+would freeze every meeting; in one worker process it only delays other agenda checks, which
+queue behind it (a few at most: the rest are told to try again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from ..domain.agenda import Agenda
+from ..domain.decks import Deck
+from ..library import check_agenda_text
+
+log = logging.getLogger("facilitator.parsing")
+
+MAX_AGENDA_BYTES = 64 * 1024
+"""Largest agenda YAML a host may paste, upload or post (real ones are a few KB)."""
+PARSE_SECONDS = 10.0
+"""Time budget of one parse (the worst case at the size limit takes about one second)."""
+MAX_WAITING = 4
+"""Parses running or queued at once; more are refused as busy."""
+
+
+class ParserBusy(Exception):
+    """Too many agendas are being checked right now; try again in a moment."""
+
+
+class AgendaParser:
+    """One worker process (started on first use) that turns YAML into an Agenda."""
+
+    def __init__(self, timeout: float = PARSE_SECONDS, max_waiting: int = MAX_WAITING) -> None:
+        self.timeout = timeout
+        self.max_waiting = max_waiting
+        self.waiting = 0
+        self.pool: ProcessPoolExecutor | None = None
+
+    async def parse(
+        self, text: str, filename: str, decks: dict[str, Deck]
+    ) -> tuple[Agenda | None, list[str], list[str]]:
+        """(agenda or None, warnings, errors) for ``text``; raise ParserBusy when overloaded."""
+        if self.waiting >= self.max_waiting:
+            raise ParserBusy
+        if self.pool is None:
+            # spawn, not fork: the server has threads (SQLite, media) a fork would copy mid-use.
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        pool = self.pool
+        self.waiting += 1
+        try:
+            loop = asyncio.get_running_loop()
+            job = loop.run_in_executor(pool, check_agenda_text, text, filename, decks)
+            return await asyncio.wait_for(job, self.timeout)
+        except (TimeoutError, BrokenProcessPool):
+            log.warning("agenda parse failed or ran over %.0fs; new worker", self.timeout)
+            self.restart(pool)
+            return None, [], ["Your agenda took too long to read. Make it shorter and try again."]
+        finally:
+            self.waiting -= 1
+
+    def restart(self, pool: ProcessPoolExecutor) -> None:
+        """Drop a stuck or broken worker; the next parse starts a fresh one."""
+        if self.pool is pool:
+            self.pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the worker."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None

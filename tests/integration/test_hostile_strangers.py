@@ -1,0 +1,302 @@
+"""Hostile strangers at the HTTP edge: idle sockets, huge agendas, floods, forged Host headers.
+
+Each attack runs against a real server process; where it matters, another meeting is measured
+while it runs, and the test asserts the attack was refused or limited and that the other client
+still got its answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import resource
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from .harness import MakePeer, Peer, ServerProcess, running_server
+
+ATTACKER = "127.0.0.2"
+"""Attacks come from another loopback address, so the visitors (127.0.0.1) have their own budget."""
+
+
+def attacker_session() -> aiohttp.ClientSession:
+    """An HTTP client whose connections come from ATTACKER."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(ATTACKER, 0)))
+
+
+@pytest.fixture
+def agendas_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server offering the agendas of a folder the test may edit."""
+    folder = tmp_path / "agendas"
+    folder.mkdir()
+    (folder / "mine.yaml").write_text(
+        "title: First title\nitems:\n  - title: A\n    duration: 5m\n"
+    )
+    yield from running_server(tmp_path, extra=["--agendas", str(folder)])
+
+
+async def ping_round_trip(peer: Peer) -> float:
+    """Seconds for one ping/pong on a joined peer's WebSocket."""
+    started = time.monotonic()
+    reply = await peer.request("ping", {"t": started}, want=("pong",))
+    assert reply["type"] == "pong"
+    return time.monotonic() - started
+
+
+async def test_idle_connections_from_one_address_do_not_lock_out_visitors(
+    server: ServerProcess, peers: MakePeer
+) -> None:
+    assert server.proc is not None
+    ana = peers(server.participant, "Ana")
+    await ana.join()
+    # Give the server few descriptors (as on a small host): 300 idle sockets would use them up.
+    resource.prlimit(server.proc.pid, resource.RLIMIT_NOFILE, (256, 256))
+    writers: list[asyncio.StreamWriter] = []
+    readers: list[asyncio.StreamReader] = []
+    try:
+        # (Without the caps the server stops accepting, and connecting hangs: bound it.)
+        async with asyncio.timeout(30):
+            for _ in range(300):
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", server.port, local_addr=(ATTACKER, 0)
+                )
+                readers.append(reader)
+                writers.append(writer)
+        # A new visitor still gets the landing page, and Ana's meeting still answers.
+        async with aiohttp.ClientSession() as http:
+            async with asyncio.timeout(10):
+                async with http.get(f"{server.base}/") as r:
+                    assert r.status == 200
+                    assert "Create meeting" in await r.text()
+        rtt = await ping_round_trip(ana)
+        print(f"ping round trip during 300 idle connections: {rtt * 1000:.1f} ms")
+        # The sockets over the per-address cap were closed at once.
+        closed = 0
+        for reader in readers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.05):
+                    try:
+                        closed += await reader.read(1) == b""
+                    except ConnectionError:
+                        closed += 1
+        assert closed >= 300 - 128, closed
+    finally:
+        for writer in writers:
+            writer.close()
+
+
+async def test_a_huge_agenda_is_refused_before_it_is_read(server: ServerProcess) -> None:
+    huge = "---\na: 1\n" * 100_000  # 900 KB of tiny documents
+    async with aiohttp.ClientSession() as http:
+        # Too large to read at all: refused before the body is in.
+        async with http.post(f"{server.base}/api/agendas/check", json={"yaml": huge}) as r:
+            assert r.status == 413
+            data = await r.json()
+        assert data["ok"] is False and "64 KB" in data["errors"][0], data
+        # Over the agenda limit: refused before parsing, saying the limit.
+        big = huge[:100_000]
+        async with http.post(f"{server.base}/api/agendas/check", json={"yaml": big}) as r:
+            assert r.status == 200
+            data = await r.json()
+        assert data["ok"] is False
+        assert len(data["errors"]) == 1 and "64 KB" in data["errors"][0], data["errors"]
+        async with http.post(f"{server.base}/api/meetings", json={"yaml": big}) as r:
+            assert r.status == 400
+            assert "64 KB" in (await r.json())["errors"][0]
+        form = aiohttp.FormData()
+        form.add_field("agenda", "custom")
+        form.add_field("yaml_file", big.encode(), filename="big.yaml")
+        async with http.post(f"{server.base}/meetings", data=form) as r:
+            assert r.status == 400
+            assert "64 KB" in await r.text()
+
+
+async def test_errors_are_capped_at_twenty(server: ServerProcess) -> None:
+    text = "title: X\nitems:\n  - title: A\n    duration: 5m\n"
+    text += "".join(f"unknown_{i}: 1\n" for i in range(4000))  # about 60 KB of unknown keys
+    url = f"{server.base}/api/agendas/check"
+    async with aiohttp.ClientSession() as http, http.post(url, json={"yaml": text}) as r:
+        errors = (await r.json())["errors"]
+    assert len(errors) == 21, len(errors)
+    assert "unknown_0" in errors[0]
+    assert errors[-1].endswith("and 3980 more problems; fix the ones above first")
+
+
+async def test_a_slow_agenda_does_not_freeze_other_meetings(
+    server: ServerProcess, peers: MakePeer
+) -> None:
+    ana = peers(server.participant, "Ana")
+    await ana.join()
+    await ping_round_trip(ana)
+    # The slowest shape at the size limit: one flow list of tens of thousands of numbers.
+    slow = "title: X\nitems: [" + "1," * 32_000 + "]\n"
+    async with aiohttp.ClientSession() as http:
+        order: list[str] = []
+
+        async def check() -> None:
+            async with http.post(f"{server.base}/api/agendas/check", json={"yaml": slow}) as r:
+                assert r.status == 200
+                assert (await r.json())["ok"] is False
+            order.append("check")
+
+        async def pings() -> None:
+            await asyncio.sleep(0.2)  # the parse is under way
+            rtt = await ping_round_trip(ana)
+            order.append("pong")
+            print(f"ping round trip while a 64 KB agenda is parsed: {rtt * 1000:.1f} ms")
+
+        await asyncio.gather(check(), pings())
+    # The meeting answered while the agenda was still being read.
+    assert order == ["pong", "check"], order
+
+
+async def test_creating_meetings_is_rate_limited(server: ServerProcess, peers: MakePeer) -> None:
+    ana = peers(server.participant, "Ana")
+    await ana.join()
+    statuses: list[int] = []
+    async with attacker_session() as http:
+        for _ in range(30):
+            async with http.post(
+                f"{server.base}/api/meetings", json={"agenda": "network-night"}
+            ) as r:
+                statuses.append(r.status)
+                if r.status == 429:
+                    data = await r.json()
+                    retry = int(r.headers["Retry-After"])
+                    assert retry >= 1
+                    assert data["error"] == "rate-limited" and "Try again in" in data["message"]
+        async with http.post(f"{server.base}/meetings", data={"agenda": "network-night"}) as r:
+            assert r.status == 429
+            assert r.headers["X-Frame-Options"] == "DENY"
+            assert "Try again in" in await r.text()
+    assert statuses.count(201) == 10 and statuses.count(429) == 20, statuses
+    # The flood cost Ana nothing, and a visitor from elsewhere can still create a meeting.
+    await ping_round_trip(ana)
+    body = {"agenda": "quick-check-in"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{server.base}/api/meetings", json=body) as r,
+    ):
+        assert r.status == 201
+
+
+async def test_pages_and_checks_are_rate_limited(agendas_server: ServerProcess) -> None:
+    server = agendas_server
+    async with attacker_session() as http:
+        statuses = []
+        for _ in range(300):
+            async with http.get(f"{server.base}/api/agendas") as r:
+                statuses.append(r.status)
+        assert 429 in statuses and statuses[:200] == [200] * 200, statuses
+        async with http.get(f"{server.base}/") as r:
+            assert r.status == 429 and "Retry-After" in r.headers
+        checks = []
+        for _ in range(40):
+            async with http.post(f"{server.base}/api/agendas/check", json={"yaml": "a: 1"}) as r:
+                checks.append(r.status)
+        assert 429 in checks, checks
+    async with aiohttp.ClientSession() as http, http.get(f"{server.base}/") as r:
+        assert r.status == 200
+
+
+async def test_an_edited_agenda_file_shows_up(agendas_server: ServerProcess) -> None:
+    server = agendas_server
+    folder = server.data.parent / "agendas"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.base}/api/agendas") as r:
+            assert [a["title"] for a in (await r.json())["agendas"]] == ["First title"]
+        (folder / "mine.yaml").write_text(
+            "title: Second title\nitems:\n  - title: A\n    duration: 5m\n"
+        )
+        (folder / "more.yaml").write_text(
+            "title: Another\nitems:\n  - title: B\n    duration: 3m\n"
+        )
+        titles: list[str] = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            async with http.get(f"{server.base}/api/agendas") as r:
+                titles = sorted(a["title"] for a in (await r.json())["agendas"])
+            if titles == ["Another", "Second title"]:
+                break
+            await asyncio.sleep(0.2)
+        assert titles == ["Another", "Second title"]
+        async with http.get(f"{server.base}/") as r:
+            page = await r.text()
+        assert "Second title" in page and "First title" not in page
+
+
+async def test_links_ignore_a_forged_host_header(server: ServerProcess) -> None:
+    headers = {"Host": "evil.example"}
+    async with aiohttp.ClientSession() as http:
+        body = {"agenda": "quick-check-in"}
+        async with http.post(f"{server.base}/api/meetings", json=body, headers=headers) as r:
+            assert r.status == 201
+            data = await r.json()
+        form = {"agenda": "quick-check-in"}
+        async with http.post(f"{server.base}/meetings", data=form, headers=headers) as r:
+            page = await r.text()
+    assert data["participant_url"].startswith(f"{server.base}/m/")
+    assert data["facilitator_url"].startswith(f"{server.base}/m/")
+    assert "evil.example" not in page and f"{server.base}/m/" in page
+
+
+async def test_a_full_disk_gets_a_friendly_page_with_the_headers(server: ServerProcess) -> None:
+    assert server.proc is not None
+    # Writes past the first byte of any file fail (EFBIG), as they would on a full disk.
+    _, hard = resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (1, hard))
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{server.base}/meetings", data={"agenda": "network-night"}) as r:
+                assert r.status == 503
+                assert r.headers["X-Frame-Options"] == "DENY"
+                assert "Content-Security-Policy" in r.headers
+                assert "disk may be full" in await r.text()
+            body = {"agenda": "network-night"}
+            async with http.post(f"{server.base}/api/meetings", json=body) as r:
+                assert r.status == 503
+                assert (await r.json())["error"] == "store-failed"
+    finally:
+        resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (hard, hard))
+    async with aiohttp.ClientSession() as http, http.get(f"{server.base}/") as r:
+        assert r.status == 200
+
+
+async def test_a_creation_key_can_be_required(tmp_path: Path) -> None:
+    for server in running_server(tmp_path, extra=["--create-key", "s3cret"]):
+        url = f"{server.base}/api/meetings"
+        body = {"agenda": "quick-check-in"}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=body) as r:
+                assert r.status == 403
+                assert "creation key" in (await r.json())["message"]
+            async with http.post(url, json=body, headers={"X-Create-Key": "wrong"}) as r:
+                assert r.status == 403
+            async with http.post(url, json=body, headers={"X-Create-Key": "s3cret"}) as r:
+                assert r.status == 201
+            async with http.post(url, json={**body, "create_key": "s3cret"}) as r:
+                assert r.status == 201
+            async with http.get(f"{server.base}/") as r:
+                assert 'name="create_key"' in await r.text()
+            form = {"agenda": "quick-check-in"}
+            async with http.post(f"{server.base}/meetings", data=form) as r:
+                assert r.status == 403
+                assert "creation key is not right" in await r.text()
+            async with http.post(
+                f"{server.base}/meetings", data={**form, "create_key": "s3cret"}
+            ) as r:
+                assert r.status == 200
+                assert "/m/" in await r.text()
+
+
+async def test_data_files_are_private(server: ServerProcess) -> None:
+    assert stat.S_IMODE(server.data.stat().st_mode) == 0o700
+    files = list(server.data.iterdir())
+    assert files
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
