@@ -101,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="open connections allowed from one address (default 128; raise it when "
         "many people share one network address)",
     )
+    serve.add_argument(
+        "--meetings-per-hour",
+        type=int,
+        default=60,
+        metavar="N",
+        help="new meetings one address may create in an hour (default 60; bursts of up to a "
+        "sixth of it, at least 10)",
+    )
     load = commands.add_parser(
         "loadtest",
         help="measure the server with synthetic participants",

@@ -38,7 +38,8 @@ def raised_codes() -> dict[str, str]:
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             first = node.args[0]
-            coded = name in CODED_ERRORS or (name == "error" and "server" in path.parts)
+            reply = isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "protocol"
+            coded = name in CODED_ERRORS or (name == "error" and reply)
             if coded and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.setdefault(first.value, f"{path.relative_to(ROOT)}:{node.lineno}")
     return found

@@ -31,7 +31,7 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     # Bodies are small: a 64 KB agenda, even JSON-escaped, fits in 512 KB.
     app = web.Application(middlewares=[security_headers], client_max_size=512 * 1024)
     app[CONFIG] = config
-    app[LIMITS] = Limits()
+    app[LIMITS] = Limits.for_meetings_per_hour(config.meetings_per_hour)
     app[OFFER] = Offer(LibraryCache(config.agendas_dir, config.decks_dir))
     app[PARSER] = AgendaParser()
     app[TEMPLATES] = jinja2.Environment(

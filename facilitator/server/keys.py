@@ -57,6 +57,8 @@ class Config:
     """A secret hosts must give to create meetings (None: anyone may create)."""
     max_connections_per_address: int = 128
     """Open connections allowed from one client address (an IPv6 /64 counts as one)."""
+    meetings_per_hour: int = 60
+    """New meetings one client address may create in an hour."""
     web_dir: Path = field(default_factory=lambda: web_folder())
     """Templates and static files."""
 

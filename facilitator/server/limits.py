@@ -108,6 +108,18 @@ class Limits:
     )
     """New meetings from everyone together: 1,000 an hour, bursts of 200."""
 
+    @classmethod
+    def for_meetings_per_hour(cls, per_hour: int) -> Limits:
+        """The default budgets, with ``per_hour`` new meetings per address (default 60)."""
+        burst = max(10, per_hour // 6)
+        return cls(
+            creates=RateLimiter(rate=max(1 / 10, per_hour / 3600), burst=burst),
+            creates_hourly=RateLimiter(rate=per_hour / 3600, burst=per_hour),
+            creates_total=RateLimiter(
+                rate=max(1000, per_hour) / 3600, burst=max(200, burst), shared=True
+            ),
+        )
+
 
 LIMITS = web.AppKey("limits", Limits)
 

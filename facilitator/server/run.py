@@ -49,6 +49,7 @@ def serve(args: argparse.Namespace) -> int:
         heartbeat=args.heartbeat,
         create_key=args.create_key or None,
         max_connections_per_address=max(1, args.max_connections_per_address),
+        meetings_per_hour=max(1, args.meetings_per_hour),
     )
     if bool(config.tls_cert) != bool(config.tls_key):
         print("facilitator: --tls-cert and --tls-key go together", file=sys.stderr)

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Peer, ServerProcess, SharedMeeting, running_server
+from .harness import SHARED_FLAGS, Peer, ServerProcess, SharedMeeting, running_server
 
 
 @pytest.fixture(scope="session")
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server for the whole run, with no meeting of its own."""
-    yield from running_server(tmp_path_factory.mktemp("shared-server"), agenda="")
+    folder = tmp_path_factory.mktemp("shared-server")
+    yield from running_server(folder, agenda="", extra=SHARED_FLAGS)
 
 
 @pytest.fixture

@@ -98,6 +98,10 @@ class ServerProcess:
         return urlsplit(self.participant).path.rsplit("/", 1)[-1]
 
 
+SHARED_FLAGS = ["--meetings-per-hour", "100000"]
+"""A shared server creates a meeting for every test, all from 127.0.0.1."""
+
+
 def running_server(tmp: Path, **kwargs: Any) -> Iterator[ServerProcess]:
     """Fixture body: a started server, stopped afterwards."""
     server = ServerProcess(data=tmp / "data", log_path=tmp / "server.log", **kwargs)

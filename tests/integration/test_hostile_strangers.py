@@ -30,6 +30,12 @@ def attacker_session() -> aiohttp.ClientSession:
 
 
 @pytest.fixture
+def server(own_server: ServerProcess) -> ServerProcess:
+    """Every test here limits, fills or measures its server: each gets one of its own."""
+    return own_server
+
+
+@pytest.fixture
 def agendas_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A server offering the agendas of a folder the test may edit."""
     folder = tmp_path / "agendas"

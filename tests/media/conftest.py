@@ -11,7 +11,7 @@ import pytest
 from facilitator.bench.samples import SampleMedia, make_samples
 from facilitator.media.aiortc_seams import restrict_host_addresses
 
-from ..integration.harness import ServerProcess, SharedMeeting, running_server
+from ..integration.harness import SHARED_FLAGS, ServerProcess, SharedMeeting, running_server
 
 MEDIA_FLAGS = ["--ice-address", "127.0.0.1", "--stats"]
 
@@ -43,7 +43,7 @@ def shared_media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     if not loopback_only():
         pytest.skip("needs a private network namespace: run `make test` (unshare -n)")
     folder = tmp_path_factory.mktemp("shared-media-server")
-    yield from running_server(folder, agenda="", extra=MEDIA_FLAGS)
+    yield from running_server(folder, agenda="", extra=[*MEDIA_FLAGS, *SHARED_FLAGS])
 
 
 @pytest.fixture
