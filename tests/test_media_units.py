@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import av
+import pylibsrtp
 import pytest
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
@@ -15,6 +17,7 @@ from facilitator.media.aiortc_seams import (
     STALL_SECONDS,
     BoundedRtpRouter,
     ForwardingBuffer,
+    SsrcGate,
     bound_nacks,
     bound_ssrcs,
     check_seams,
@@ -22,6 +25,7 @@ from facilitator.media.aiortc_seams import (
 )
 from facilitator.media.limits import (
     MAX_JUMP,
+    MAX_RTCP_SSRCS,
     MAX_SSRCS_PER_RECEIVER,
     RETRANSMIT_BURST,
     RETRANSMIT_FLOOR_RATE,
@@ -295,6 +299,10 @@ class FakeTransport:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
         self._rtp_router = RtpRouter()
+        self._rx_srtp: object = None
+
+    def _setup_srtp(self) -> None:
+        self._rx_srtp = FakeSession()
 
     async def _send_rtp(self, data: bytes) -> None:
         self.sent.append(data)
@@ -339,3 +347,58 @@ async def test_receivers_and_transports_get_the_bounded_versions() -> None:
     bounded = bound_ssrcs(transport)  # type: ignore[arg-type]
     assert transport._rtp_router is bounded and bound_ssrcs(transport) is bounded  # type: ignore[arg-type]
     assert bounded.ssrc_table == {5: video}  # registrations are kept
+
+
+class FakeSession:
+    """Stands in for a libsrtp session: "decrypts" by returning the data, counting SSRCs."""
+
+    def __init__(self) -> None:
+        self.ssrcs: set[bytes] = set()
+
+    def unprotect(self, data: bytes) -> bytes:
+        self.ssrcs.add(data[8:12])
+        return data
+
+    def unprotect_rtcp(self, data: bytes) -> bytes:
+        if data.endswith(b"forged"):
+            raise pylibsrtp.Error("authentication failed")
+        self.ssrcs.add(data[4:8])
+        return data
+
+
+def srtp(ssrc: int, payload_type: int = 96) -> bytes:
+    return bytes([0x80, payload_type, 0, 1, 0, 0, 0, 0]) + ssrc.to_bytes(4, "big") + b"media"
+
+
+def srtcp(ssrc: int, tail: bytes = b"") -> bytes:
+    return bytes([0x81, 201, 0, 1]) + ssrc.to_bytes(4, "big") + tail
+
+
+def test_srtp_never_sees_more_ssrcs_than_the_router_accepts() -> None:
+    router, session = BoundedRtpRouter(), FakeSession()
+    video = Receiver()
+    router.register_receiver(video, ssrcs=[1, 2], payload_types=[96])
+    gate = SsrcGate(session, router)
+    assert gate.unprotect(srtp(1)) == srtp(1)
+    for ssrc in range(1000, 6000):
+        with contextlib.suppress(pylibsrtp.Error):
+            router.route_rtp(RtpPacket.parse(gate.unprotect(srtp(ssrc))))
+    assert len(session.ssrcs) == MAX_SSRCS_PER_RECEIVER - 1  # 1 plus the two learnt
+    assert gate.refused == 5000 - (MAX_SSRCS_PER_RECEIVER - 2)
+    assert gate.unprotect(srtp(2)) == srtp(2)  # negotiated: always
+    # RTCP: the first MAX_RTCP_SSRCS senders that authenticate, and the media SSRCs.
+    with pytest.raises(pylibsrtp.Error):
+        gate.unprotect_rtcp(srtcp(77, b"forged"))  # a forgery takes no place
+    for ssrc in range(10_000, 10_000 + MAX_RTCP_SSRCS):
+        gate.unprotect_rtcp(srtcp(ssrc))
+    with pytest.raises(pylibsrtp.Error):
+        gate.unprotect_rtcp(srtcp(77))
+    assert gate.unprotect_rtcp(srtcp(10_000)) and gate.unprotect_rtcp(srtcp(2))
+
+
+def test_the_gate_goes_in_when_the_transport_sets_up_srtp() -> None:
+    transport = FakeTransport()
+    router = bound_ssrcs(transport)  # type: ignore[arg-type]
+    assert transport._rx_srtp is None
+    transport._setup_srtp()  # what RTCDtlsTransport.start does after the handshake
+    assert isinstance(transport._rx_srtp, SsrcGate) and transport._rx_srtp.router is router

@@ -22,6 +22,9 @@ nine seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upg
    work in proportion to any jump in sequence numbers.
 9. ``RTCDtlsTransport._rtp_router`` is replaced by a ``BoundedRtpRouter``: aiortc's learns every
    new SSRC, and the receiver then keeps statistics (and reports) for each one.
+10. ``RTCDtlsTransport._setup_srtp`` is wrapped per transport so its ``_rx_srtp`` session sits
+   behind an ``SsrcGate``: libsrtp makes a stream (and searches a longer list on every packet)
+   for each new SSRC that authenticates, so SSRCs the router would drop never reach it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aioice.ice
+import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcdtlstransport import RtpReceiver, RtpRouter
@@ -46,7 +50,12 @@ from aiortc.rtp import (
 )
 from aiortc.utils import uint16_add, uint16_gt
 
-from .limits import MAX_SSRCS_PER_RECEIVER, BoundedNackGenerator, RetransmitLimiter
+from .limits import (
+    MAX_RTCP_SSRCS,
+    MAX_SSRCS_PER_RECEIVER,
+    BoundedNackGenerator,
+    RetransmitLimiter,
+)
 
 FrameSink = Callable[[bytes, int, bool], None]
 """Receives (encoded frame, RTP timestamp, is keyframe)."""
@@ -104,6 +113,13 @@ def check_seams() -> None:
         problems.append("RTCDtlsTransport no longer routes RTP through _rtp_router.route_rtp")
     if "self.ssrc_table[packet.ssrc] = pt_receiver" not in inspect.getsource(RtpRouter.route_rtp):
         problems.append("RtpRouter.route_rtp no longer learns unknown SSRCs by payload type")
+    if "self._setup_srtp()" not in inspect.getsource(RTCDtlsTransport.start):
+        problems.append("RTCDtlsTransport.start no longer calls _setup_srtp")
+    if "self._rx_srtp = Session(" not in inspect.getsource(RTCDtlsTransport._setup_srtp):
+        problems.append("RTCDtlsTransport._setup_srtp no longer makes _rx_srtp")
+    pump = inspect.getsource(RTCDtlsTransport._recv_next)
+    if "self._rx_srtp.unprotect(data)" not in pump or "except pylibsrtp.Error" not in pump:
+        problems.append("RTCDtlsTransport no longer unprotects with _rx_srtp, dropping on Error")
     receive = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
     if "self.receiver.data_received(data" not in receive or "stun.parse_message" not in receive:
         problems.append("aioice StunProtocol.datagram_received changed shape")
@@ -340,21 +356,27 @@ class BoundedRtpRouter(RtpRouter):
         self.refused = 0
         """Packets dropped for an SSRC over the limit."""
 
+    def accepts(self, ssrc: int, payload_type: int) -> bool:
+        """False when a packet would be dropped for having one SSRC too many."""
+        if ssrc in self.ssrc_table:
+            return True
+        receivers = self.payload_type_table.get(payload_type, ())
+        if len(receivers) != 1:
+            return True  # aiortc drops it anyway, learning nothing
+        (receiver,) = receivers
+        return sum(1 for r in self.ssrc_table.values() if r is receiver) < MAX_SSRCS_PER_RECEIVER
+
     def route_rtp(self, packet: RtpPacket) -> RtpReceiver | None:
         """The receiver for ``packet``, or None to drop it."""
-        if packet.ssrc not in self.ssrc_table:
-            receivers = self.payload_type_table.get(packet.payload_type, ())
-            if len(receivers) == 1:
-                (receiver,) = receivers
-                known = sum(1 for r in self.ssrc_table.values() if r is receiver)
-                if known >= MAX_SSRCS_PER_RECEIVER:
-                    self.refused += 1
-                    return None
+        if not self.accepts(packet.ssrc, packet.payload_type):
+            self.refused += 1
+            return None
         return super().route_rtp(packet)
 
 
 def bound_ssrcs(transport: RTCDtlsTransport) -> BoundedRtpRouter:
-    """Give ``transport`` a BoundedRtpRouter, keeping whatever is registered already."""
+    """Give ``transport`` a BoundedRtpRouter, keeping whatever is registered already, and gate
+    its inbound SRTP by the same rule (call before the connection starts)."""
     current = transport._rtp_router
     if isinstance(current, BoundedRtpRouter):
         return current
@@ -364,7 +386,55 @@ def bound_ssrcs(transport: RTCDtlsTransport) -> BoundedRtpRouter:
     for name in ("receivers", "senders", "mid_table", "ssrc_table", "payload_type_table"):
         setattr(router, name, getattr(current, name))
     transport._rtp_router = router
+    gate_srtp(transport, router)
     return router
+
+
+class SsrcGate:
+    """Stands in for a transport's inbound SRTP session, refusing SSRCs before libsrtp sees them.
+
+    SRTP packets whose SSRC the router would drop, and SRTCP from more than MAX_RTCP_SSRCS
+    senders, raise ``pylibsrtp.Error``, which aiortc treats as a packet that failed to decrypt.
+    """
+
+    def __init__(self, session: Any, router: BoundedRtpRouter) -> None:
+        self.session = session
+        self.router = router
+        self.rtcp_ssrcs: set[int] = set()
+        self.refused = 0
+
+    def unprotect(self, data: bytes) -> bytes:
+        """Decrypt one SRTP packet, if its SSRC is one the router accepts."""
+        if len(data) >= 12:
+            ssrc = int.from_bytes(data[8:12], "big")
+            if not self.router.accepts(ssrc, data[1] & 0x7F):
+                self.refused += 1
+                raise pylibsrtp.Error("SSRC over the limit")
+        return bytes(self.session.unprotect(data))
+
+    def unprotect_rtcp(self, data: bytes) -> bytes:
+        """Decrypt one SRTCP packet, if it comes from one of the first MAX_RTCP_SSRCS SSRCs."""
+        ssrc = int.from_bytes(data[4:8], "big") if len(data) >= 8 else None
+        known = ssrc in self.rtcp_ssrcs or ssrc in self.router.ssrc_table
+        if ssrc is not None and not known and len(self.rtcp_ssrcs) >= MAX_RTCP_SSRCS:
+            self.refused += 1
+            raise pylibsrtp.Error("RTCP SSRC over the limit")
+        plain = bytes(self.session.unprotect_rtcp(data))
+        if ssrc is not None and not known:
+            self.rtcp_ssrcs.add(ssrc)  # only once it authenticated
+        return plain
+
+
+def gate_srtp(transport: RTCDtlsTransport, router: BoundedRtpRouter) -> None:
+    """Put ``transport``'s inbound SRTP behind an SsrcGate as soon as its keys are set up."""
+    setup = transport._setup_srtp
+
+    def setup_gated() -> None:
+        setup()
+        if transport._rx_srtp is not None and not isinstance(transport._rx_srtp, SsrcGate):
+            transport._rx_srtp = SsrcGate(transport._rx_srtp, router)  # type: ignore[assignment]
+
+    transport._setup_srtp = setup_gated  # type: ignore[method-assign]
 
 
 def sender_packets(sender: RTCRtpSender) -> int:

@@ -30,6 +30,8 @@ MAX_JUMP = 500
 """A sequence number further ahead than this is a restarted stream, not a loss to NACK."""
 MAX_SSRCS_PER_RECEIVER = 4
 """SSRCs one receiver accepts, the negotiated ones included (video and its RTX need two)."""
+MAX_RTCP_SSRCS = 256
+"""SSRCs one connection may send RTCP from (an aiortc peer uses one per m-line: 2 per person)."""
 
 
 def seq_newer(a: int, b: int) -> bool:
