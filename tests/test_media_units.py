@@ -386,6 +386,8 @@ def test_srtp_never_sees_more_ssrcs_than_the_router_accepts() -> None:
     assert len(session.ssrcs) == MAX_SSRCS_PER_RECEIVER - 1  # 1 plus the two learnt
     assert gate.refused == 5000 - (MAX_SSRCS_PER_RECEIVER - 2)
     assert gate.unprotect(srtp(2)) == srtp(2)  # negotiated: always
+    with pytest.raises(pylibsrtp.Error):
+        gate.unprotect(srtp(9999, payload_type=55))  # no receiver has it: dropped before libsrtp
     # RTCP: the first MAX_RTCP_SSRCS senders that authenticate, and the media SSRCs.
     with pytest.raises(pylibsrtp.Error):
         gate.unprotect_rtcp(srtcp(77, b"forged"))  # a forgery takes no place

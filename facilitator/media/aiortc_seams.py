@@ -362,7 +362,7 @@ class BoundedRtpRouter(RtpRouter):
             return True
         receivers = self.payload_type_table.get(payload_type, ())
         if len(receivers) != 1:
-            return True  # aiortc drops it anyway, learning nothing
+            return False  # aiortc drops it too (but libsrtp would already have made a stream)
         (receiver,) = receivers
         return sum(1 for r in self.ssrc_table.values() if r is receiver) < MAX_SSRCS_PER_RECEIVER
 
