@@ -1,7 +1,7 @@
 """The only module that touches aiortc and aioice internals; ``check_seams`` guards each one.
 
 aiortc is built to decode what it receives and encode what it sends. An SFU must do neither, so
-nine seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
+ten seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
 
 1. ``RTCRtpReceiver.__jitter_buffer`` is replaced by a ForwardingBuffer. The receiver feeds it
    every depayloaded RTP packet; the buffer hands complete encoded frames straight to the SFU
