@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import av
+import pylibsrtp
 import pytest
+from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
-from aiortc.rtp import RtpPacket
+from aiortc.rtcdtlstransport import RtpRouter
+from aiortc.rtp import RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket, RtpPacket
 
-from facilitator.media.aiortc_seams import STALL_SECONDS, ForwardingBuffer, check_seams
+from facilitator.media.aiortc_seams import (
+    STALL_SECONDS,
+    BoundedRtpRouter,
+    ForwardingBuffer,
+    SsrcGate,
+    bound_nacks,
+    bound_ssrcs,
+    check_seams,
+    limit_retransmissions,
+)
+from facilitator.media.limits import (
+    MAX_JUMP,
+    MAX_RTCP_SSRCS,
+    MAX_SSRCS_PER_RECEIVER,
+    RETRANSMIT_BURST,
+    RETRANSMIT_FLOOR_RATE,
+    RETRANSMITS_PER_PACKET,
+    SPACING_FLOOR,
+    BoundedNackGenerator,
+    RetransmitLimiter,
+)
 from facilitator.media.relay import KEYFRAME_INTERVAL, Publisher, RelayTrack
 
 
@@ -158,3 +182,225 @@ async def test_relay_tracks_start_at_a_keyframe_and_keyframe_requests_are_coales
     track.stop()
     with pytest.raises(MediaStreamError):
         await track.recv()
+
+
+def test_a_packet_is_retransmitted_a_bounded_number_of_times_a_round_trip_apart() -> None:
+    clock = Clock()
+    limiter = RetransmitLimiter(clock)
+    # One NACK naming the same packets over and over: each goes out once.
+    assert limiter.select([10, 11, 10, 11, 10] * 100, rtt=None, packets_sent=0) == [10, 11]
+    # Asked again within the spacing floor (RTT unknown): nothing.
+    clock.t += SPACING_FLOOR / 2
+    assert limiter.select([10], rtt=None, packets_sent=0) == []
+    # A known round trip longer than the floor spaces them further.
+    clock.t += SPACING_FLOOR
+    assert limiter.select([10], rtt=0.2, packets_sent=0) == []
+    clock.t += 0.2
+    assert limiter.select([10], rtt=0.2, packets_sent=0) == [10]
+    for _ in range(10):
+        clock.t += 1.0
+        limiter.select([10], rtt=0.2, packets_sent=0)
+    assert limiter.slots[10].count == RETRANSMITS_PER_PACKET
+    assert limiter.retransmitted == 1 + RETRANSMITS_PER_PACKET
+    # A newer packet in the same history slot starts afresh; the older one is gone for good.
+    assert limiter.select([10 + 128], rtt=None, packets_sent=0) == [138]
+    clock.t += 1.0
+    assert limiter.select([10], rtt=None, packets_sent=0) == []
+
+
+def test_retransmissions_per_second_are_capped_by_a_token_bucket() -> None:
+    clock = Clock()
+    limiter = RetransmitLimiter(clock, history=1 << 16)
+    burst = int(RETRANSMIT_BURST)
+    first = limiter.select(range(1000), rtt=None, packets_sent=0)
+    assert first == list(range(burst))
+    assert limiter.refused == 1000 - burst
+    # One second later, with no packets sent: only the floor rate has been earned.
+    clock.t += 1.0
+    again = limiter.select(range(1000, 2000), rtt=None, packets_sent=0)
+    assert len(again) == int(RETRANSMIT_FLOOR_RATE)
+    # Packets sent earn a share: 100 packets sent earn 20 more.
+    clock.t += 0.001
+    assert len(limiter.select(range(2000, 3000), rtt=None, packets_sent=100)) == 20
+    # The bucket never holds more than the burst, however long it is idle.
+    clock.t += 3600
+    assert len(limiter.select(range(3000, 9000), rtt=None, packets_sent=10**6)) == burst
+
+
+def test_the_nack_generator_marks_small_gaps_and_restarts_on_big_jumps() -> None:
+    generator = BoundedNackGenerator()
+    assert not generator.add(RtpPacket(sequence_number=100))
+    assert generator.add(RtpPacket(sequence_number=104))
+    assert generator.missing == {101, 102, 103}
+    assert not generator.add(RtpPacket(sequence_number=102))  # late: no longer missing
+    assert generator.missing == {101, 103}
+    assert not generator.add(RtpPacket(sequence_number=104))  # a duplicate
+    # Wrap-around.
+    generator = BoundedNackGenerator()
+    generator.add(RtpPacket(sequence_number=65534))
+    assert generator.add(RtpPacket(sequence_number=1))
+    assert generator.missing == {65535, 0}
+    # A gap longer than the window: only the last window's worth is tracked.
+    generator.add(RtpPacket(sequence_number=1 + 300))
+    assert len(generator.missing) == generator.window
+    assert min(generator.missing) == 301 - generator.window
+    # A jump beyond MAX_JUMP is a restarted stream: nothing is missing, nothing is NACKed.
+    assert not generator.add(RtpPacket(sequence_number=(301 + MAX_JUMP + 1) % 65536))
+    assert generator.missing == set() and generator.restarts == 1
+    # Jumping 30,000 ahead again and again stays cheap and small.
+    seq = generator.max_seq or 0
+    for _ in range(1000):
+        seq = (seq + 30_000) % 65536
+        assert not generator.add(RtpPacket(sequence_number=seq))
+    assert generator.missing == set() and generator.restarts == 1001
+
+
+class Receiver:
+    """Stands in for an RTCRtpReceiver in the router's tables."""
+
+    def _handle_disconnect(self) -> None:
+        pass
+
+    async def _handle_rtcp_packet(self, packet: object) -> None:
+        pass
+
+    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        pass
+
+
+def rtp(ssrc: int, payload_type: int = 96) -> RtpPacket:
+    packet = RtpPacket(payload_type=payload_type)
+    packet.ssrc = ssrc
+    return packet
+
+
+def test_the_router_accepts_few_ssrcs_per_receiver() -> None:
+    router = BoundedRtpRouter()
+    video, audio = Receiver(), Receiver()
+    router.register_receiver(video, ssrcs=[1, 2], payload_types=[96, 97])
+    router.register_receiver(audio, ssrcs=[], payload_types=[111])
+    assert router.route_rtp(rtp(1)) is video and router.route_rtp(rtp(2, 97)) is video
+    # Unknown SSRCs are learnt up to the limit, the negotiated ones included.
+    learnt = [router.route_rtp(rtp(1000 + i)) for i in range(5000)]
+    assert learnt.count(video) == MAX_SSRCS_PER_RECEIVER - 2
+    assert len(router.ssrc_table) == MAX_SSRCS_PER_RECEIVER
+    assert router.refused == 5000 - (MAX_SSRCS_PER_RECEIVER - 2)
+    assert router.route_rtp(rtp(1)) is video  # the real stream is untouched
+    # Another receiver has its own allowance.
+    assert router.route_rtp(rtp(7, 111)) is audio
+    assert router.route_rtp(rtp(99, 55)) is None  # unknown payload type, as before
+
+
+class FakeTransport:
+    """What RTCRtpSender and RTCRtpReceiver need of a transport, recording what is sent."""
+
+    state = "connected"
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self._rtp_router = RtpRouter()
+        self._rx_srtp: object = None
+
+    def _setup_srtp(self) -> None:
+        self._rx_srtp = FakeSession()
+
+    async def _send_rtp(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+async def test_senders_answer_nack_floods_through_the_limiter() -> None:
+    transport = FakeTransport()
+    sender = RTCRtpSender("video", transport)  # type: ignore[arg-type]
+    history = sender._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
+    for seq in range(100, 117):
+        packet = RtpPacket(payload_type=96, sequence_number=seq)
+        packet.payload = b"x" * 100
+        history[seq % 128] = packet
+    lost = list(range(100, 117)) * 290  # one NACK of 1.2 KB
+    nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=sender._ssrc, lost=lost)
+    await sender._handle_rtcp_packet(nack)
+    assert len(transport.sent) == len(lost)  # aiortc alone: every mention is resent
+    transport.sent.clear()
+    limiter = limit_retransmissions(sender)
+    for _ in range(20):
+        await sender._handle_rtcp_packet(nack)
+    assert len(transport.sent) == 17  # once each: the NACKs came faster than a round trip
+    assert limiter.refused == 19 * 17
+    # Other RTCP still reaches aiortc's own handler (here: a PLI asks for a keyframe).
+    asked: list[bool] = []
+    sender._send_keyframe = lambda: asked.append(True)  # type: ignore[method-assign]
+    await sender._handle_rtcp_packet(
+        RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=sender._ssrc)
+    )
+    assert asked == [True]
+
+
+async def test_receivers_and_transports_get_the_bounded_versions() -> None:
+    transport = FakeTransport()
+    router = transport._rtp_router
+    video = RTCRtpReceiver("video", transport)  # type: ignore[arg-type]
+    router.register_receiver(video, ssrcs=[5], payload_types=[96])
+    generator = bound_nacks(video)
+    assert isinstance(generator, BoundedNackGenerator)
+    assert video._RTCRtpReceiver__nack_generator is generator  # type: ignore[attr-defined]
+    assert bound_nacks(RTCRtpReceiver("audio", transport)) is None  # type: ignore[arg-type]
+    bounded = bound_ssrcs(transport)  # type: ignore[arg-type]
+    assert transport._rtp_router is bounded and bound_ssrcs(transport) is bounded  # type: ignore[arg-type]
+    assert bounded.ssrc_table == {5: video}  # registrations are kept
+
+
+class FakeSession:
+    """Stands in for a libsrtp session: "decrypts" by returning the data, counting SSRCs."""
+
+    def __init__(self) -> None:
+        self.ssrcs: set[bytes] = set()
+
+    def unprotect(self, data: bytes) -> bytes:
+        self.ssrcs.add(data[8:12])
+        return data
+
+    def unprotect_rtcp(self, data: bytes) -> bytes:
+        if data.endswith(b"forged"):
+            raise pylibsrtp.Error("authentication failed")
+        self.ssrcs.add(data[4:8])
+        return data
+
+
+def srtp(ssrc: int, payload_type: int = 96) -> bytes:
+    return bytes([0x80, payload_type, 0, 1, 0, 0, 0, 0]) + ssrc.to_bytes(4, "big") + b"media"
+
+
+def srtcp(ssrc: int, tail: bytes = b"") -> bytes:
+    return bytes([0x81, 201, 0, 1]) + ssrc.to_bytes(4, "big") + tail
+
+
+def test_srtp_never_sees_more_ssrcs_than_the_router_accepts() -> None:
+    router, session = BoundedRtpRouter(), FakeSession()
+    video = Receiver()
+    router.register_receiver(video, ssrcs=[1, 2], payload_types=[96])
+    gate = SsrcGate(session, router)
+    assert gate.unprotect(srtp(1)) == srtp(1)
+    for ssrc in range(1000, 6000):
+        with contextlib.suppress(pylibsrtp.Error):
+            router.route_rtp(RtpPacket.parse(gate.unprotect(srtp(ssrc))))
+    assert len(session.ssrcs) == MAX_SSRCS_PER_RECEIVER - 1  # 1 plus the two learnt
+    assert gate.refused == 5000 - (MAX_SSRCS_PER_RECEIVER - 2)
+    assert gate.unprotect(srtp(2)) == srtp(2)  # negotiated: always
+    with pytest.raises(pylibsrtp.Error):
+        gate.unprotect(srtp(9999, payload_type=55))  # no receiver has it: dropped before libsrtp
+    # RTCP: the first MAX_RTCP_SSRCS senders that authenticate, and the media SSRCs.
+    with pytest.raises(pylibsrtp.Error):
+        gate.unprotect_rtcp(srtcp(77, b"forged"))  # a forgery takes no place
+    for ssrc in range(10_000, 10_000 + MAX_RTCP_SSRCS):
+        gate.unprotect_rtcp(srtcp(ssrc))
+    with pytest.raises(pylibsrtp.Error):
+        gate.unprotect_rtcp(srtcp(77))
+    assert gate.unprotect_rtcp(srtcp(10_000)) and gate.unprotect_rtcp(srtcp(2))
+
+
+def test_the_gate_goes_in_when_the_transport_sets_up_srtp() -> None:
+    transport = FakeTransport()
+    router = bound_ssrcs(transport)  # type: ignore[arg-type]
+    assert transport._rx_srtp is None
+    transport._setup_srtp()  # what RTCDtlsTransport.start does after the handshake
+    assert isinstance(transport._rx_srtp, SsrcGate) and transport._rx_srtp.router is router

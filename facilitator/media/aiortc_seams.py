@@ -1,7 +1,7 @@
 """The only module that touches aiortc and aioice internals; ``check_seams`` guards each one.
 
 aiortc is built to decode what it receives and encode what it sends. An SFU must do neither, so
-six seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
+ten seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
 
 1. ``RTCRtpReceiver.__jitter_buffer`` is replaced by a ForwardingBuffer. The receiver feeds it
    every depayloaded RTP packet; the buffer hands complete encoded frames straight to the SFU
@@ -16,6 +16,15 @@ six seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgr
    not STUN to the DTLS transport whoever sent it, and aiortc closes the whole connection on
    the first one it cannot read (a single 0-byte datagram does it). Only STUN, and data from
    addresses in the connection's candidate pairs, get through.
+7. ``RTCRtpSender._handle_rtcp_packet``'s NACK branch is replaced per sender: aiortc sends a
+   packet again for every time a NACK names it. A ``RetransmitLimiter`` decides instead.
+8. ``RTCRtpReceiver.__nack_generator`` is replaced by a ``BoundedNackGenerator``: aiortc's does
+   work in proportion to any jump in sequence numbers.
+9. ``RTCDtlsTransport._rtp_router`` is replaced by a ``BoundedRtpRouter``: aiortc's learns every
+   new SSRC, and the receiver then keeps statistics (and reports) for each one.
+10. ``RTCDtlsTransport._setup_srtp`` is wrapped per transport so its ``_rx_srtp`` session sits
+   behind an ``SsrcGate``: libsrtp makes a stream (and searches a longer list on every packet)
+   for each new SSRC that authenticates, so SSRCs the router would drop never reach it.
 """
 
 from __future__ import annotations
@@ -27,11 +36,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aioice.ice
-from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+import pylibsrtp
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcdtlstransport import RtpReceiver, RtpRouter
 from aiortc.rtcrtpreceiver import RTCRtpReceiver as _Receiver
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import (
+    RTCP_RTPFB_NACK,
+    RTP_HISTORY_SIZE,
+    AnyRtcpPacket,
+    RtcpRtpfbPacket,
+    RtpPacket,
+)
 from aiortc.utils import uint16_add, uint16_gt
+
+from .limits import (
+    MAX_RTCP_SSRCS,
+    MAX_SSRCS_PER_RECEIVER,
+    BoundedNackGenerator,
+    RetransmitLimiter,
+)
 
 FrameSink = Callable[[bytes, int, bool], None]
 """Receives (encoded frame, RTP timestamp, is keyframe)."""
@@ -44,6 +68,8 @@ MAX_PENDING = 1024
 """Packets held while waiting; beyond this the buffer starts over from the next keyframe."""
 
 _JITTER = "_RTCRtpReceiver__jitter_buffer"
+_NACKS = "_RTCRtpReceiver__nack_generator"
+_RTT = "_RTCRtpSender__rtt"
 
 
 class SeamError(RuntimeError):
@@ -70,6 +96,30 @@ def check_seams() -> None:
         problems.append("RTCRtpSender no longer packs pre-encoded av.Packet data")
     if "self.__packet_count = 0" not in inspect.getsource(RTCRtpSender.__init__):
         problems.append("RTCRtpSender no longer counts packets in __packet_count")
+    rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    if "for seq in packet.lost:" not in rtcp or "await self._retransmit(seq)" not in rtcp:
+        problems.append("RTCRtpSender no longer retransmits NACKed packets one by one")
+    if "self.__rtt: Optional[float] = None" not in inspect.getsource(RTCRtpSender.__init__):
+        problems.append("RTCRtpSender no longer keeps its round-trip time in __rtt")
+    if "self.__nack_generator = NackGenerator()" not in inspect.getsource(_Receiver.__init__):
+        problems.append("RTCRtpReceiver.__init__ no longer creates __nack_generator")
+    if "self.__nack_generator.add(packet)" not in handle or ".missing" not in handle:
+        problems.append("RTCRtpReceiver no longer asks __nack_generator what to NACK")
+    if "self._rtp_router = RtpRouter()" not in inspect.getsource(RTCDtlsTransport.__init__):
+        problems.append("RTCDtlsTransport.__init__ no longer creates _rtp_router")
+    if "self._rtp_router.route_rtp(packet)" not in inspect.getsource(
+        RTCDtlsTransport._handle_rtp_data
+    ):
+        problems.append("RTCDtlsTransport no longer routes RTP through _rtp_router.route_rtp")
+    if "self.ssrc_table[packet.ssrc] = pt_receiver" not in inspect.getsource(RtpRouter.route_rtp):
+        problems.append("RtpRouter.route_rtp no longer learns unknown SSRCs by payload type")
+    if "self._setup_srtp()" not in inspect.getsource(RTCDtlsTransport.start):
+        problems.append("RTCDtlsTransport.start no longer calls _setup_srtp")
+    if "self._rx_srtp = Session(" not in inspect.getsource(RTCDtlsTransport._setup_srtp):
+        problems.append("RTCDtlsTransport._setup_srtp no longer makes _rx_srtp")
+    pump = inspect.getsource(RTCDtlsTransport._recv_next)
+    if "self._rx_srtp.unprotect(data)" not in pump or "except pylibsrtp.Error" not in pump:
+        problems.append("RTCDtlsTransport no longer unprotects with _rx_srtp, dropping on Error")
     receive = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
     if "self.receiver.data_received(data" not in receive or "stun.parse_message" not in receive:
         problems.append("aioice StunProtocol.datagram_received changed shape")
@@ -241,6 +291,12 @@ def install_forwarding(
     return buffer
 
 
+def forwarding_buffer(receiver: RTCRtpReceiver) -> ForwardingBuffer | None:
+    """The ForwardingBuffer installed in ``receiver``, if any (tests read its SSRC and seq)."""
+    buffer = getattr(receiver, _JITTER, None)
+    return buffer if isinstance(buffer, ForwardingBuffer) else None
+
+
 async def request_keyframe(receiver: RTCRtpReceiver, ssrc: int) -> None:
     """Send a PLI for ``ssrc`` from this receiver (the publisher answers with a keyframe)."""
     await receiver._send_rtcp_pli(ssrc)
@@ -249,6 +305,136 @@ async def request_keyframe(receiver: RTCRtpReceiver, ssrc: int) -> None:
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
     """Call ``callback`` when a subscriber asks this sender for a keyframe (PLI or FIR)."""
     sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def limit_retransmissions(
+    sender: RTCRtpSender, limiter: RetransmitLimiter | None = None
+) -> RetransmitLimiter:
+    """Make ``sender`` answer NACKs through ``limiter`` instead of resending every mention.
+
+    Other RTCP (receiver reports, PLI, FIR, REMB) still goes to aiortc's own handler.
+    """
+    chosen = limiter or RetransmitLimiter(history=RTP_HISTORY_SIZE)
+    original = sender._handle_rtcp_packet
+    retransmit = sender._retransmit
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            rtt = getattr(sender, _RTT, None)
+            for seq in chosen.select(packet.lost, rtt, sender_packets(sender)):
+                await retransmit(seq)
+            return
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
+    return chosen
+
+
+def bound_nacks(receiver: RTCRtpReceiver) -> BoundedNackGenerator | None:
+    """Give a video receiver a NACK generator whose work per packet is bounded (audio: None)."""
+    if not hasattr(receiver, _NACKS):
+        raise SeamError("RTCRtpReceiver has no __nack_generator to replace")
+    if getattr(receiver, _NACKS) is None:
+        return None  # audio: aiortc sends no NACKs
+    generator = BoundedNackGenerator(window=RTP_HISTORY_SIZE)
+    setattr(receiver, _NACKS, generator)
+    return generator
+
+
+class BoundedRtpRouter(RtpRouter):
+    """aiortc's RtpRouter, but a receiver accepts at most MAX_SSRCS_PER_RECEIVER SSRCs.
+
+    aiortc gives a packet with an unknown SSRC to the one receiver of its payload type and
+    remembers the SSRC; the receiver then keeps statistics, reports and NACK state for it. A
+    peer sending thousands of SSRCs would grow all of that (and aiortc's receiver-report task
+    dies past 255). The negotiated SSRCs count first; beyond the limit, new ones are dropped
+    before any per-SSRC state is made.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+        """Packets dropped for an SSRC over the limit."""
+
+    def accepts(self, ssrc: int, payload_type: int) -> bool:
+        """False when a packet would be dropped for having one SSRC too many."""
+        if ssrc in self.ssrc_table:
+            return True
+        receivers = self.payload_type_table.get(payload_type, ())
+        if len(receivers) != 1:
+            return False  # aiortc drops it too (but libsrtp would already have made a stream)
+        (receiver,) = receivers
+        return sum(1 for r in self.ssrc_table.values() if r is receiver) < MAX_SSRCS_PER_RECEIVER
+
+    def route_rtp(self, packet: RtpPacket) -> RtpReceiver | None:
+        """The receiver for ``packet``, or None to drop it."""
+        if not self.accepts(packet.ssrc, packet.payload_type):
+            self.refused += 1
+            return None
+        return super().route_rtp(packet)
+
+
+def bound_ssrcs(transport: RTCDtlsTransport) -> BoundedRtpRouter:
+    """Give ``transport`` a BoundedRtpRouter, keeping whatever is registered already, and gate
+    its inbound SRTP by the same rule (call before the connection starts)."""
+    current = transport._rtp_router
+    if isinstance(current, BoundedRtpRouter):
+        return current
+    if not isinstance(current, RtpRouter):
+        raise SeamError("RTCDtlsTransport has no _rtp_router to replace")
+    router = BoundedRtpRouter()
+    for name in ("receivers", "senders", "mid_table", "ssrc_table", "payload_type_table"):
+        setattr(router, name, getattr(current, name))
+    transport._rtp_router = router
+    gate_srtp(transport, router)
+    return router
+
+
+class SsrcGate:
+    """Stands in for a transport's inbound SRTP session, refusing SSRCs before libsrtp sees them.
+
+    SRTP packets whose SSRC the router would drop, and SRTCP from more than MAX_RTCP_SSRCS
+    senders, raise ``pylibsrtp.Error``, which aiortc treats as a packet that failed to decrypt.
+    """
+
+    def __init__(self, session: Any, router: BoundedRtpRouter) -> None:
+        self.session = session
+        self.router = router
+        self.rtcp_ssrcs: set[int] = set()
+        self.refused = 0
+
+    def unprotect(self, data: bytes) -> bytes:
+        """Decrypt one SRTP packet, if its SSRC is one the router accepts."""
+        if len(data) >= 12:
+            ssrc = int.from_bytes(data[8:12], "big")
+            if not self.router.accepts(ssrc, data[1] & 0x7F):
+                self.refused += 1
+                raise pylibsrtp.Error("SSRC over the limit")
+        return bytes(self.session.unprotect(data))
+
+    def unprotect_rtcp(self, data: bytes) -> bytes:
+        """Decrypt one SRTCP packet, if it comes from one of the first MAX_RTCP_SSRCS SSRCs."""
+        ssrc = int.from_bytes(data[4:8], "big") if len(data) >= 8 else None
+        known = ssrc in self.rtcp_ssrcs or ssrc in self.router.ssrc_table
+        if ssrc is not None and not known and len(self.rtcp_ssrcs) >= MAX_RTCP_SSRCS:
+            self.refused += 1
+            raise pylibsrtp.Error("RTCP SSRC over the limit")
+        plain = bytes(self.session.unprotect_rtcp(data))
+        if ssrc is not None and not known:
+            self.rtcp_ssrcs.add(ssrc)  # only once it authenticated
+        return plain
+
+
+def gate_srtp(transport: RTCDtlsTransport, router: BoundedRtpRouter) -> None:
+    """Put ``transport``'s inbound SRTP behind an SsrcGate as soon as its keys are set up."""
+    setup = transport._setup_srtp
+
+    def setup_gated() -> None:
+        setup()
+        if transport._rx_srtp is not None and not isinstance(transport._rx_srtp, SsrcGate):
+            transport._rx_srtp = SsrcGate(transport._rx_srtp, router)  # type: ignore[assignment]
+
+    transport._setup_srtp = setup_gated  # type: ignore[method-assign]
 
 
 def sender_packets(sender: RTCRtpSender) -> int:

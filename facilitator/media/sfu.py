@@ -30,7 +30,10 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from ..errors import CodedError
 from .aiortc_seams import (
     ForwardingBuffer,
+    bound_nacks,
+    bound_ssrcs,
     install_forwarding,
+    limit_retransmissions,
     on_keyframe_request,
     pin_codec,
     request_keyframe,
@@ -96,12 +99,15 @@ class MediaPeer:
         for kind, publisher in (("audio", self.audio), ("video", self.video)):
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             pin_codec(transceiver, CODECS[kind])
+            bound_nacks(transceiver.receiver)
             if not room.config.transcode:
                 on_level = self._on_level if kind == "audio" else None
                 self.buffers[kind] = install_forwarding(
                     transceiver.receiver, kind, publisher.on_frame, on_level
                 )
             self.incoming[kind] = transceiver
+        # max-bundle: every m-line shares the first transceiver's transport, so one router.
+        bound_ssrcs(self.incoming["audio"].receiver.transport)
         if room.config.transcode:
             self.pc.on("track", self._read_decoded)
         self.outgoing: list[Outgoing] = []
@@ -197,6 +203,7 @@ class MediaPeer:
         track = RelayTrack(kind)
         transceiver = self.pc.addTransceiver(track, direction="sendonly")
         pin_codec(transceiver, CODECS[kind])
+        limit_retransmissions(transceiver.sender)
 
         def forward_keyframe_request() -> None:
             if track.publisher is not None:
