@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 import av
 import pylibsrtp
@@ -404,3 +405,38 @@ def test_the_gate_goes_in_when_the_transport_sets_up_srtp() -> None:
     assert transport._rx_srtp is None
     transport._setup_srtp()  # what RTCDtlsTransport.start does after the handshake
     assert isinstance(transport._rx_srtp, SsrcGate) and transport._rx_srtp.router is router
+
+
+async def test_a_connection_that_fails_while_connecting_is_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from facilitator.media.aiortc_seams import quiet_failed_connects
+
+    async def connect() -> None:
+        raise ConnectionError("ICE failed")
+
+    async def other() -> None:
+        raise ConnectionError("a bug elsewhere")
+
+    connect.__qualname__ = "RTCPeerConnection.__connect"  # what aiortc's task runs
+    loop = asyncio.get_running_loop()
+    seen: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+    try:
+        quiet_failed_connects(loop)
+        with caplog.at_level(logging.INFO, logger="facilitator.media.aiortc_seams"):
+            for make in (connect, other):
+                task = loop.create_task(make())
+                await asyncio.sleep(0)
+                exc = task.exception()
+                loop.call_exception_handler(
+                    {
+                        "message": "Task exception was never retrieved",
+                        "exception": exc,
+                        "future": task,
+                    }
+                )
+    finally:
+        loop.set_exception_handler(None)
+    assert "failed while connecting: ICE failed" in caplog.text
+    assert [str(c["exception"]) for c in seen] == ["a bug elsewhere"]

@@ -25,11 +25,15 @@ ten seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgr
 10. ``RTCDtlsTransport._setup_srtp`` is wrapped per transport so its ``_rx_srtp`` session sits
    behind an ``SsrcGate``: libsrtp makes a stream (and searches a longer list on every packet)
    for each new SSRC that authenticates, so SSRCs the router would drop never reach it.
+11. ``RTCPeerConnection.__connect`` runs as a task nobody awaits: ``quiet_failed_connects``
+   logs its ConnectionError (a peer gone while connecting) as one line instead of a traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +41,13 @@ from typing import Any
 
 import aioice.ice
 import pylibsrtp
-from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import (
+    RTCDtlsTransport,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+)
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcdtlstransport import RtpReceiver, RtpRouter
 from aiortc.rtcrtpreceiver import RTCRtpReceiver as _Receiver
@@ -56,6 +66,8 @@ from .limits import (
     BoundedNackGenerator,
     RetransmitLimiter,
 )
+
+_log = logging.getLogger(__name__)
 
 FrameSink = Callable[[bytes, int, bool], None]
 """Receives (encoded frame, RTP timestamp, is keyframe)."""
@@ -129,6 +141,9 @@ def check_seams() -> None:
         problems.append("aioice Connection no longer keeps _check_list")
     if "get_host_addresses(" not in inspect.getsource(aioice.ice.Connection.gather_candidates):
         problems.append("aioice Connection.gather_candidates no longer calls get_host_addresses")
+    connect = getattr(RTCPeerConnection, "_RTCPeerConnection__connect", None)
+    if getattr(connect, "__qualname__", "") != _CONNECT_TASK:
+        problems.append("RTCPeerConnection.__connect is gone (quiet_failed_connects)")
     if problems:
         raise SeamError("aiortc internals moved: " + "; ".join(problems))
 
@@ -490,3 +505,31 @@ def _guarded_datagram_received(
 def guard_datagrams() -> None:
     """Drop empty datagrams, and non-STUN ones from strangers, before aiortc sees them."""
     aioice.ice.StunProtocol.datagram_received = _guarded_datagram_received  # type: ignore[method-assign]
+
+
+_CONNECT_TASK = "RTCPeerConnection.__connect"
+
+
+def quiet_failed_connects(loop: asyncio.AbstractEventLoop) -> None:
+    """Log a media connection that fails while connecting as one line, not a traceback.
+
+    aiortc starts ``RTCPeerConnection.__connect`` with ``ensure_future`` and never awaits it, so
+    an ICE or DTLS failure while connecting (the browser went away, the network dropped) reaches
+    the event loop as "Task exception was never retrieved". That is a normal network event.
+    """
+    default = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        task = context.get("future")
+        exc = context.get("exception")
+        coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+        name = getattr(coro, "__qualname__", "")
+        if isinstance(exc, ConnectionError) and name == _CONNECT_TASK:
+            _log.info("a media connection failed while connecting: %s", exc)
+            return
+        if default is not None:
+            default(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)

@@ -12,7 +12,12 @@ from aiohttp import web
 from aiortc import RTCIceServer
 
 from ..library import LibraryCache
-from ..media.aiortc_seams import check_seams, guard_datagrams, restrict_host_addresses
+from ..media.aiortc_seams import (
+    check_seams,
+    guard_datagrams,
+    quiet_failed_connects,
+    restrict_host_addresses,
+)
 from ..media.sfu import MediaConfig, Sfu
 from ..store import Store
 from . import api, pages, recap
@@ -87,6 +92,7 @@ async def _stop_parser(app: web.Application) -> None:
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     rooms = app[ROOMS]
+    quiet_failed_connects(asyncio.get_running_loop())
     tasks = [
         asyncio.create_task(rooms.run_ticker()),
         asyncio.create_task(rooms.run_saver()),
