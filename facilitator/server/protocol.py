@@ -59,7 +59,7 @@ class Close(IntEnum):
     """Too many messages too fast, for too long: reconnect, more slowly."""
     # Bounds on one browser's connections (issue 17).
     TOO_MANY_TABS = 4409
-    """This browser already has the most connections one session may hold: do not reconnect."""
+    """A newer tab of this browser took over (one session holds a handful): do not reconnect."""
     NO_JOIN = 4410
     """The connection did not send ``join`` in time: reconnect when the page is used again."""
     TOO_MANY_ERRORS = 4422
