@@ -251,7 +251,8 @@ async def join(store: Store, room: Room, client: Client, msg: protocol.Message) 
     if not client.stored:
         session = await claim(store, client.session)
         if session is None:
-            client.send(protocol.error("no-session", "Please reload the page to join.", msg.id))
+            text = protocol.error("no-session", "Please reload the page to join.", msg.id)
+            await client.ws.send_str(text)
             await client.ws.close(code=protocol.Close.NO_SESSION, message=b"no session")
             return
         created = session.person_id not in room.meeting.people
