@@ -157,6 +157,10 @@ class Meeting:
         """How many people may wait in the lobby at once."""
         return max(MIN_LOBBY, self.max_people)
 
+    def people_limit(self) -> int:
+        """How many people (in, waiting, gone or removed) one meeting remembers at most."""
+        return PEOPLE_PER_SEAT * max(self.max_people, MIN_LOBBY)
+
     def count_in_lobby(self) -> int:
         """People waiting in the lobby who are online."""
         return sum(1 for p in self.people.values() if p.online and p.state == IN_LOBBY)
@@ -169,7 +173,7 @@ class Meeting:
             raise MeetingError(
                 "lobby-full", "Too many people are waiting to be let in. Try again in a moment."
             )
-        if len(self.people) >= PEOPLE_PER_SEAT * self.max_people:
+        if len(self.people) >= self.people_limit():
             raise MeetingError(
                 "room-full", "This meeting has had as many visitors as it can remember."
             )

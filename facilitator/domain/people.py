@@ -21,7 +21,8 @@ MAX_NOTES_TOTAL = 500_000
 MIN_LOBBY = 10
 """The lobby holds max(MIN_LOBBY, max_people) people knocking at once."""
 PEOPLE_PER_SEAT = 4
-"""A meeting remembers at most this many people per seat (lobby, departed and removed too)."""
+"""A meeting remembers at most this many people per seat, counting at least MIN_LOBBY seats
+(people in the lobby, departed and removed too): 64 for 16 seats, 400 for 100."""
 EXTEND_CHOICES = range(30, 3601)
 """Extensions from 30 s to an hour."""
 

@@ -76,6 +76,8 @@ class Client:
         self.media = False
         """This connection owns its person's media connection."""
         self.opened = time.monotonic()
+        self.closing: asyncio.Task[bool] | None = None
+        """The server closing this connection (kept so the task is not garbage-collected)."""
         self.stored = True
         """The session has a row in the store (a new browser's is written when it joins)."""
         self.outbox: deque[str] = deque()

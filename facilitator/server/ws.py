@@ -91,9 +91,8 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
         return ws
     for oldest in room.of_session(session.token_hash)[: -MAX_TABS + 1]:
         # A handful of tabs per browser: the newest wins, the oldest make room.
-        loop = asyncio.get_running_loop()
-        loop.create_task(oldest.ws.close(code=protocol.Close.TOO_MANY_TABS, message=b"tabs"))
         room.clients.discard(oldest)
+        await oldest.ws.close(code=protocol.Close.TOO_MANY_TABS, message=b"another tab took over")
     client = Client(ws, session)
     client.stored = stored
     room.clients.add(client)
@@ -138,7 +137,7 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
 def _close_unjoined(client: Client) -> None:
     # A connection that never joins holds memory and a task for nothing.
     if not client.joined and not client.ws.closed:
-        asyncio.get_running_loop().create_task(
+        client.closing = asyncio.get_running_loop().create_task(
             client.ws.close(code=protocol.Close.NO_JOIN, message=b"join first")
         )
 
