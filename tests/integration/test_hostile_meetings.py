@@ -4,6 +4,7 @@ privileges, deleted data and a full disk, each against a real server process."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import shutil
@@ -327,6 +328,7 @@ async def test_deleted_notes_and_meetings_are_gone_from_every_file(
     for version in range(5):  # several saves, each leaving a copy in the WAL
         reply = await ana.action("note", about=ben.person_id(), text=f"{note} v{version}")
         assert reply["type"] == "ok"
+    await asyncio.sleep(0.3)  # saved, whenever "ok" is sent
     assert (await ana.action("delete-notes"))["type"] == "ok"
     server.kill()
     found = files_containing(server.data, ["okapi", lines[0]])
@@ -371,13 +373,14 @@ def small_disk(tmp_path: Path) -> Iterator[tuple[Path, int]]:
 
 def fill(path: Path) -> None:
     """Write zeros until the file system is full."""
-    with path.open("wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, b"\0" * 4096):
             pass
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
 
 
 async def test_a_full_disk_is_said_and_caught_up(
