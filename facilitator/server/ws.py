@@ -35,6 +35,9 @@ JOIN_SECONDS = 20.0
 """A connection that has not sent ``join`` by then is closed."""
 ERROR_BUDGET = 50.0
 """Refused messages a connection may send at once; the budget refills one a second."""
+FREE_ERRORS = frozenset({"bad-sdp", "no-offer", "media-failed", "not-saved"})
+"""Refusals that cost nothing: media negotiation has its own limits (each refused answer
+gets a fresh offer and a reply), and a full disk is the server's trouble."""
 HEAVY_ERRORS = frozenset({"too-big"})
 """Refusals that cost a connection ERROR_WEIGHT from its budget (so repeats close it fast)."""
 ERROR_WEIGHT = 10.0
@@ -117,7 +120,8 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
                     break
                 client.send(protocol.error("bad-message", "Messages are JSON text."))
                 refused = "bad-message"
-            if refused is not None and not errors.charge(_weight(refused, msg.data)):
+            free = refused is None or refused in FREE_ERRORS
+            if not free and not errors.charge(_weight(str(refused), msg.data)):
                 await ws.close(code=protocol.Close.TOO_MANY_ERRORS, message=b"too many errors")
                 break
     finally:
@@ -186,7 +190,7 @@ async def handle(sfu: Sfu, store: Store, room: Room, client: Client, text: str) 
     except Exception as exc:
         if is_disk_full(exc):
             client.send(protocol.error("not-saved", NOT_SAVED, msg.id))
-            return None  # the server's trouble, not the client's
+            return "not-saved"
         # A bug must cost one reply, never the server or the meeting.
         log.exception("failed to handle a %s message", msg.type)
         client.send(protocol.error("server-error", "Something went wrong on our side.", msg.id))
