@@ -9,6 +9,7 @@ crash gives back the meeting with the downtime counted as elapsed time.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import sqlite3
 import time
@@ -19,6 +20,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+UNJOINED_SESSION_SECONDS = 24 * 3600
+"""A session whose browser never joined the meeting is forgotten after a day."""
+SESSION_SECONDS = 30 * 24 * 3600
+"""Every session is forgotten when its cookie has expired (the cookie lives 30 days)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meetings (
@@ -33,7 +39,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     meeting_id TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
     person_id TEXT NOT NULL,
     facilitator INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    joined INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sessions_meeting ON sessions(meeting_id);
 """
@@ -76,7 +83,12 @@ class Store:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten with zeros, not just unlinked (see ``purge``).
+        db.execute("PRAGMA secure_delete=ON")
         db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+        if "joined" not in columns:  # a database from before sessions were cleaned up
+            db.execute("ALTER TABLE sessions ADD COLUMN joined INTEGER NOT NULL DEFAULT 1")
         self._db = db
 
     async def close(self) -> None:
@@ -111,16 +123,33 @@ class Store:
 
         await self._run(insert)
 
-    async def save_snapshot(self, meeting_id: str, snapshot: str) -> None:
-        """Replace a meeting's snapshot."""
+    async def save_snapshot(self, meeting_id: str, snapshot: str | dict[str, Any]) -> None:
+        """Replace a meeting's snapshot; a dict is turned into JSON on the store's thread.
+
+        A dict must not change after it is handed over (``Meeting.to_dict`` builds a fresh
+        one). Raises ``sqlite3.Error`` or ``OSError`` when it cannot be written.
+        """
 
         def update() -> None:
+            text = snapshot if isinstance(snapshot, str) else json.dumps(snapshot)
             self.db.execute(
                 "UPDATE meetings SET snapshot = ?, updated_at = ? WHERE id = ?",
-                (snapshot, time.time(), meeting_id),
+                (text, time.time(), meeting_id),
             )
 
         await self._run(update)
+
+    async def purge(self) -> None:
+        """Move everything into the database file and empty the write-ahead log.
+
+        Called after deletions: with ``secure_delete`` the freed pages are zeroed in the
+        database file, and the old copies of those pages in the WAL are gone with it.
+        """
+
+        def checkpoint() -> None:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        await self._run(checkpoint)
 
     async def load_meeting(self, meeting_id: str) -> StoredMeeting | None:
         """Read one meeting, or None."""
@@ -141,17 +170,40 @@ class Store:
             self.db.execute("DELETE FROM meetings WHERE id = ?", (meeting_id,))
 
         await self._run(delete)
+        await self.purge()
 
     # Sessions
 
     async def save_session(self, session: Session) -> None:
         """Insert or update a session."""
+        await self._run(self._upsert_session, session)
 
-        def upsert() -> None:
+    def _upsert_session(self, session: Session) -> None:
+        self.db.execute(
+            "INSERT INTO sessions (token_hash, meeting_id, person_id, facilitator, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(token_hash) DO UPDATE SET"
+            " facilitator = excluded.facilitator",
+            (
+                session.token_hash,
+                session.meeting_id,
+                session.person_id,
+                int(session.facilitator),
+                time.time(),
+            ),
+        )
+
+    async def claim_session(self, session: Session) -> Session:
+        """Record that a session's browser joined, creating its row if it has none yet.
+
+        Returns the stored session: when another tab of the same browser got there first,
+        its person is the one this browser is.
+        """
+
+        def claim() -> Session:
             self.db.execute(
-                "INSERT INTO sessions (token_hash, meeting_id, person_id, facilitator, created_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(token_hash) DO UPDATE SET"
-                " facilitator = excluded.facilitator",
+                "INSERT INTO sessions"
+                " (token_hash, meeting_id, person_id, facilitator, created_at, joined)"
+                " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT(token_hash) DO UPDATE SET joined = 1",
                 (
                     session.token_hash,
                     session.meeting_id,
@@ -160,18 +212,88 @@ class Store:
                     time.time(),
                 ),
             )
+            stored = self._select_session(session.token_hash, session.meeting_id)
+            assert stored is not None
+            return stored
 
-        await self._run(upsert)
+        return await self._run(claim)
+
+    async def person_has_other_session(self, session: Session) -> bool:
+        """True when another token already speaks for this session's person."""
+
+        def select() -> bool:
+            row = self.db.execute(
+                "SELECT 1 FROM sessions WHERE meeting_id = ? AND person_id = ? AND token_hash != ?",
+                (session.meeting_id, session.person_id, session.token_hash),
+            ).fetchone()
+            return row is not None
+
+        return await self._run(select)
+
+    async def delete_session(self, token_hash: str) -> None:
+        """Forget one session."""
+
+        def delete() -> None:
+            self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+        await self._run(delete)
+
+    async def replace_session(self, old_hash: str, session: Session) -> None:
+        """Give a session a new token (the old one stops working), e.g. on a role change."""
+
+        def replace() -> None:
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (old_hash,))
+                self._upsert_session(session)
+
+        await self._run(replace)
+
+    async def count_sessions(self, meeting_id: str) -> int:
+        """How many sessions one meeting has."""
+
+        def count() -> int:
+            row = self.db.execute(
+                "SELECT COUNT(*) FROM sessions WHERE meeting_id = ?", (meeting_id,)
+            ).fetchone()
+            return int(row[0])
+
+        return await self._run(count)
+
+    async def forget_old_sessions(self, now: float | None = None) -> int:
+        """Delete participants' sessions that never joined within a day, and expired ones
+        (a facilitator's lasts until its cookie expires); return how many."""
+
+        def delete() -> int:
+            at = time.time() if now is None else now
+            cursor = self.db.execute(
+                "DELETE FROM sessions WHERE (joined = 0 AND facilitator = 0 AND created_at < ?)"
+                " OR created_at < ?",
+                (at - UNJOINED_SESSION_SECONDS, at - SESSION_SECONDS),
+            )
+            return cursor.rowcount
+
+        return await self._run(delete)
 
     async def load_session(self, token_hash: str, meeting_id: str) -> Session | None:
         """Find a browser's session in one meeting."""
 
-        def select() -> Session | None:
-            row = self.db.execute(
-                "SELECT token_hash, meeting_id, person_id, facilitator FROM sessions"
-                " WHERE token_hash = ? AND meeting_id = ?",
-                (token_hash, meeting_id),
-            ).fetchone()
-            return Session(row[0], row[1], row[2], bool(row[3])) if row else None
+        return await self._run(self._select_session, token_hash, meeting_id)
 
-        return await self._run(select)
+    def _select_session(self, token_hash: str, meeting_id: str) -> Session | None:
+        row = self.db.execute(
+            "SELECT token_hash, meeting_id, person_id, facilitator FROM sessions"
+            " WHERE token_hash = ? AND meeting_id = ?",
+            (token_hash, meeting_id),
+        ).fetchone()
+        return Session(row[0], row[1], row[2], bool(row[3])) if row else None
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when a store error means the disk (or the database) has no room left."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code == sqlite3.SQLITE_FULL or "full" in str(exc).lower()
+    return False

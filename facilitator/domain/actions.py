@@ -18,6 +18,8 @@ from .people import (
     IN_ROOM,
     MAX_CHAT_HISTORY,
     MAX_NOTE,
+    MAX_NOTES_PER_AUTHOR,
+    MAX_NOTES_TOTAL,
     PARTICIPANT,
     REMOVED,
     MeetingError,
@@ -75,7 +77,7 @@ def _opt_out(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) ->
 
 
 def _rename(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
-    who.name = clean_name(args.get("name"))
+    who.name = m.name_for(who.id, clean_name(args.get("name")))
     return []
 
 
@@ -96,10 +98,20 @@ def _note(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> li
         raise MeetingError("bad-request", f"A note can be up to {MAX_NOTE} characters.")
     mine = m.notes.setdefault(who.id, {})
     if text.strip():
+        _check_note_room(m, mine, about, text)
         mine[about] = text
     else:
         mine.pop(about, None)
     return []
+
+
+def _check_note_room(m: MeetingApi, mine: dict[str, str], about: str, text: str) -> None:
+    """Notes are bounded per author and per meeting, so a stranger cannot grow it forever."""
+    if about not in mine and len(mine) >= MAX_NOTES_PER_AUTHOR:
+        raise MeetingError("bad-request", f"You can keep notes on up to {MAX_NOTES_PER_AUTHOR}.")
+    total = sum(len(t) for notes in m.notes.values() for t in notes.values())
+    if total - len(mine.get(about, "")) + len(text) > MAX_NOTES_TOTAL:
+        raise MeetingError("bad-request", "This meeting holds no more notes; shorten some.")
 
 
 def _delete_notes(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
@@ -260,6 +272,7 @@ def _remove(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> 
     person.online = False
     person.hand = None
     person.role = PARTICIPANT
+    person.creator = False
     # Out of the line only once they are out of the room, so that the next round (lined up
     # from whoever is present) cannot include them.
     m.turns.drop(person.id, now)
@@ -291,6 +304,8 @@ def _admit(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> l
     person = _target(m, args)
     if person.state != IN_LOBBY:
         raise MeetingError("bad-request", "That person is not waiting in the lobby.")
+    if person.online and m.count_in_room() >= m.max_people:
+        raise MeetingError("room-full", f"This meeting is full ({m.max_people} people).")
     person.state = IN_ROOM
     if person.online:
         # Someone who went away from the lobby joins the speaker line when they reconnect.
@@ -302,6 +317,8 @@ def _admit_all(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) 
     notices = []
     for person in list(m.people.values()):
         if person.state == IN_LOBBY and person.online:
+            if m.count_in_room() >= m.max_people:
+                break  # the rest wait: the room is full
             notices += _admit(m, who, {"person": person.id}, now)
     return notices
 

@@ -22,7 +22,9 @@ from .people import (
     FACILITATOR,
     IN_LOBBY,
     IN_ROOM,
+    MIN_LOBBY,
     PARTICIPANT,
+    PEOPLE_PER_SEAT,
     REMOVED,
     MeetingError,
     Notice,
@@ -30,6 +32,7 @@ from .people import (
     clean_name,
     clean_text,
     present_people,
+    unique_name,
 )
 from .rotation import PromptPool, Rotation, RotationError
 from .runner import planned_end, projected_end, timeline
@@ -121,13 +124,14 @@ class Meeting:
         if self.clock.status == ENDED and (person is None or person.state != IN_ROOM):
             # People who were in may come back to say goodbye in the chat; nobody new.
             raise MeetingError("meeting-ended", "This meeting has ended.")
-        display = clean_name(name)
+        display = self.name_for(person_id, clean_name(name))
         if person is not None:
             person.online = True
             person.name = display
             if role == FACILITATOR:
                 person.role = FACILITATOR
                 person.state = IN_ROOM
+                person.creator = True
             if person.state == IN_ROOM:
                 self.turns.join(person, now)
             self.log.add(now, "join", person=person.id, name=display, again=True)
@@ -135,10 +139,10 @@ class Meeting:
         host = role == FACILITATOR
         if self.locked and not host:
             raise MeetingError("room-locked", "This meeting is locked; nobody new can join.")
-        if not host and self.count_in_room() >= self.max_people:
-            raise MeetingError("room-full", f"This meeting is full ({self.max_people} people).")
         state = IN_LOBBY if self.lobby and not host else IN_ROOM
-        person = Person(person_id, display, role, state, now)
+        if not host:
+            self.check_room_for_newcomer(state)
+        person = Person(person_id, display, role, state, now, creator=host)
         self.people[person_id] = person
         self.log.add(now, "join", person=person_id, name=display, state=state)
         if state == IN_ROOM:
@@ -155,8 +159,44 @@ class Meeting:
         self.turns.drop(person_id, now)
 
     def count_in_room(self) -> int:
-        """People in the room or the lobby who are online."""
-        return sum(1 for p in self.people.values() if p.online and p.state != REMOVED)
+        """People in the room who are online (people knocking at the lobby take no seat)."""
+        return sum(1 for p in self.people.values() if p.online and p.state == IN_ROOM)
+
+    # Bounds (issue 17): a stranger with the link cannot grow the meeting without limit.
+
+    def lobby_limit(self) -> int:
+        """How many people may wait in the lobby at once."""
+        return max(MIN_LOBBY, self.max_people)
+
+    def people_limit(self) -> int:
+        """How many people (in, waiting, gone or removed) one meeting remembers at most."""
+        return PEOPLE_PER_SEAT * max(self.max_people, MIN_LOBBY)
+
+    def count_in_lobby(self) -> int:
+        """People waiting in the lobby who are online."""
+        return sum(1 for p in self.people.values() if p.online and p.state == IN_LOBBY)
+
+    def check_room_for_newcomer(self, state: str) -> None:
+        """Refuse a new participant when the room, the lobby or the meeting's memory is full."""
+        if self.count_in_room() >= self.max_people:
+            raise MeetingError("room-full", f"This meeting is full ({self.max_people} people).")
+        if state == IN_LOBBY and self.count_in_lobby() >= self.lobby_limit():
+            raise MeetingError(
+                "lobby-full", "Too many people are waiting to be let in. Try again in a moment."
+            )
+        if len(self.people) >= self.people_limit():
+            raise MeetingError(
+                "room-full", "This meeting has had as many visitors as it can remember."
+            )
+
+    def lobby_crowded(self) -> bool:
+        """True when the lobby is at least half full: facilitators are told."""
+        return self.lobby and self.count_in_lobby() * 2 >= self.lobby_limit()
+
+    def name_for(self, person_id: str, name: str) -> str:
+        """``name``, made unlike the names of everyone else in the meeting ("Ana (2)")."""
+        others = (p.name for p in self.people.values() if p.id != person_id)
+        return unique_name(name, others)
 
     def present(self) -> list[Person]:
         """People in the room and online, in arrival order."""
@@ -250,6 +290,7 @@ class Meeting:
                 "camera": p.camera,
                 "mic": p.mic,
                 "spoken": p.id in spoken,
+                "creator": p.creator,
             }
             for p in self.people.values()
             if (p.state == IN_ROOM and p.online) or (host and p.state == IN_LOBBY and p.online)
@@ -267,6 +308,7 @@ class Meeting:
                 "scheduled_at": self.scheduled_at,
                 "hard_stop": self.agenda.hard_stop,
                 "time_limit": self.agenda.time_limit,
+                **self._lobby_view(host),
             },
             "you": viewer.to_dict() if viewer else None,
             "clock": {
@@ -287,6 +329,16 @@ class Meeting:
             "icebreaker": self.turns.view(),
             "people": people,
             "server_time": now,
+        }
+
+    def _lobby_view(self, host: bool) -> dict[str, Any]:
+        """For facilitators: how many are knocking, and a notice when it is a crowd."""
+        if not host:
+            return {}
+        crowded = self.lobby_crowded()
+        return {
+            "lobby_waiting": self.count_in_lobby(),
+            "lobby_notice": "Many people are knocking at the lobby." if crowded else None,
         }
 
     # The clock

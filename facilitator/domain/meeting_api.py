@@ -28,6 +28,15 @@ class MeetingApi(Protocol):
     chat: list[dict[str, Any]]
     chat_seq: int
     notes: dict[str, dict[str, str]]
+    max_people: int
+
+    def count_in_room(self) -> int:
+        """People in the room who are online."""
+        ...
+
+    def name_for(self, person_id: str, name: str) -> str:
+        """``name``, made unlike everyone else's in the meeting."""
+        ...
 
     def present(self) -> list[Person]:
         """People in the room and online, in arrival order."""

@@ -7,6 +7,7 @@ and on errors ``error`` (a stable code) plus a human ``message``.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -58,6 +59,13 @@ class Close(IntEnum):
     """The browser did not read its messages: reconnect."""
     FLOODING = 4429
     """Too many messages too fast, for too long: reconnect, more slowly."""
+    # Bounds on one browser's connections (issue 17).
+    TOO_MANY_TABS = 4409
+    """A newer tab of this browser took over (one session holds a handful): do not reconnect."""
+    NO_JOIN = 4410
+    """The connection did not send ``join`` in time: reconnect when the page is used again."""
+    TOO_MANY_ERRORS = 4422
+    """The connection kept sending messages the server refused: reconnect, more slowly."""
 
 
 ERROR_CODES = frozenset(
@@ -101,6 +109,9 @@ ERROR_CODES = frozenset(
         "no-speaker",
         "no-previous-speaker",
         "not-your-turn",
+        # Bounds and storage (issue 17).
+        "lobby-full",
+        "not-saved",
     }
 )
 """Every ``error`` code a client can get; docs/protocol.md has a row for each."""
@@ -128,9 +139,12 @@ def parse(text: str | bytes) -> Message:
     if len(text) > MAX_MESSAGE_BYTES:
         raise ProtocolError("too-big", "That message is too big.")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("bad-json", "That message is not valid JSON.") from None
+    except RecursionError:
+        # Deeply nested arrays or objects: refused like any other malformed message.
+        raise ProtocolError("bad-message", "That message is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad-message", "A message is a JSON object with a type.")
     msg_id = data.get("id")
@@ -147,6 +161,19 @@ def parse(text: str | bytes) -> Message:
     if not isinstance(value, dict):
         raise ProtocolError("bad-message", "A message value is a JSON object.", msg_id)
     return Message(str(kind), msg_id, value)
+
+
+def _refuse_constant(name: str) -> float:
+    """NaN and Infinity are not JSON: refuse them so they never reach a page or an answer."""
+    raise ValueError(f"{name} is not allowed")
+
+
+def _finite_float(text: str) -> float:
+    """A float literal that stays finite (``1e999`` would become Infinity)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    return value
 
 
 def encode(kind: str, value: Any = None, msg_id: object = None, **extra: Any) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from ..domain.durations import format_clock
-from ..domain.meeting import FACILITATOR
+from ..domain.meeting import FACILITATOR, REMOVED
 from ..domain.recap import Recap, build_recap, to_markdown
 from .keys import ROOMS
 from .pages import render
@@ -42,8 +42,12 @@ async def _viewer(request: web.Request, room: Room, key: str | None = None) -> V
     key = key if key is not None else request.query.get("key", "")
     person = room.meeting.people.get(session.person_id) if session else None
     facilitator = bool(key) and len(key) <= 128 and secret_matches(key, room.key_hash)
-    facilitator = facilitator or bool(session and session.facilitator)
-    facilitator = facilitator or bool(person and person.role == FACILITATOR)
+    if person is not None:
+        # What the meeting says wins: a facilitator who was removed (or stepped down) has
+        # no facilitator rights left, whatever their session once proved.
+        facilitator = facilitator or (person.role == FACILITATOR and person.state != REMOVED)
+    else:
+        facilitator = facilitator or bool(session and session.facilitator)
     return Viewer(session.person_id if session else None, facilitator)
 
 
@@ -160,7 +164,15 @@ async def delete_notes(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="Only the author of notes can delete them.")
     room.meeting.delete_notes(session.person_id)
     room.changed()
-    await request.app[ROOMS].flush()
+    room.purge_due = True  # deleted means gone: not left behind in the write-ahead log
+    if not await request.app[ROOMS].save(room):
+        return render(
+            request,
+            "error.html",
+            status=503,
+            heading="Not deleted yet",
+            message="We could not save that: the server's disk is full. Try again in a moment.",
+        )
     raise web.HTTPSeeOther(f"/m/{room.meeting.id}/recap")
 
 

@@ -21,7 +21,7 @@ from ..domain.agenda import Agenda
 from ..domain.decks import Deck
 from ..domain.meeting import IN_LOBBY, IN_ROOM, Meeting, Notice
 from ..media.sfu import MediaRoom, Sfu
-from ..store import Session, Store
+from ..store import Session, Store, is_disk_full
 from . import protocol
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,19 @@ MAX_OUTBOX = 256
 TICK_SECONDS = 0.25
 SAVE_SECONDS = 0.1
 TALK_SAVE_SECONDS = 5.0
+VIEW_CACHE_SECONDS = 1.0
+"""A rendered state is reused for another connection of the same person for this long."""
+SESSION_CLEANUP_SECONDS = 3600.0
+"""How often sessions that were never used (or have expired) are deleted."""
+NOT_SAVED = "We could not save that: the server's disk is full. Try again in a moment."
+
+
+@dataclass
+class StorageStatus:
+    """Whether the store is writing; shared by every room, so they can say so."""
+
+    ok: bool = True
+    """The last save worked."""
 
 
 def new_id(nbytes: int = 16) -> str:
@@ -62,8 +75,15 @@ class Client:
         self.joined = False
         self.media = False
         """This connection owns its person's media connection."""
+        self.opened = time.monotonic()
+        self.closing: asyncio.Task[bool] | None = None
+        """The server closing this connection (kept so the task is not garbage-collected)."""
+        self.stored = True
+        """The session has a row in the store (a new browser's is written when it joins)."""
         self.outbox: deque[str] = deque()
         self.state_due = False
+        self.unsaved = 0
+        """Actions of this connection waiting for their save: its state waits for their ok."""
         self.wake = asyncio.Event()
 
     @property
@@ -94,7 +114,7 @@ class Client:
             self.wake.clear()
             while self.outbox and not self.ws.closed:
                 await self.ws.send_str(self.outbox.popleft())
-            if self.state_due and not self.ws.closed:
+            if self.state_due and not self.unsaved and not self.ws.closed:
                 self.state_due = False
                 text = render(self)
                 if text is not None:
@@ -121,6 +141,16 @@ class Room:
     """Who the media says is speaking."""
     ice_servers: list[dict[str, Any]] = field(default_factory=list)
     """STUN/TURN servers browsers should use."""
+    storage: StorageStatus = field(default_factory=StorageStatus)
+    """Whether changes are being saved (shown to facilitators as ``meeting.storage_ok``)."""
+    acks: list[tuple[Client, object]] = field(default_factory=list)
+    """Actions done but not yet saved: their ``ok`` is sent once the save has worked."""
+    purge_due: bool = False
+    """Something was deleted: empty the write-ahead log after the next save."""
+    version: int = 0
+    """Counts changes, so a rendered view can be reused until the next one."""
+    views: dict[str, tuple[int, float, str]] = field(default_factory=dict)
+    """Person id -> (version, when, text) of the last state rendered for them."""
 
     def joined(self) -> Iterable[Client]:
         """Connections that have joined."""
@@ -130,8 +160,18 @@ class Room:
         """Open connections of one person."""
         return [c for c in self.clients if c.person_id == person_id]
 
+    def of_session(self, token_hash: str) -> list[Client]:
+        """Open connections of one browser session, oldest first."""
+        return sorted(
+            (c for c in self.clients if c.session.token_hash == token_hash), key=lambda c: c.opened
+        )
+
     def render(self, client: Client) -> str | None:
-        """The message that shows this connection the room as its person may see it."""
+        """The message that shows this connection the room as its person may see it.
+
+        The view is rendered once per person and change: more tabs of one person cost one
+        render, not one each.
+        """
         person = self.meeting.people.get(client.person_id)
         if person is None or not client.joined:
             return None
@@ -139,13 +179,31 @@ class Room:
             return protocol.encode("lobby", lobby_value(self.meeting))
         if person.state != IN_ROOM:
             return None
-        return protocol.encode("state", self.meeting.view(client.person_id, self.now()))
+        now = self.now()
+        cached = self.views.get(client.person_id)
+        if (
+            cached is not None
+            and cached[0] == self.version
+            and now - cached[1] < VIEW_CACHE_SECONDS
+        ):
+            return cached[2]
+        view = self.meeting.view(client.person_id, now)
+        view["meeting"]["storage_ok"] = self.storage.ok
+        text = protocol.encode("state", view)
+        self.views[client.person_id] = (self.version, now, text)
+        return text
+
+    def refresh(self) -> None:
+        """Show everyone the state again (something outside the meeting changed)."""
+        self.version += 1
+        self.views.clear()
+        for client in self.joined():
+            client.want_state()
 
     def changed(self) -> None:
         """The meeting changed: save it soon and show everyone the new state."""
         self.dirty = True
-        for client in self.joined():
-            client.want_state()
+        self.refresh()
         if self.media is not None:
             self.media.set_muted({p.id for p in self.meeting.people.values() if p.muted})
 
@@ -218,6 +276,7 @@ class Rooms:
         self.ice_servers = ice_servers or []
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room | None]] = {}
+        self.storage = StorageStatus()
 
     async def create(
         self,
@@ -242,7 +301,7 @@ class Rooms:
             lobby=lobby,
         )
         key = new_id(24)
-        room = Room(meeting, digest(key), now=self.now, ice_servers=self.ice_servers)
+        room = self._room(meeting, digest(key))
         await self.store.create_meeting(meeting.id, room.key_hash, json.dumps(meeting.to_dict()))
         self.rooms[meeting.id] = room
         return room, key
@@ -273,9 +332,14 @@ class Rooms:
             return None
         meeting = Meeting.from_dict(stored.snapshot)
         meeting.restored()
-        room = Room(meeting, stored.key_hash, now=self.now, ice_servers=self.ice_servers)
+        room = self._room(meeting, stored.key_hash)
         self.rooms[meeting_id] = room
         return room
+
+    def _room(self, meeting: Meeting, key_hash: str) -> Room:
+        return Room(
+            meeting, key_hash, now=self.now, ice_servers=self.ice_servers, storage=self.storage
+        )
 
     async def delete(self, meeting_id: str) -> None:
         """Forget a meeting and delete everything stored for it."""
@@ -286,19 +350,72 @@ class Rooms:
         await self.store.delete_meeting(meeting_id)
 
     async def flush(self) -> None:
-        """Save every changed meeting."""
+        """Save every changed meeting (one that cannot be saved stays changed, to retry)."""
         for room in list(self.rooms.values()):
             if room.dirty:
-                room.dirty = False
-                snapshot = json.dumps(room.meeting.to_dict())
-                await self.store.save_snapshot(room.meeting.id, snapshot)
+                await self.save(room)
+
+    async def save(self, room: Room) -> bool:
+        """Save one meeting now; True when it worked.
+
+        The ``ok`` of every action waiting on this save is sent only once it is on disk;
+        when it cannot be written they get ``not-saved``, the meeting stays changed (the
+        saver tries again) and everyone's state says ``storage_ok: false`` until it works.
+        """
+        acks, room.acks = room.acks, []
+        purge, room.purge_due = room.purge_due, False
+        room.dirty = False
+        # Only the copy is made here; it is turned into JSON on the store's thread.
+        snapshot = room.meeting.to_dict()
+        try:
+            await self.store.save_snapshot(room.meeting.id, snapshot)
+            if purge:
+                await self.store.purge()
+        except Exception as exc:
+            room.dirty = True
+            room.purge_due = room.purge_due or purge
+            for client, msg_id in acks:
+                client.unsaved -= 1
+                client.send(protocol.error("not-saved", NOT_SAVED, msg_id))
+            self._storage_failed(exc)
+            return False
+        for client, msg_id in acks:
+            client.unsaved -= 1
+            client.send(protocol.encode("ok", msg_id=msg_id))
+        if not self.storage.ok:
+            self._storage_works()
+        return True
+
+    def _storage_failed(self, exc: Exception) -> None:
+        if not self.storage.ok:
+            return  # said once; the saver keeps trying quietly
+        self.storage.ok = False
+        if is_disk_full(exc):
+            log.log(
+                logging.ERROR, "cannot save meetings: the disk is full (%s); will keep trying", exc
+            )
+        else:
+            log.exception("cannot save meetings; will keep trying")
+        for room in self.rooms.values():
+            room.refresh()
+
+    def _storage_works(self) -> None:
+        self.storage.ok = True
+        log.warning("saving meetings works again")
+        for room in self.rooms.values():
+            room.refresh()
 
     async def run_saver(self) -> None:
-        """Save changes every SAVE_SECONDS (a crash loses at most that much)."""
+        """Save changes every SAVE_SECONDS (a crash loses at most that much); now and then,
+        forget sessions that were never used or have expired."""
+        cleaned = 0.0
         while True:
             await asyncio.sleep(SAVE_SECONDS)
             try:
                 await self.flush()
+                if time.monotonic() - cleaned >= SESSION_CLEANUP_SECONDS:
+                    cleaned = time.monotonic()
+                    await self.store.forget_old_sessions()
             except Exception:
                 log.exception("saving meetings failed; will retry")
 

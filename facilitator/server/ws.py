@@ -10,13 +10,15 @@ import time
 from aiohttp import WSMsgType, web
 
 from ..domain.clock import ENDED
-from ..domain.meeting import FACILITATOR, IN_ROOM, PARTICIPANT, MeetingError
+from ..domain.meeting import FACILITATOR, IN_ROOM, PARTICIPANT, MeetingError, clean_name
+from ..domain.people import MAX_NAME_INPUT
 from ..errors import CodedError
 from ..media.sfu import MediaError, Sfu
+from ..store import Store, is_disk_full
 from . import protocol
-from .keys import CONFIG, ROOMS, SFU
-from .rooms import Client, Room
-from .sessions import origin_allowed, read_session
+from .keys import CONFIG, ROOMS, SFU, STORE
+from .rooms import NOT_SAVED, Client, Room
+from .sessions import claim, origin_allowed, socket_session
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,18 @@ RATE_PER_SECOND = 20.0
 RATE_BURST = 60.0
 RATE_STRIKES = 100
 """Messages dropped for rate before the connection is closed."""
+MAX_TABS = 8
+"""Connections one browser session may hold open in a meeting (a handful of tabs)."""
+JOIN_SECONDS = 20.0
+"""A connection that has not sent ``join`` by then is closed."""
+ERROR_BUDGET = 50.0
+"""Refused messages a connection may send at once; the budget refills one a second."""
+FREE_ERRORS = frozenset({"bad-sdp", "no-offer", "media-failed", "not-saved"})
+"""Refusals that cost nothing: media negotiation has its own limits (each refused answer
+gets a fresh offer and a reply), and a full disk is the server's trouble."""
+HEAVY_ERRORS = frozenset({"too-big"})
+"""Refusals that cost a connection ERROR_WEIGHT from its budget (so repeats close it fast)."""
+ERROR_WEIGHT = 10.0
 
 
 class RateLimit:
@@ -46,6 +60,21 @@ class RateLimit:
         return False
 
 
+class ErrorBudget:
+    """Counts refusals: a client that keeps sending what the server refuses is closed."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self.at = time.monotonic()
+
+    def charge(self, weight: float = 1.0) -> bool:
+        """Count one refusal; False when the connection has used up its budget."""
+        now = time.monotonic()
+        self.spent = max(0.0, self.spent - (now - self.at)) + weight
+        self.at = now
+        return self.spent <= ERROR_BUDGET
+
+
 async def meeting_socket(request: web.Request) -> web.StreamResponse:
     """GET /m/{id}/ws: one browser's live connection to a meeting."""
     if not origin_allowed(request):
@@ -53,7 +82,7 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
     room = await request.app[ROOMS].get(request.match_info["id"])
     if room is None:
         raise web.HTTPNotFound(text="No such meeting.")
-    session = await read_session(request, room.meeting.id)
+    session, stored = await socket_session(request, room.meeting.id)
     heartbeat = request.app[CONFIG].heartbeat
     ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=protocol.MAX_MESSAGE_BYTES)
     await ws.prepare(request)
@@ -61,10 +90,19 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
         await ws.send_str(protocol.error("no-session", "Please reload the page to join."))
         await ws.close(code=protocol.Close.NO_SESSION, message=b"no session")
         return ws
+    for oldest in room.of_session(session.token_hash)[: -MAX_TABS + 1]:
+        # A handful of tabs per browser: the newest wins, the oldest make room.
+        room.clients.discard(oldest)
+        await oldest.ws.close(code=protocol.Close.TOO_MANY_TABS, message=b"another tab took over")
     client = Client(ws, session)
+    client.stored = stored
     room.clients.add(client)
-    pump = asyncio.get_running_loop().create_task(client.pump(room.render))
+    loop = asyncio.get_running_loop()
+    pump = loop.create_task(client.pump(room.render))
+    timer = loop.call_later(JOIN_SECONDS, _close_unjoined, client)
     limit = RateLimit()
+    errors = ErrorBudget()
+    store = request.app[STORE]
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -74,12 +112,18 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
                         await ws.close(code=protocol.Close.FLOODING, message=b"too many messages")
                         break
                     continue
-                await handle(request.app[SFU], room, client, msg.data)
-            elif msg.type == WSMsgType.BINARY:
+                refused = await handle(request.app[SFU], store, room, client, msg.data)
+            else:
+                if msg.type == WSMsgType.ERROR:
+                    break
                 client.send(protocol.error("bad-message", "Messages are JSON text."))
-            elif msg.type == WSMsgType.ERROR:
+                refused = "bad-message"
+            free = refused is None or refused in FREE_ERRORS
+            if not free and not errors.charge(_weight(str(refused), msg.data)):
+                await ws.close(code=protocol.Close.TOO_MANY_ERRORS, message=b"too many errors")
                 break
     finally:
+        timer.cancel()
         room.clients.discard(client)
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -92,20 +136,37 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def handle(sfu: Sfu, room: Room, client: Client, text: str) -> None:
-    """Act on one message; every failure becomes an ``error`` reply and changes nothing."""
+def _close_unjoined(client: Client) -> None:
+    # A connection that never joins holds memory and a task for nothing.
+    if not client.joined and not client.ws.closed:
+        client.closing = asyncio.get_running_loop().create_task(
+            client.ws.close(code=protocol.Close.NO_JOIN, message=b"join first")
+        )
+
+
+def _weight(code: str, data: object) -> float:
+    """What a refusal costs: oversized or repeated heavy messages use the budget up fast."""
+    heavy = code in HEAVY_ERRORS or (code == "bad-name" and len(str(data)) > 2 * MAX_NAME_INPUT)
+    return ERROR_WEIGHT if heavy else 1.0
+
+
+async def handle(sfu: Sfu, store: Store, room: Room, client: Client, text: str) -> str | None:
+    """Act on one message; every failure becomes an ``error`` reply and changes nothing.
+
+    Returns the error code when the message was refused.
+    """
     try:
         msg = protocol.parse(text)
     except protocol.ProtocolError as exc:
         client.send(protocol.error(exc.code, str(exc), exc.msg_id))
-        return
+        return exc.code
     try:
         if msg.type == "ping":
             t = msg.value.get("t")
             value = {"t": t if isinstance(t, int | float) else None, "server_time": room.now()}
             client.send(protocol.encode("pong", value, msg.id))
         elif msg.type == "join":
-            join(room, client, msg)
+            await join(store, room, client, msg)
         elif msg.type == "leave":
             if client.joined:
                 client.joined = False
@@ -123,10 +184,15 @@ async def handle(sfu: Sfu, room: Room, client: Client, text: str) -> None:
                 "meeting %s: refused %r from a participant", room.meeting.id[:6], _action(msg)
             )
         client.send(protocol.error(exc.code, str(exc), msg.id))
-    except Exception:
+        return exc.code
+    except Exception as exc:
+        if is_disk_full(exc):
+            client.send(protocol.error("not-saved", NOT_SAVED, msg.id))
+            return "not-saved"
         # A bug must cost one reply, never the server or the meeting.
         log.exception("failed to handle a %s message", msg.type)
         client.send(protocol.error("server-error", "Something went wrong on our side.", msg.id))
+    return None
 
 
 async def media(sfu: Sfu, room: Room, client: Client, msg: protocol.Message) -> None:
@@ -171,10 +237,34 @@ def _action(msg: protocol.Message) -> str:
     return str(msg.value.get("action", msg.type))[:40]
 
 
-def join(room: Room, client: Client, msg: protocol.Message) -> None:
-    """Take a seat: the role comes from the session (the facilitator key), never the message."""
+async def join(store: Store, room: Room, client: Client, msg: protocol.Message) -> None:
+    """Take a seat: the role comes from the session (the facilitator key), never the message.
+
+    The name is checked first (cheap, before anything is stored); a browser's session row is
+    written on its first join.
+    """
+    name = msg.value.get("name")
+    if isinstance(name, str) and len(name) > MAX_NAME_INPUT:
+        raise MeetingError("bad-name", "Names can be up to 40 characters.")
+    clean_name(name)
     role = FACILITATOR if client.session.facilitator else PARTICIPANT
-    person = room.meeting.arrive(client.person_id, msg.value.get("name"), role, room.now())
+    created = False
+    if not client.stored:
+        session = await claim(store, client.session)
+        if session is None:
+            text = protocol.error("no-session", "Please reload the page to join.", msg.id)
+            await client.ws.send_str(text)
+            await client.ws.close(code=protocol.Close.NO_SESSION, message=b"no session")
+            return
+        created = session.person_id not in room.meeting.people
+        client.session, client.stored = session, True
+    try:
+        person = room.meeting.arrive(client.person_id, name, role, room.now())
+    except MeetingError:
+        if created:  # refused at the door: nothing about this browser is kept
+            await store.delete_session(client.session.token_hash)
+            client.stored = False
+        raise
     client.joined = True
     if person.state == IN_ROOM:
         room.welcome(client, msg.id)
@@ -190,9 +280,16 @@ def act(room: Room, client: Client, msg: protocol.Message) -> None:
     action = msg.value.get("action")
     if not isinstance(action, str):
         raise MeetingError("bad-request", "Say which action.")
+    if not room.storage.ok:
+        # Nothing is changed that could not be kept; the saver says when it works again.
+        raise MeetingError("not-saved", NOT_SAVED)
     args = {k: v for k, v in msg.value.items() if k != "action"}
     notices = room.meeting.act(client.person_id, action, args, room.now())
-    client.send(protocol.encode("ok", msg_id=msg.id))
+    # "ok" only once the change is on disk (Rooms.save); "not-saved" if it cannot be.
+    room.acks.append((client, msg.id))
+    client.unsaved += 1
+    if action == "delete-notes":
+        room.purge_due = True
     if room.meeting.is_private(action):
         room.dirty = True  # saved, but nobody else's screen changes (or learns of it)
     else:

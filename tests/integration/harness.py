@@ -36,6 +36,8 @@ class ServerProcess:
     log_path: Path
     agenda: str = "agendas/network-night.yaml"
     extra: list[str] = field(default_factory=list)
+    prefix: list[str] = field(default_factory=list)
+    """A command the server runs under (e.g. ``nsenter`` into a mount namespace)."""
     proc: subprocess.Popen[bytes] | None = None
     base: str = ""
     participant: str = ""
@@ -44,7 +46,7 @@ class ServerProcess:
 
     def start(self, port: int = 0, timeout: float = 20.0) -> None:
         """Start the server and wait for its links."""
-        args = [sys.executable, "-m", "facilitator", "serve", "--host", "127.0.0.1"]
+        args = [*self.prefix, sys.executable, "-m", "facilitator", "serve", "--host", "127.0.0.1"]
         args += ["--port", str(port), "--data", str(self.data), *self.extra]
         if self.agenda:
             args += ["--agenda", self.agenda]

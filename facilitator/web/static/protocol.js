@@ -6,7 +6,7 @@ const OFFSET_SAMPLES = 8;
 const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 // Close codes after which reconnecting cannot help (docs/protocol.md, "Close codes").
-const NO_RECONNECT_CODES = [4401, 4403, 4404];
+const NO_RECONNECT_CODES = [4401, 4403, 4404, 4409];
 
 /** @typedef {import("./wire.js").Person} Person */
 /** @typedef {import("./wire.js").StateView} StateView */
