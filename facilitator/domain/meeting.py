@@ -90,6 +90,10 @@ class Meeting:
     """Seconds each person has been the active speaker (from audio levels)."""
     notes: dict[str, dict[str, str]] = field(default_factory=dict)
     """Private notes: author id -> (person id or "general") -> text. Only the author reads them."""
+    sharer: str | None = None
+    """Who is sharing their screen (one at a time); not kept across restarts, as media is not."""
+    reaction_budget: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Each person's reaction tokens and when they were counted (rate limit; not saved)."""
 
     def __post_init__(self) -> None:
         self.title = self.title or self.agenda.title
@@ -117,6 +121,7 @@ class Meeting:
             if role == FACILITATOR:
                 person.role = FACILITATOR
                 person.state = IN_ROOM
+                person.creator = True
             if person.state == IN_ROOM:
                 self._rotation_join(person, now)
             self.log.add(now, "join", person=person.id, name=display, again=True)
@@ -127,7 +132,7 @@ class Meeting:
         if not host and self.count_in_room() >= self.max_people:
             raise MeetingError("room-full", f"This meeting is full ({self.max_people} people).")
         state = IN_LOBBY if self.lobby and not host else IN_ROOM
-        person = Person(person_id, display, role, state, now)
+        person = Person(person_id, display, role, state, now, creator=host)
         self.people[person_id] = person
         self.log.add(now, "join", person=person_id, name=display, state=state)
         if state == IN_ROOM:
@@ -140,6 +145,8 @@ class Meeting:
         if person is None or not person.online:
             return
         person.online = False
+        if self.sharer == person_id:
+            self.sharer = None
         self.log.add(now, "leave", person=person_id)
         self._rotation_leave(person_id, now)
 
@@ -235,6 +242,7 @@ class Meeting:
                 "camera": p.camera,
                 "mic": p.mic,
                 "spoken": p.id in spoken,
+                "creator": p.creator,
             }
             for p in self.people.values()
             if (p.state == IN_ROOM and p.online) or (host and p.state == IN_LOBBY and p.online)
@@ -252,6 +260,7 @@ class Meeting:
                 "scheduled_at": self.scheduled_at,
                 "hard_stop": self.agenda.hard_stop,
                 "time_limit": self.agenda.time_limit,
+                "sharing": self.sharer,
             },
             "you": viewer.to_dict() if viewer else None,
             "clock": {
@@ -386,6 +395,7 @@ class Meeting:
     def _end(self, now: float) -> list[Notice]:
         self._item_changing(now)
         self.clock.end(now, self.log)
+        self.sharer = None
         for person in self.people.values():
             person.hand = None
         return [Notice("ended", {"ended_at": now})]

@@ -16,6 +16,12 @@ MAX_PEOPLE_LIMIT = 100
 MAX_NOTE = 5000
 EXTEND_CHOICES = range(30, 3601)
 """Extensions from 30 s to an hour."""
+REACTIONS = ("applause", "laugh", "heart", "thumbs-up", "plus-one")
+"""The reactions people can send; they float over the sender's tile."""
+REACTION_RATE = 1.0
+"""Reactions per second, sustained, per person."""
+REACTION_BURST = 3
+"""Reactions one person may send at once."""
 
 
 class MeetingError(Exception):
@@ -64,6 +70,8 @@ class Person:
     """Their camera is on (as their browser reports it)."""
     mic: bool = False
     """Their microphone is on (as their browser reports it)."""
+    creator: bool = False
+    """Opened the facilitator link: nobody can remove them or take their role away."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the person as JSON-ready data."""

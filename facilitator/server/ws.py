@@ -24,23 +24,31 @@ HEARTBEAT_SECONDS = 8.0
 RATE_PER_SECOND = 20.0
 RATE_BURST = 60.0
 RATE_STRIKES = 100
+"""Messages dropped for rate before the connection is closed."""
 PRIVATE_ACTIONS = frozenset({"note", "delete-notes"})
 """Actions that change nothing anyone else sees: no new state is sent to the room."""
-"""Messages dropped for rate before the connection is closed."""
+PASSING_ACTIONS = frozenset({"react"})
+"""Actions whose notices are the whole effect: relayed, with no new state for everyone."""
+VISIBLE_PER_SECOND = 2.0
+VISIBLE_BURST = 5.0
+MAX_VISIBLE = 100
+"""People one `visible` report may name (a meeting holds at most 100)."""
 
 
 class RateLimit:
-    """A token bucket: RATE_BURST messages at once, RATE_PER_SECOND sustained."""
+    """A token bucket: ``burst`` messages at once, ``rate`` per second sustained."""
 
-    def __init__(self) -> None:
-        self.tokens = RATE_BURST
+    def __init__(self, rate: float = RATE_PER_SECOND, burst: float = RATE_BURST) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
         self.at = time.monotonic()
         self.strikes = 0
 
     def allow(self) -> bool:
         """Take a token if there is one."""
         now = time.monotonic()
-        self.tokens = min(RATE_BURST, self.tokens + (now - self.at) * RATE_PER_SECOND)
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
         if self.tokens >= 1:
             self.tokens -= 1
@@ -67,6 +75,7 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
     room.clients.add(client)
     pump = asyncio.get_running_loop().create_task(client.pump(room.render))
     limit = RateLimit()
+    client.visible_allowed = RateLimit(VISIBLE_PER_SECOND, VISIBLE_BURST).allow
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -119,6 +128,8 @@ async def handle(sfu: Sfu, room: Room, client: Client, text: str) -> None:
             act(room, client, msg)
         elif msg.type in ("media-start", "answer", "media-stop"):
             await media(sfu, room, client, msg)
+        elif msg.type == "visible":
+            visible(room, client, msg)
     except (MeetingError, MediaError) as exc:
         if exc.code == "not-allowed":
             log.warning(
@@ -185,6 +196,25 @@ def join(room: Room, client: Client, msg: protocol.Message) -> None:
     room.changed()
 
 
+def visible(room: Room, client: Client, msg: protocol.Message) -> None:
+    """Remember whose tiles this connection has on screen, for the media layer."""
+    if not client.joined:
+        raise MeetingError("not-joined", "Join the meeting first.")
+    people = msg.value.get("people")
+    if (
+        not isinstance(people, list)
+        or len(people) > MAX_VISIBLE
+        or not all(isinstance(p, str) and 0 < len(p) <= 64 for p in people)
+    ):
+        raise MeetingError("bad-request", f"Name up to {MAX_VISIBLE} people by their ids.")
+    if not client.visible_allowed():
+        raise MeetingError("rate-limited", "Report what is on screen a little less often.")
+    client.visible = frozenset(people) & set(room.meeting.people)
+    if client.media and room.media is not None:
+        room.media.set_visible(client.person_id, set(client.visible))
+    client.send(protocol.encode("ok", msg_id=msg.id))
+
+
 def act(room: Room, client: Client, msg: protocol.Message) -> None:
     """Carry out an action for the connection's person."""
     if not client.joined:
@@ -197,5 +227,7 @@ def act(room: Room, client: Client, msg: protocol.Message) -> None:
     client.send(protocol.encode("ok", msg_id=msg.id))
     if action in PRIVATE_ACTIONS:
         room.dirty = True  # saved, but nobody else's screen changes (or learns of it)
+    elif action in PASSING_ACTIONS:
+        room.publish(notices, changed=False)
     else:
         room.publish(notices)

@@ -97,6 +97,7 @@
 /** @typedef {{sdp: string, tracks?: Record<string, TrackInfo>}} Offer */
 /** @typedef {{reason?: string}} MediaEnded */
 /** @typedef {{person?: string | null}} Speaking */
+/** @typedef {{person: string, reaction: string, t?: number}} Reaction */
 
 /**
  * A refused or failed request, or an `error` message answering none (`type` null).
