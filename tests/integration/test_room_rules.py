@@ -15,7 +15,7 @@ from .harness import MakePeer, ServerProcess, trio
 async def test_reactions_reach_everyone_and_are_rate_limited(
     server: ServerProcess, peers: MakePeer
 ) -> None:
-    sam, ana, ben = await trio(server, peers)
+    _sam, ana, ben = await trio(server, peers)
     await ben.settle()
     states_before = sum(1 for m in ben.messages if m["type"] == "state")
     assert (await ana.action("react", reaction="applause"))["type"] == "ok"

@@ -15,6 +15,7 @@
  * @property {boolean} [camera]
  * @property {boolean} [mic]
  * @property {boolean} [spoken] has spoken in this icebreaker
+ * @property {boolean} [creator] opened the facilitator link: cannot be removed or demoted
  */
 
 /**
@@ -64,6 +65,9 @@
  * @property {boolean} lobby
  * @property {number} max_people
  * @property {number | null} [scheduled_at]
+ * @property {boolean} [hard_stop]
+ * @property {number} [time_limit]
+ * @property {string | null} [sharing] who shares their screen
  */
 
 /**
