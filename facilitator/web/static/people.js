@@ -118,7 +118,6 @@ function buildTile(id) {
   const name = el("span", { className: "tile-name" });
   const badges = el("span", { className: "tile-badges" });
   const node = el("article", { className: "tile", dataset: { personId: id } }, holder, el("div", { className: "tile-info" }, name, badges));
-  node.setAttribute("aria-label", "");
   return { node, avatar, holder, name, badges, sig: "" };
 }
 

@@ -69,7 +69,7 @@ const moreMenu = el("details", { id: "more-menu", className: "menu bar-menu" },
 
 const peopleOpener = panelButton("people", "People");
 const chatOpener = panelButton("chat", "Chat");
-const controlBar = el("footer", { id: "control-bar", className: "control-bar", role: "toolbar", "aria-label": "Call controls" },
+const controlBar = el("section", { id: "control-bar", className: "control-bar", "aria-label": "Call controls" },
   el("div", { className: "bar-group bar-me" }, devices.mediaSlot, handButton, passButton, reactMenu, shareButton, moreMenu),
   hostBar,
   el("div", { className: "bar-group bar-side" }, peopleOpener.button, chatOpener.button, leaveButton));

@@ -116,7 +116,8 @@ function sizeSpotlight() {
 export function setScreen(personId, stream) {
   if (stream) screens.set(personId, stream);
   else screens.delete(personId);
-  if (S.state) layout();
+  const st = S.state;
+  if (st && st.meeting.sharing === personId && personId !== S.you?.id) showShare(stream);
 }
 
 /**
