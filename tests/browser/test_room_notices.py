@@ -33,8 +33,10 @@ def test_nothing_is_missed(server: ServerProcess, browser: Browser, artifacts: P
     ana = join(browser, server.participant, "Ana", problems)
     ben = join(browser, server.participant, "Ben", problems)
     pages = {"Sam": sam, "Ana": ana, "Ben": ben}
-    ids = {name: page.locator("#tiles article.tile.is-you").get_attribute("data-person-id")
-           for name, page in pages.items()}
+    ids = {
+        name: page.locator("#tiles article.tile.is-you").get_attribute("data-person-id")
+        for name, page in pages.items()
+    }
 
     # Before Start the item timer is not amber; the countdown never shows "+00:00 over".
     expect(ana.locator("#timer-box-item")).not_to_have_class("warn")
@@ -75,7 +77,9 @@ def test_nothing_is_missed(server: ServerProcess, browser: Browser, artifacts: P
     sam.get_by_label("Message").fill("Slides: https://example.org/deck?p=1.")
     sam.get_by_role("button", name="Send").click()
     for page in (ana, ben):
-        expect(page.locator("#toasts")).to_contain_text("Sam: Slides: https://example.org/deck?p=1.")
+        expect(page.locator("#toasts")).to_contain_text(
+            "Sam: Slides: https://example.org/deck?p=1."
+        )
         expect(page.locator("#open-chat .tab-badge")).to_have_text("1")
         expect(page.locator("#announcer")).to_contain_text("Sam: Slides")
         link = page.locator("#chat-log a")

@@ -62,7 +62,8 @@ def test_screen_share(media_server: ServerProcess, media_browser: Browser, artif
     }""")
     for page in (sam, ana, ben):
         expect(page.locator("#share-view")).to_be_hidden()
-    expect(ben.get_by_role("button", name="Share screen")).to_have_attribute("aria-pressed", "false")
+    share = ben.get_by_role("button", name="Share screen")
+    expect(share).to_have_attribute("aria-pressed", "false")
     # The cameras carried on throughout.
     expect(sam.locator("#tiles article.tile:not(.is-you).has-video")).to_have_count(2)
     assert errors == []
