@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .actions import AFTER_END, EVERYONE, FACILITATORS
-from .agenda import Agenda
+from .agenda import HARD_STOP_GRACE, Agenda
 from .clock import ENDED, PAUSED, RUNNING, Clock, ClockError
 from .decks import Deck
 from .events import EventLog
@@ -261,6 +261,7 @@ class Meeting:
                 "hard_stop": self.agenda.hard_stop,
                 "time_limit": self.agenda.time_limit,
                 "sharing": self.sharer,
+                "hard_stop_grace": HARD_STOP_GRACE,
             },
             "you": viewer.to_dict() if viewer else None,
             "clock": {

@@ -43,9 +43,19 @@ def test_nothing_is_missed(server: ServerProcess, browser: Browser, artifacts: P
     formats = ana.evaluate("""async () => {
         const f = await import("/static/format.js");
         return [f.countdownText(0), f.countdownText(-0.4), f.countdownText(-1.2),
-                f.warnThreshold([300, 60], 60, 60), f.warnThreshold([300, 60], 600, 60)];
+                f.warnThreshold([300, 60], 60, 60), f.warnThreshold([300, 60], 600, 60),
+                f.hardStopText(12, 30), f.hardStopText(0, 30), f.hardStopText(-29.5, 30)];
     }""")
-    assert formats == ["00:00", "00:00", "+00:01 over", 15, 60]
+    assert formats == [
+        "00:00",
+        "00:00",
+        "+00:01 over",
+        15,
+        60,
+        "",
+        "This call ends in 0:30",
+        "This call ends in 0:01",
+    ]
 
     # Every guest looks at another tab of the panel: the turn is announced all the same.
     open_tab(ana, "Notes")

@@ -121,6 +121,18 @@ export function countdownText(seconds) {
 }
 
 /**
+ * The hard-stop banner's words: from the time limit on, "This call ends in 0:30" (the call ends by
+ * itself `grace` seconds after the limit); "" before the limit.
+ * @param {number} meetingLeft
+ * @param {number} grace
+ * @returns {string}
+ */
+export function hardStopText(meetingLeft, grace) {
+  if (meetingLeft > 0) return "";
+  return "This call ends in " + mss(Math.max(0, Math.ceil(grace + meetingLeft)));
+}
+
+/**
  * How many seconds before the end a countdown turns amber: the agenda's smallest `warn_at`, but
  * never more than a quarter of a short countdown (a 1-minute item is not amber all along).
  * @param {number[] | undefined} warnAt

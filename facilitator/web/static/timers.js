@@ -2,7 +2,7 @@
 
 import { currentElapsed } from "./agenda.js";
 import { el, setText, setHidden, setClass } from "./dom.js";
-import { countdownText, duration, hhmm, mss, timeLeft, warnThreshold } from "./format.js";
+import { countdownText, duration, hardStopText, hhmm, mss, timeLeft, warnThreshold } from "./format.js";
 import { S, conn, keys, page } from "./state.js";
 import { setItem } from "./storage.js";
 
@@ -38,9 +38,9 @@ export const timerBoxes = [timerMeeting, timerItem, timerSpeaker];
 export const clockBadge = el("span", { id: "clock-status", className: "badge badge-status", hidden: true });
 export const endsAt = el("p", { id: "ends-at", className: "ends-at" });
 export const chimeButton = el("button", { type: "button", id: "chime-toggle", className: "button button-small button-quiet" });
-/** The hard-stop countdown ("This call ends in 0:30"), from the last warning on. */
-const hardStopText = el("span", { id: "hard-stop-text" });
-export const hardStopBanner = el("p", { id: "hard-stop-banner", className: "banner banner-over", role: "status", hidden: true }, hardStopText);
+/** The hard-stop countdown ("This call ends in 0:30"), from the time limit on. */
+const hardStopWords = el("span", { id: "hard-stop-text" });
+export const hardStopBanner = el("p", { id: "hard-stop-banner", className: "banner banner-over", role: "status", hidden: true }, hardStopWords);
 
 // ---------------------------------------------------------------- chimes
 
@@ -173,9 +173,9 @@ export function tick() {
     const speakerLeft = timeLeft(clock.speaker, now);
     paintTimer(timerSpeaker, speakerLeft, live && speakerLeft <= warnThreshold([10], clock.speaker?.given, 10));
   }
-  const hardStop = Boolean(st.meeting.hard_stop) && live && meetingLeft <= lastWarning;
-  setHidden(hardStopBanner, !hardStop);
-  if (hardStop) setText(hardStopText, "This call ends in " + mss(Math.max(0, Math.ceil(meetingLeft))));
+  const stopping = st.meeting.hard_stop && live ? hardStopText(meetingLeft, st.meeting.hard_stop_grace ?? 30) : "";
+  setHidden(hardStopBanner, !stopping);
+  setText(hardStopWords, stopping);
   paintTitle(ended ? null : meetingLeft);
   const status = clock.status;
   if (status === "ended") {

@@ -68,6 +68,7 @@
  * @property {boolean} [hard_stop]
  * @property {number} [time_limit]
  * @property {string | null} [sharing] who shares their screen
+ * @property {number} [hard_stop_grace] seconds after the time limit a hard stop ends the call
  */
 
 /**
