@@ -206,7 +206,8 @@ export function layout() {
   tiles.dataset.count = String(flow.length);
   if (spot) sizeSpotlight();
   const minWidth = mode === "grid" ? (window.innerWidth < 700 ? 110 : 180) : 96;
-  const stripShape = window.innerWidth < window.innerHeight ? 4 / 3 : 16 / 9;
+  // On a phone (portrait) the strip's tiles are square: more face in the same height.
+  const stripShape = window.innerWidth < window.innerHeight ? 1 : 16 / 9;
   const perPage = sizeTiles(tiles, flow.length, minWidth, mode === "grid" ? undefined : stripShape);
   const pages = Math.max(1, Math.ceil(flow.length / perPage));
   pageIndex = Math.min(pageIndex, pages - 1);
