@@ -10,6 +10,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8080
 AGENDA ?= agendas/network-night.yaml
+# The base of the printed links, e.g. PUBLIC_URL=https://meet.example.org (default: from HOST).
+PUBLIC_URL ?=
 PYTEST_ARGS ?=
 # Tests run in a private network namespace with only loopback, so no media can reach this
 # machine's other addresses (root: unshare -n; others: a user namespace, unshare -rn).
@@ -31,7 +33,8 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
-	$(BIN)/facilitator serve --host $(HOST) --port $(PORT) --agenda $(AGENDA)
+	$(BIN)/facilitator serve --host $(HOST) --port $(PORT) --agenda $(AGENDA) \
+		$(if $(PUBLIC_URL),--public-url $(PUBLIC_URL))
 
 test-tools:
 	@missing=""; \
@@ -55,12 +58,13 @@ node-tools:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# TypeScript at the version pinned in package-lock.json; again only when the lock file changes.
+# TypeScript and axe-core at the versions pinned in package-lock.json; again only when it changes.
 node_modules/.installed: package.json package-lock.json | node-tools
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: $(VENV)/.test-installed test-tools
+# The browser tests inject axe-core (package.json) to check the pages' accessibility.
+test: $(VENV)/.test-installed test-tools node_modules/.installed
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The standard load scenarios (a few minutes): table on screen, JSON under bench/results/.

@@ -211,15 +211,14 @@ class Bot:
                     continue
                 self._installed.add(mid)
                 if info["own"]:
-                    track = self.audio if info["kind"] == "audio" else self.video
+                    track = {"audio": self.audio, "video": self.video}.get(info["kind"])
                     if track is not None:
                         transceiver.sender.replaceTrack(track)
                         transceiver.direction = "sendonly"
                         on_keyframe_request(transceiver.sender, track.request_keyframe)
                 else:
-                    install_forwarding(
-                        transceiver.receiver, info["kind"], self._sink(mid, info["kind"])
-                    )
+                    kind = "audio" if info["kind"] == "audio" else "video"  # a screen is video
+                    install_forwarding(transceiver.receiver, kind, self._sink(mid, info["kind"]))
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
             await self.send("answer", {"sdp": pc.localDescription.sdp})

@@ -21,6 +21,9 @@ from .people import (
     MAX_NOTES_PER_AUTHOR,
     MAX_NOTES_TOTAL,
     PARTICIPANT,
+    REACTION_BURST,
+    REACTION_RATE,
+    REACTIONS,
     REMOVED,
     MeetingError,
     Notice,
@@ -125,6 +128,34 @@ def _unmute_self(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float
         raise MeetingError(
             "muted-by-facilitator", "A facilitator muted you; raise your hand to ask."
         )
+    return []
+
+
+def _react(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    reaction = args.get("reaction")
+    if reaction not in REACTIONS:
+        raise MeetingError("bad-request", "Pick one of the reactions on offer.")
+    # A token bucket per person: a few at once, then about one a second.
+    tokens, at = m.reaction_budget.get(who.id, (float(REACTION_BURST), now))
+    tokens = min(float(REACTION_BURST), tokens + max(0.0, now - at) * REACTION_RATE)
+    if tokens < 1:
+        raise MeetingError("rate-limited", "One reaction at a time, please.")
+    m.reaction_budget[who.id] = (tokens - 1, now)
+    return [Notice("reaction", {"person": who.id, "reaction": reaction, "t": now})]
+
+
+def _share_start(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    sharer = m.people.get(m.sharer or "")
+    if sharer is not None and sharer.id != who.id and sharer.online and sharer.state == IN_ROOM:
+        raise MeetingError("already-sharing", f"{sharer.name} is sharing their screen right now.")
+    m.sharer = who.id
+    m.log.add(now, "share", person=who.id)
+    return []
+
+
+def _share_stop(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    if m.sharer == who.id:
+        m.sharer = None
     return []
 
 
@@ -264,10 +295,45 @@ def _unmute(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> 
     return [Notice("unmuted", {"person": person.id, "by": who.name}, to=person.id)]
 
 
+def _mute_all(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    notices = []
+    for person in m.present():
+        if person.id != who.id and not person.muted:
+            notices += _mute(m, who, {"person": person.id}, now)
+    return notices
+
+
+def _lower_hand(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    _target(m, args).hand = None
+    return []
+
+
+def _lower_all_hands(
+    m: MeetingApi, who: Person, args: Mapping[str, Any], now: float
+) -> list[Notice]:
+    for person in m.people.values():
+        person.hand = None
+    return []
+
+
+def _stop_share(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    if m.sharer is not None and m.sharer == _target(m, args).id:
+        m.sharer = None
+    return []
+
+
+def _not_the_creator(person: Person, what: str) -> None:
+    if person.creator:
+        raise MeetingError("not-allowed", f"Nobody can {what} the person who created the meeting.")
+
+
 def _remove(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     person = _target(m, args)
     if person.id == who.id:
         raise MeetingError("bad-request", "You cannot remove yourself; leave the call instead.")
+    _not_the_creator(person, "remove")
+    if m.sharer == person.id:
+        m.sharer = None
     person.state = REMOVED
     person.online = False
     person.hand = None
@@ -289,6 +355,17 @@ def _make_facilitator(
     if person.state != IN_ROOM:
         raise MeetingError("bad-request", "Let them in from the lobby first.")
     person.role = FACILITATOR
+    return []
+
+
+def _make_participant(
+    m: MeetingApi, who: Person, args: Mapping[str, Any], now: float
+) -> list[Notice]:
+    person = _target(m, args)
+    if person.id == who.id:
+        return _step_down(m, who, args, now)
+    _not_the_creator(person, "demote")
+    person.role = PARTICIPANT
     return []
 
 
@@ -333,6 +410,9 @@ EVERYONE: dict[str, Handler] = {
     "media-state": _media_state,
     "note": _note,
     "delete-notes": _delete_notes,
+    "react": _react,
+    "share-start": _share_start,
+    "share-stop": _share_stop,
 }
 FACILITATORS: dict[str, Handler] = {
     "start": _start,
@@ -357,6 +437,11 @@ FACILITATORS: dict[str, Handler] = {
     "unmute": _unmute,
     "remove": _remove,
     "make-facilitator": _make_facilitator,
+    "make-participant": _make_participant,
+    "mute-all": _mute_all,
+    "lower-hand": _lower_hand,
+    "lower-all-hands": _lower_all_hands,
+    "stop-share": _stop_share,
     "step-down": _step_down,
     "admit": _admit,
     "admit-all": _admit_all,
@@ -365,3 +450,5 @@ AFTER_END = {"chat", "rename", "note", "delete-notes"}
 """Actions still allowed once the meeting has ended (people say goodbye)."""
 PRIVATE = frozenset({"note", "delete-notes"})
 """Actions that change nothing anyone else sees: nobody else needs the new state."""
+RELAY_ONLY = frozenset({"react"})
+"""Actions whose notices are the whole effect: relayed to the room, with no new state."""

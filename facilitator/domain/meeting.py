@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import AFTER_END, EVERYONE, FACILITATORS, PRIVATE
-from .agenda import Agenda
+from .actions import AFTER_END, EVERYONE, FACILITATORS, PRIVATE, RELAY_ONLY
+from .agenda import HARD_STOP_GRACE, Agenda
 from .clock import ENDED, Clock, ClockError
 from .decks import Deck
 from .events import EventLog
@@ -94,6 +94,10 @@ class Meeting:
     """Seconds each person has been the active speaker (from audio levels)."""
     notes: dict[str, dict[str, str]] = field(default_factory=dict)
     """Private notes: author id -> (person id or "general") -> text. Only the author reads them."""
+    sharer: str | None = None
+    """Who is sharing their screen (one at a time); not kept across restarts, as media is not."""
+    reaction_budget: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Each person's reaction tokens and when they were counted (rate limit; not saved)."""
 
     def __post_init__(self) -> None:
         self.title = self.title or self.agenda.title
@@ -155,6 +159,8 @@ class Meeting:
         if person is None or not person.online:
             return
         person.online = False
+        if self.sharer == person_id:
+            self.sharer = None
         self.log.add(now, "leave", person=person_id)
         self.turns.drop(person_id, now)
 
@@ -237,6 +243,10 @@ class Meeting:
         """True for actions that change nothing anyone else sees (no new state for the room)."""
         return action in PRIVATE
 
+    def is_relay_only(self, action: str) -> bool:
+        """True for actions whose notices are their whole effect (a reaction): no new state."""
+        return action in RELAY_ONLY
+
     def notes_of(self, author_id: str) -> dict[str, str]:
         """One person's own notes (nobody else's are ever handed out)."""
         return dict(self.notes.get(author_id, {}))
@@ -309,6 +319,8 @@ class Meeting:
                 "hard_stop": self.agenda.hard_stop,
                 "time_limit": self.agenda.time_limit,
                 **self._lobby_view(host),
+                "sharing": self.sharer,
+                "hard_stop_grace": HARD_STOP_GRACE,
             },
             "you": viewer.to_dict() if viewer else None,
             "clock": {
@@ -363,6 +375,7 @@ class Meeting:
         self.clock.check_end()
         self.turns.close(now)
         self.clock.end(now, self.log)
+        self.sharer = None
         for person in self.people.values():
             person.hand = None
         return [Notice("ended", {"ended_at": now})]

@@ -29,6 +29,8 @@ class MeetingApi(Protocol):
     chat_seq: int
     notes: dict[str, dict[str, str]]
     max_people: int
+    sharer: str | None
+    reaction_budget: dict[str, tuple[float, float]]
 
     def count_in_room(self) -> int:
         """People in the room who are online."""

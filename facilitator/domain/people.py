@@ -27,6 +27,12 @@ PEOPLE_PER_SEAT = 4
 (people in the lobby, departed and removed too): 64 for 16 seats, 400 for 100."""
 EXTEND_CHOICES = range(30, 3601)
 """Extensions from 30 s to an hour."""
+REACTIONS = ("applause", "laugh", "heart", "thumbs-up", "plus-one")
+"""The reactions people can send; they float over the sender's tile."""
+REACTION_RATE = 1.0
+"""Reactions per second, sustained, per person."""
+REACTION_BURST = 3
+"""Reactions one person may send at once."""
 
 
 class MeetingError(CodedError):

@@ -43,6 +43,8 @@ from .relay import Publisher, RelayTrack
 log = logging.getLogger(__name__)
 
 CODECS = {"audio": "audio/opus", "video": "video/VP8"}
+SLOTS = {"audio": "audio", "video": "video", "screen": "video"}
+"""What a person publishes (microphone, camera, shared screen) and the media kind of each."""
 CONNECT_TIMEOUT = 30.0
 """A connection that is not up within this many seconds is closed."""
 MAX_SDP = 60_000
@@ -75,6 +77,8 @@ class Outgoing:
 
     transceiver: RTCRtpTransceiver
     track: RelayTrack
+    slot: str = ""
+    """Which of its publisher's SLOTS it carries now ("audio", "video" or "screen")."""
 
 
 class MediaPeer:
@@ -93,19 +97,22 @@ class MediaPeer:
         self.pc = RTCPeerConnection(config)
         self.audio = Publisher(person_id, "audio", lambda: None)
         self.video = Publisher(person_id, "video", self._ask_keyframe)
+        # The shared screen is a second video, forwarded exactly like the camera.
+        self.screen = Publisher(person_id, "video", lambda: self._ask_keyframe("screen"))
         self.buffers: dict[str, ForwardingBuffer] = {}
         self.incoming: dict[str, RTCRtpTransceiver] = {}
         self.readers: list[asyncio.Task[None]] = []
-        for kind, publisher in (("audio", self.audio), ("video", self.video)):
+        for slot, kind in SLOTS.items():
+            publisher = self.publisher(slot)
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             pin_codec(transceiver, CODECS[kind])
             bound_nacks(transceiver.receiver)
             if not room.config.transcode:
                 on_level = self._on_level if kind == "audio" else None
-                self.buffers[kind] = install_forwarding(
+                self.buffers[slot] = install_forwarding(
                     transceiver.receiver, kind, publisher.on_frame, on_level
                 )
-            self.incoming[kind] = transceiver
+            self.incoming[slot] = transceiver
         # max-bundle: every m-line shares the first transceiver's transport, so one router.
         bound_ssrcs(self.incoming["audio"].receiver.transport)
         if room.config.transcode:
@@ -133,9 +140,9 @@ class MediaPeer:
 
         self.readers.append(asyncio.ensure_future(read()))
 
-    def publisher(self, kind: str) -> Publisher:
-        """This person's audio or video publisher."""
-        return self.audio if kind == "audio" else self.video
+    def publisher(self, slot: str) -> Publisher:
+        """This person's audio, camera ("video") or screen publisher."""
+        return {"audio": self.audio, "screen": self.screen}.get(slot, self.video)
 
     def _on_level(self, level: int) -> None:
         now = time.monotonic()
@@ -149,13 +156,13 @@ class MediaPeer:
             return 127
         return self.level
 
-    def _ask_keyframe(self) -> None:
-        buffer = self.buffers.get("video")
+    def _ask_keyframe(self, slot: str = "video") -> None:
+        buffer = self.buffers.get(slot)
         if self.closed or buffer is None or buffer.ssrc is None:
             # No packet yet, so no SSRC to name: the stream will start with a keyframe, and a
             # subscriber still waiting for one asks again (RelayTrack.push).
             return
-        self.room.spawn(request_keyframe(self.incoming["video"].receiver, buffer.ssrc))
+        self.room.spawn(request_keyframe(self.incoming[slot].receiver, buffer.ssrc))
 
     def _state_changed(self) -> None:
         state = self.pc.connectionState
@@ -171,14 +178,16 @@ class MediaPeer:
             self.signal("media-ended", {"reason": "timeout"})
             self.room.spawn(self.room.leave(self.person_id, self))
 
-    def sync(self, others: Iterable[MediaPeer]) -> bool:
-        """Carry every other person's audio and video; return whether anything changed."""
-        wanted = {(o.person_id, kind): o.publisher(kind) for o in others for kind in CODECS}
+    def sync(self, others: Iterable[MediaPeer], sharing: str | None = None) -> bool:
+        """Carry every other person's audio and video, and the screen of whoever shares it;
+        return whether anything changed."""
+        wanted = {(o.person_id, slot): o.publisher(slot) for o in others for slot in CODECS}
+        wanted.update({(o.person_id, "screen"): o.screen for o in others if o.person_id == sharing})
         changed = False
         carried = set()
         for out in self.outgoing:
             publisher = out.track.publisher
-            key = (publisher.person_id, out.track.kind) if publisher else None
+            key = (publisher.person_id, out.slot) if publisher else None
             if key is not None and wanted.get(key) is publisher:
                 carried.add(key)
             elif publisher is not None:
@@ -188,12 +197,14 @@ class MediaPeer:
         for key, publisher in wanted.items():
             if key in carried:
                 continue
+            kind = SLOTS[key[1]]
             free = next(
-                (o for o in self.outgoing if o.track.publisher is None and o.track.kind == key[1]),
+                (o for o in self.outgoing if o.track.publisher is None and o.track.kind == kind),
                 None,
             )
             if free is None:
-                free = self._add_outgoing(key[1])
+                free = self._add_outgoing(kind)
+            free.slot = key[1]
             free.track.attach(publisher)
             free.transceiver.direction = "sendonly"
             changed = True
@@ -211,22 +222,22 @@ class MediaPeer:
 
         if not self.room.config.transcode:  # an encoder makes its own keyframes
             on_keyframe_request(transceiver.sender, forward_keyframe_request)
-        out = Outgoing(transceiver, track)
+        out = Outgoing(transceiver, track, kind)
         self.outgoing.append(out)
         return out
 
     def track_map(self) -> dict[str, dict[str, Any]]:
         """For the offer: which person and kind each m-line (by mid) carries."""
         tracks: dict[str, dict[str, Any]] = {}
-        for kind, transceiver in self.incoming.items():
+        for slot, transceiver in self.incoming.items():
             if transceiver.mid is not None:
-                tracks[transceiver.mid] = {"person": self.person_id, "kind": kind, "own": True}
+                tracks[transceiver.mid] = {"person": self.person_id, "kind": slot, "own": True}
         for out in self.outgoing:
             if out.transceiver.mid is not None:
                 publisher = out.track.publisher
                 tracks[out.transceiver.mid] = {
                     "person": publisher.person_id if publisher else None,
-                    "kind": out.track.kind,
+                    "kind": out.slot if publisher else out.track.kind,
                     "own": False,
                 }
         return tracks
@@ -278,6 +289,7 @@ class MediaPeer:
         self.timeout.cancel()
         self.audio.close()
         self.video.close()
+        self.screen.close()
         for out in self.outgoing:
             out.track.stop()
         for reader in self.readers:
@@ -296,6 +308,10 @@ class MediaRoom:
         self.config = config
         self.peers: dict[str, MediaPeer] = {}
         self.muted: set[str] = set()
+        self.sharing: str | None = None
+        """Whose screen is forwarded (the meeting decides: one at a time)."""
+        self.visible: dict[str, set[str]] = {}
+        """Whose tiles each person has on screen (kept for a later per-subscriber allocation)."""
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -324,13 +340,14 @@ class MediaRoom:
                 await peer.close()
             return
         del self.peers[person_id]
+        self.visible.pop(person_id, None)
         await current.close()
         await self._resync()
 
     async def _resync(self) -> None:
         peers = list(self.peers.values())
         for peer in peers:
-            changed = peer.sync([p for p in peers if p is not peer])
+            changed = peer.sync([p for p in peers if p is not peer], self.sharing)
             if changed or peer.pc.localDescription is None:
                 with contextlib.suppress(MediaError):
                     await peer.negotiate()
@@ -340,6 +357,16 @@ class MediaRoom:
         self.muted = set(muted)
         for person_id, peer in self.peers.items():
             peer.audio.muted = person_id in self.muted
+
+    def set_sharing(self, person_id: str | None) -> None:
+        """Mirror the meeting's screen sharer: everyone gets that person's screen track."""
+        if person_id != self.sharing:
+            self.sharing = person_id
+            self.spawn(self._resync())
+
+    def set_visible(self, person_id: str, people: set[str]) -> None:
+        """Remember whose tiles one person has on screen (not acted on yet)."""
+        self.visible[person_id] = set(people)
 
     def loudest(self, now: float) -> str | None:
         """Who is speaking now, from RTP audio levels (None when nobody is)."""

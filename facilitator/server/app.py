@@ -51,6 +51,7 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     guard_datagrams()
     restrict_host_addresses(config.ice_addresses)
     servers = [RTCIceServer(**server) for server in config.ice_servers]
+    app[pages.CREATED] = pages.CreatedViews()
     app[SFU] = Sfu(MediaConfig(ice_servers=servers, transcode=config.transcode))
     if config.stats:
         app[LAG] = LoopLag()
@@ -63,6 +64,7 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
 
     app.router.add_get("/", pages.landing)
     app.router.add_post("/meetings", pages.create_meeting)
+    app.router.add_get("/meetings/{id}/created", pages.created_page)
     app.router.add_get("/m/{id}", pages.meeting_page)
     app.router.add_get("/m/{id}/ws", meeting_socket)
     app.router.add_get("/m/{id}/recap", recap.recap_page)

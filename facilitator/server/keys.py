@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -66,11 +69,34 @@ class Config:
         """The base URL links are built from."""
         if self.public_url:
             return self.public_url.rstrip("/")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        if host in ("0.0.0.0", "[::]"):
-            host = "127.0.0.1"
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):
+            # Listening everywhere: print a link someone else can open.
+            host = first_shareable(local_addresses()) or "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
         scheme = "https" if self.tls_cert else "http"
         return f"{scheme}://{host}:{self.port}"
+
+
+def local_addresses() -> list[str]:
+    """This machine's IP addresses, as its host name resolves (no traffic is sent)."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return []
+    return [str(info[4][0]) for info in infos]
+
+
+def first_shareable(addresses: Iterable[str]) -> str | None:
+    """The first address another machine could reach (not loopback, link-local or unspecified)."""
+    for text in addresses:
+        try:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+        except ValueError:
+            continue
+        if not (address.is_loopback or address.is_link_local or address.is_unspecified):
+            return str(address)
+    return None
 
 
 CONFIG = web.AppKey("config", Config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -21,11 +23,55 @@ from .agendas import (
 from .keys import CONFIG, ROOMS, TEMPLATES
 from .limits import LIMITS, retry_after, retry_header, wait_text
 from .parsing import MAX_AGENDA_BYTES, ParserBusy
+from .rooms import digest, new_id
 from .sessions import open_session, set_session_cookie
 
 NO_STORE = {"Cache-Control": "no-store"}
+CREATED_COOKIE = "fc_created"
+CREATED_SECONDS = 30 * 60
+"""How long "Your meeting is ready" can be reloaded by whoever created the meeting."""
+MAX_CREATED_VIEWS = 10_000
+
 BUSY = "Many agendas are being checked right now. Try again in a moment."
 STORE_FAILED = "We could not save this meeting: the server's disk may be full. Please try later."
+
+
+@dataclass(frozen=True)
+class CreatedView:
+    """What the "meeting is ready" page shows, kept server-side (the key stays out of URLs)."""
+
+    meeting_id: str
+    context: dict[str, Any]
+    expires: float
+
+
+@dataclass
+class CreatedViews:
+    """Short-lived "meeting is ready" pages, by the hash of their creator's cookie."""
+
+    views: dict[str, CreatedView] = field(default_factory=dict)
+
+    def add(self, token: str, view: CreatedView) -> None:
+        """Keep one view (the oldest go first when there are too many)."""
+        self.prune(time.time())
+        while len(self.views) >= MAX_CREATED_VIEWS:
+            del self.views[next(iter(self.views))]
+        self.views[digest(token)] = view
+
+    def get(self, token: str | None, meeting_id: str) -> CreatedView | None:
+        """The view for this cookie and meeting, while it lasts."""
+        view = self.views.get(digest(token)) if token and len(token) <= 128 else None
+        if view is None or view.meeting_id != meeting_id or view.expires < time.time():
+            return None
+        return view
+
+    def prune(self, now: float) -> None:
+        """Forget expired views."""
+        for key in [k for k, v in self.views.items() if v.expires < now]:
+            del self.views[key]
+
+
+CREATED = web.AppKey("created", CreatedViews)
 
 
 def render(
@@ -99,7 +145,8 @@ async def landing(request: web.Request) -> web.Response:
 
 
 async def create_meeting(request: web.Request) -> web.Response:
-    """POST /meetings: create a meeting from the landing form and show its two links."""
+    """POST /meetings: create a meeting from the landing form, then redirect (303) to the page
+    with its two links, so reloading that page never creates a second meeting."""
     limits = request.app[LIMITS]
     wait = retry_after(request, limits.creates, limits.creates_hourly, limits.creates_total)
     if wait:
@@ -141,14 +188,43 @@ async def create_meeting(request: web.Request) -> web.Response:
         room, participant, facilitator = await create(request, req)
     except StoreFailure:
         return error_page(request, 503, "Could not save the meeting", STORE_FAILED)
-    return render(
-        request,
-        "created.html",
-        title=room.meeting.title,
-        agenda_title=room.meeting.agenda.title,
-        participant_url=participant,
-        facilitator_url=facilitator,
+    meeting_id = room.meeting.id
+    context = {
+        "title": room.meeting.title,
+        "agenda_title": room.meeting.agenda.title,
+        "participant_url": participant,
+        "facilitator_url": facilitator,
+    }
+    token = new_id(32)
+    view = CreatedView(meeting_id, context, time.time() + CREATED_SECONDS)
+    request.app[CREATED].add(token, view)
+    where = f"/meetings/{meeting_id}/created"
+    response = web.HTTPSeeOther(where, headers=NO_STORE)
+    response.set_cookie(
+        CREATED_COOKIE,
+        token,
+        max_age=CREATED_SECONDS,
+        path=where,
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
     )
+    raise response
+
+
+async def created_page(request: web.Request) -> web.Response:
+    """GET /meetings/{id}/created: the two links, for the browser that created the meeting."""
+    view = request.app[CREATED].get(request.cookies.get(CREATED_COOKIE), request.match_info["id"])
+    if view is None:
+        return render(
+            request,
+            "error.html",
+            status=404,
+            heading="This page has expired",
+            message="The links of a new meeting are shown only to whoever created it, for half "
+            "an hour. If that was you, use the links you copied.",
+        )
+    return render(request, "created.html", **view.context)
 
 
 async def meeting_page(request: web.Request) -> web.Response:

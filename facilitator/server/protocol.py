@@ -16,7 +16,9 @@ from ..errors import CodedError
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
-CLIENT_TYPES = frozenset({"join", "action", "ping", "leave", "media-start", "answer", "media-stop"})
+CLIENT_TYPES = frozenset(
+    {"join", "action", "ping", "leave", "media-start", "answer", "media-stop", "visible"}
+)
 """Messages a browser sends."""
 
 SERVER_TYPES = frozenset(
@@ -39,6 +41,7 @@ SERVER_TYPES = frozenset(
         "offer",
         "media-ended",
         "speaking",
+        "reaction",
     }
 )
 """Messages the server sends."""
@@ -96,6 +99,7 @@ ERROR_CODES = frozenset(
         "muted-by-facilitator",
         "no-such-person",
         "last-facilitator",
+        "already-sharing",
         # The clock and the icebreaker.
         "already-started",
         "not-running",

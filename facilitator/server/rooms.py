@@ -80,6 +80,10 @@ class Client:
         """The server closing this connection (kept so the task is not garbage-collected)."""
         self.stored = True
         """The session has a row in the store (a new browser's is written when it joins)."""
+        self.visible: frozenset[str] = frozenset()
+        """Whose tiles the page has on screen (its `visible` reports)."""
+        self.visible_allowed: Callable[[], bool] = lambda: True
+        """The rate limit on those reports (the WebSocket handler sets it)."""
         self.outbox: deque[str] = deque()
         self.state_due = False
         self.unsaved = 0
@@ -206,6 +210,7 @@ class Room:
         self.refresh()
         if self.media is not None:
             self.media.set_muted({p.id for p in self.meeting.people.values() if p.muted})
+            self.media.set_sharing(self.meeting.sharer)
 
     def welcome(self, client: Client, msg_id: object = None) -> None:
         """Greet a connection whose person is in the room: who they are, the chat so far."""
@@ -225,8 +230,8 @@ class Room:
         client.send(protocol.encode("chat-history", {"messages": self.meeting.chat}))
         client.want_state()
 
-    def publish(self, notices: Iterable[Notice]) -> None:
-        """Relay the meeting's notices to the people they are for."""
+    def publish(self, notices: Iterable[Notice], changed: bool = True) -> None:
+        """Relay the meeting's notices to the people they are for (and the new state)."""
         for notice in notices:
             targets = self.of_person(notice.to) if notice.to else list(self.joined())
             text = protocol.encode(notice.kind, dict(notice.data))
@@ -236,7 +241,8 @@ class Room:
                     self.welcome(client)
                 elif notice.kind == "removed":
                     asyncio.get_running_loop().create_task(_close_later(client))
-        self.changed()
+        if changed:
+            self.changed()
 
     def announce(self, kind: str, value: dict[str, Any]) -> None:
         """Send one message to every joined connection."""

@@ -31,7 +31,7 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=()",
+    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 

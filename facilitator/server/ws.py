@@ -38,20 +38,26 @@ gets a fresh offer and a reply), and a full disk is the server's trouble."""
 HEAVY_ERRORS = frozenset({"too-big"})
 """Refusals that cost a connection ERROR_WEIGHT from its budget (so repeats close it fast)."""
 ERROR_WEIGHT = 10.0
+VISIBLE_PER_SECOND = 2.0
+VISIBLE_BURST = 5.0
+MAX_VISIBLE = 100
+"""People one `visible` report may name (a meeting holds at most 100)."""
 
 
 class RateLimit:
-    """A token bucket: RATE_BURST messages at once, RATE_PER_SECOND sustained."""
+    """A token bucket: ``burst`` messages at once, ``rate`` per second sustained."""
 
-    def __init__(self) -> None:
-        self.tokens = RATE_BURST
+    def __init__(self, rate: float = RATE_PER_SECOND, burst: float = RATE_BURST) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
         self.at = time.monotonic()
         self.strikes = 0
 
     def allow(self) -> bool:
         """Take a token if there is one."""
         now = time.monotonic()
-        self.tokens = min(RATE_BURST, self.tokens + (now - self.at) * RATE_PER_SECOND)
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
         if self.tokens >= 1:
             self.tokens -= 1
@@ -103,6 +109,7 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
     limit = RateLimit()
     errors = ErrorBudget()
     store = request.app[STORE]
+    client.visible_allowed = RateLimit(VISIBLE_PER_SECOND, VISIBLE_BURST).allow
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -178,6 +185,8 @@ async def handle(sfu: Sfu, store: Store, room: Room, client: Client, text: str) 
             act(room, client, msg)
         elif msg.type in ("media-start", "answer", "media-stop"):
             await media(sfu, room, client, msg)
+        elif msg.type == "visible":
+            visible(room, client, msg)
     except CodedError as exc:
         if exc.code == "not-allowed":
             log.warning(
@@ -273,6 +282,25 @@ async def join(store: Store, room: Room, client: Client, msg: protocol.Message) 
     room.changed()
 
 
+def visible(room: Room, client: Client, msg: protocol.Message) -> None:
+    """Remember whose tiles this connection has on screen, for the media layer."""
+    if not client.joined:
+        raise MeetingError("not-joined", "Join the meeting first.")
+    people = msg.value.get("people")
+    if (
+        not isinstance(people, list)
+        or len(people) > MAX_VISIBLE
+        or not all(isinstance(p, str) and 0 < len(p) <= 64 for p in people)
+    ):
+        raise MeetingError("bad-request", f"Name up to {MAX_VISIBLE} people by their ids.")
+    if not client.visible_allowed():
+        raise MeetingError("rate-limited", "Report what is on screen a little less often.")
+    client.visible = frozenset(people) & set(room.meeting.people)
+    if client.media and room.media is not None:
+        room.media.set_visible(client.person_id, set(client.visible))
+    client.send(protocol.encode("ok", msg_id=msg.id))
+
+
 def act(room: Room, client: Client, msg: protocol.Message) -> None:
     """Carry out an action for the connection's person."""
     if not client.joined:
@@ -292,5 +320,7 @@ def act(room: Room, client: Client, msg: protocol.Message) -> None:
         room.purge_due = True
     if room.meeting.is_private(action):
         room.dirty = True  # saved, but nobody else's screen changes (or learns of it)
+    elif room.meeting.is_relay_only(action):
+        room.publish(notices, changed=False)
     else:
         room.publish(notices)

@@ -44,6 +44,15 @@ def join(
     return page
 
 
+def open_tab(page: Page, name: str) -> None:
+    """Open the room's side panel at one of its tabs (Agenda, People, Chat, Notes, Facilitator)."""
+    if not page.locator("#side-panel").is_visible():
+        page.locator("#open-chat").click()
+    tab = page.get_by_role("tab", name=name)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+
+
 def seconds(text: str) -> int:
     """A countdown's text in seconds: '04:59' -> 299, '1:02:03' -> 3723, '+00:05 over' -> -5."""
     total = 0

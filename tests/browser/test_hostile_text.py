@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from ..integration.harness import ROOT, ServerProcess, running_server
-from .pages import join, watch
+from .pages import join, open_tab, watch
 
 IMG = '<img src=x onerror="window.__pwned=1">'
 SCRIPT = "</script><script>window.__pwned=2</script>"
@@ -74,6 +74,7 @@ def test_hostile_text_is_inert(
     guest = join(browser, hostile_server.participant, guest_name, problems)
     host.get_by_role("button", name="Start").click()
     expect(host.locator("#now-notes")).to_contain_text(f"Notes {IMG}")
+    open_tab(guest, "Chat")
     guest.get_by_label("Message").fill(f"{SCRIPT} {IMG} {RTL} https://example.org/x")
     guest.get_by_role("button", name="Send").click()
     expect(host.locator("#chat-log")).to_contain_text(SCRIPT)
@@ -89,7 +90,14 @@ def test_hostile_text_is_inert(
     for page in (landing, host, guest):
         assert page.evaluate("window.__pwned") is None
         assert page.locator("#app img, main img").count() == 0
-        assert page.locator("a[href^='https://example.org']").count() == 0  # links stay text
+    # Links in chat are real links (text only, no referrer); everything else stays text.
+    assert landing.locator("a[href^='https://example.org']").count() == 0
+    for page in (host, guest):
+        link = page.locator("#chat-log a[href^='https://example.org']")
+        expect(link).to_have_count(1)
+        expect(link).to_have_text("https://example.org/x")
+        expect(link).to_have_attribute("rel", "noopener noreferrer")
+        assert link.evaluate("a => a.children.length") == 0
     host.screenshot(path=str(artifacts / "hostile-host.png"), full_page=True)
     guest.screenshot(path=str(artifacts / "hostile-guest.png"), full_page=True)
     assert not problems, problems

@@ -59,3 +59,8 @@ def test_custom_agenda_errors_show_inline_with_line_numbers(
     participant = page.get_by_label("Participant link").input_value()
     facilitator = page.get_by_label("Facilitator link").input_value()
     assert "/m/" in participant and facilitator.startswith(participant + "?key=")
+    # Reloading shows the same meeting (no second one), and the key is not in the address.
+    assert "key" not in page.url and "/created" in page.url
+    page.reload()
+    expect(page.get_by_label("Participant link")).to_have_value(participant)
+    expect(page.get_by_label("Facilitator link")).to_have_value(facilitator)

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Dialog, expect
 from facilitator.library import load_library
 
 from ..integration.harness import ROOT, ServerProcess
-from .pages import join
+from .pages import join, open_tab
 
 NOTE = "Sam: blogging for 3 years, a small dog that thinks it is big"
 
@@ -30,6 +30,7 @@ def test_recap_shows_the_meeting_and_only_your_own_notes(
     expect(ana.locator("#ib-title")).to_contain_text("Name game")
 
     # Ana starts a note; a new state arrives mid-sentence and she carries on typing unharmed.
+    open_tab(ana, "Notes")
     note = ana.get_by_label("What I learned about Sam")
     note.click()
     ana.keyboard.type(NOTE[:20])
@@ -41,6 +42,7 @@ def test_recap_shows_the_meeting_and_only_your_own_notes(
     expect(ana.locator("#notes-status")).to_have_text("Saved")
 
     sam.once("dialog", accept)
+    open_tab(sam, "Facilitator")
     sam.get_by_role("button", name="End meeting").click()
     banner = ana.locator("#ended-banner")
     expect(banner).to_contain_text("The meeting has ended. Thanks for coming!")

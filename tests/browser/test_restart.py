@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, expect
 
 from ..integration.harness import ServerProcess
-from .pages import join, seconds
+from .pages import join, open_tab, seconds
 
 
 def test_pages_reconnect_after_sigkill(
@@ -18,6 +18,7 @@ def test_pages_reconnect_after_sigkill(
     ana = join(browser, server.participant, "Ana")
     sam.get_by_role("button", name="Start").click()
     sam.get_by_role("button", name="Next item").click()
+    open_tab(ana, "Chat")
     ana.get_by_label("Message").fill("before the crash")
     ana.get_by_role("button", name="Send").click()
     expect(ana.locator("#now-title")).to_contain_text("Name game")

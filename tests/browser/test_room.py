@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, expect
 
 from ..integration.harness import ServerProcess
-from .pages import join, seconds
+from .pages import join, open_tab, seconds
 
 
 def test_a_facilitated_meeting_in_three_browsers(
@@ -54,10 +54,12 @@ def test_a_facilitated_meeting_in_three_browsers(
 
     ana.get_by_role("button", name="Raise hand").click()
     expect(ana.get_by_role("button", name="Lower hand")).to_be_visible()
+    open_tab(sam, "People")
     ana_row = sam.locator("#people-list li.person").filter(has_text="Ana")
     expect(ana_row).to_contain_text("hand raised")
     expect(sam.get_by_role("button", name=re.compile("^Mute Ana"))).to_be_visible()
 
+    open_tab(ana, "Chat")
     ana.get_by_label("Message").fill("Hello <b>everyone</b>")
     ana.get_by_role("button", name="Send").click()
     expect(ben.locator("#chat-log")).to_contain_text("Hello <b>everyone</b>")

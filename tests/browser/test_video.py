@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 
 from ..integration.harness import ServerProcess, running_server
 from .conftest import CHROMIUM, FLAGS
+from .pages import open_tab
 
 pytestmark = pytest.mark.skipif(
     [name for _, name in socket.if_nameindex()] != ["lo"],
@@ -174,6 +175,7 @@ def test_three_browsers_see_each_other(
 
     # A facilitator mutes Ana: her microphone goes off and she cannot turn it back on until unmuted.
     sam.set_viewport_size({"width": 1280, "height": 900})
+    open_tab(sam, "People")
     sam.get_by_role("button", name="Mute Ana").click()
     mic = ana.locator("#mic-button")
     expect(mic).to_be_disabled()

@@ -1,4 +1,5 @@
-// The agenda: the "Now" and "Up next" card, the icebreaker card, and the agenda list in the sidebar.
+// The agenda: the "Now" line (top bar), the item's notes and "Up next" (Agenda tab), the compact
+// icebreaker prompt card (beside the spotlit speaker), and the agenda list.
 
 import { el, actionButton, setText, setHidden, setClass, renderKeyed } from "./dom.js";
 import { hhmm, mss, duration } from "./format.js";
@@ -9,31 +10,32 @@ import { S, act, quietly } from "./state.js";
 /** @typedef {import("./wire.js").AgendaRow} AgendaRow */
 
 // Current item
-const nowTitle = el("p", { id: "now-title", className: "now-title" });
+export const nowTitle = el("p", { id: "now-title", className: "now-title" });
 const nowNotes = el("p", { id: "now-notes", className: "notes", hidden: true });
 const nextTitle = el("p", { id: "next-title", className: "next-title" });
-export const nowCard = el("section", { id: "now-card", className: "card now-card", "aria-label": "Current item" }, nowTitle, nowNotes, nextTitle);
+export const nowCard = el("section", { id: "now-card", className: "now-card", "aria-label": "Current item" }, nowNotes, nextTitle);
 
 // Icebreaker
 const ibTitle = el("h2", { id: "ib-title" });
 const ibRound = el("span", { id: "ib-round", className: "badge" });
-const ibHow = el("p", { id: "ib-how", className: "ib-how" });
+const ibHowText = el("p", { id: "ib-how", className: "ib-how" });
+const ibHow = el("details", { className: "ib-how-box" }, el("summary", null, "How it works"), ibHowText);
 const ibSpeaking = el("p", { id: "ib-speaking", className: "ib-speaking" });
 const ibYourTurn = el("p", { id: "ib-your-turn", className: "ib-your-turn", hidden: true }, "It's your turn! Answer the card, or pass.");
 const ibPrompt = el("p", { id: "ib-prompt", className: "prompt" });
-const passButton = el("button", { type: "button", id: "pass-button", className: "button", hidden: true }, "Pass");
+/** The control bar shows it during your turn. */
+export const passButton = el("button", { type: "button", id: "pass-button", className: "button bar-button", hidden: true }, "Pass");
 const ibNext = el("p", { id: "ib-next", className: "ib-next" });
 const ibWaiting = el("p", { id: "ib-waiting", className: "ib-waiting muted" });
 export const icebreakerCard = el("section", { id: "icebreaker", className: "card icebreaker-card", "aria-labelledby": "ib-title", hidden: true },
   el("div", { className: "ib-head" }, ibTitle, ibRound),
-  ibHow, ibSpeaking, ibPrompt, ibYourTurn,
-  el("div", { className: "ib-actions" }, passButton),
-  ibNext, ibWaiting);
+  ibSpeaking, ibPrompt, ibYourTurn,
+  ibNext, ibWaiting, ibHow);
 
 // Sidebar: the agenda
 const agendaList = el("ol", { id: "agenda-list", className: "agenda-list" });
 export const agendaSection = el("section", { id: "agenda", className: "card", "aria-labelledby": "agenda-heading" },
-  el("h2", { id: "agenda-heading" }, "Agenda"), agendaList);
+  el("h2", { id: "agenda-heading" }, "Agenda"), nowCard, agendaList);
 
 passButton.addEventListener("click", () => quietly(act("pass")));
 
@@ -75,7 +77,8 @@ export function renderIcebreaker(st) {
   const me = S.you && S.you.id;
   setText(ibTitle, ib.title || "Icebreaker");
   setText(ibRound, "Round " + (ib.round || 1) + " of " + (ib.rounds || 1));
-  setText(ibHow, ib.how_it_works || "");
+  setText(ibHowText, ib.how_it_works || "");
+  setHidden(ibHow, !ib.how_it_works);
   if (ib.finished || !ib.speaker) {
     setText(ibSpeaking, ib.finished ? "Everyone has had a turn. Thank you!" : "Nobody has the floor right now.");
     setText(ibPrompt, "");

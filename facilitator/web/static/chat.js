@@ -7,6 +7,50 @@ import { S, act } from "./state.js";
 /** @typedef {import("./wire.js").ChatMessage} ChatMessage */
 
 const MAX_CHAT_SHOWN = 500;
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
+// Trailing punctuation usually ends the sentence, not the link.
+const URL_TAIL = /[.,;:!?)\]}]+$/;
+
+/**
+ * A message's text with its http(s) links as real links: built from text nodes and `a`
+ * elements whose text and href are set as text, never as HTML.
+ * @param {string} text
+ * @returns {HTMLElement}
+ */
+export function linkified(text) {
+  const span = el("span", { className: "chat-text" });
+  let at = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    let url = match[0];
+    const tail = url.match(URL_TAIL);
+    if (tail) url = url.slice(0, url.length - tail[0].length);
+    const start = match.index ?? 0;
+    /** @type {URL | null} */
+    let parsed = null;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) continue;
+    if (start > at) span.appendChild(document.createTextNode(text.slice(at, start)));
+    const link = el("a", { rel: "noopener noreferrer", target: "_blank" });
+    link.href = parsed.href;
+    link.textContent = url;
+    span.appendChild(link);
+    at = start + url.length;
+  }
+  if (at < text.length) span.appendChild(document.createTextNode(text.slice(at)));
+  return span;
+}
+
+/** @type {(msg: ChatMessage) => void} called for each new message (room.js counts unread ones) */
+let onNew = () => {};
+
+/** @param {(msg: ChatMessage) => void} fn */
+export function onNewMessage(fn) {
+  onNew = fn;
+}
 
 const chatLog = el("ol", { id: "chat-log", className: "chat-log", role: "log", "aria-live": "polite", "aria-label": "Chat log", tabindex: "0" });
 const chatEmpty = el("p", { id: "chat-empty", className: "muted chat-empty" }, "No messages yet. Say hello!");
@@ -28,7 +72,7 @@ function addChat(msg) {
     " ",
     el("span", { className: "chat-name" }, String(msg.name || "Someone")),
     el("span", { className: "chat-sep" }, ": "),
-    el("span", { className: "chat-text" }, String(msg.text || "")));
+    linkified(String(msg.text || "")));
   chatLog.appendChild(li);
   while (chatLog.children.length > MAX_CHAT_SHOWN) chatLog.firstElementChild?.remove();
 }
@@ -56,8 +100,10 @@ export function history(value) {
  */
 export function receive(value) {
   const nearBottom = chatLog.scrollHeight - chatLog.scrollTop - chatLog.clientHeight < 40;
+  const fresh = !S.chat.has(value.seq);
   addChat(value);
   renderChatEmpty();
+  if (fresh) onNew(value);
   if (nearBottom || value.person === (S.you && S.you.id)) chatLog.scrollTop = chatLog.scrollHeight;
 }
 

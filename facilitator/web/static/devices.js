@@ -5,6 +5,7 @@ import { initials } from "./format.js";
 import { LocalMedia } from "./localmedia.js";
 import { MediaLink } from "./peer.js";
 import { tileOf } from "./people.js";
+import { setScreen } from "./stage.js";
 import { S, act, conn } from "./state.js";
 import { getItem, setItem } from "./storage.js";
 
@@ -49,8 +50,8 @@ const previewOff = el("div", { id: "preview-off", className: "preview-off" },
   previewAvatar,
   el("span", null, "Camera off is fine."));
 const previewBox = el("div", { id: "preview-box", className: "preview-box" }, previewVideo, previewOff);
-const cameraButton = el("button", { type: "button", id: "camera-button", className: "button media-toggle", "aria-pressed": "false" }, "Camera off");
-const micButton = el("button", { type: "button", id: "mic-button", className: "button media-toggle", "aria-pressed": "false" }, "Mic off");
+const cameraButton = el("button", { type: "button", id: "camera-button", className: "button media-toggle bar-button", "aria-pressed": "false" }, "Camera off");
+const micButton = el("button", { type: "button", id: "mic-button", className: "button media-toggle bar-button", "aria-pressed": "false" }, "Mic off");
 const mediaToggles = el("div", { id: "media-toggles", className: "media-toggles", role: "group", "aria-label": "Camera and microphone" },
   cameraButton, micButton);
 const cameraSelect = el("select", { id: "camera-select", name: "camera-device" });
@@ -80,7 +81,7 @@ export function placeMediaControls(screen) {
     if (mediaToggles.parentNode !== mediaSlot) mediaSlot.appendChild(mediaToggles);
     if (devices.parentNode !== devicesSlot) devicesSlot.appendChild(devices);
     if (mediaNote.parentNode !== noteSlot) noteSlot.appendChild(mediaNote);
-  } else if (screen === "prejoin") {
+  } else if (screen === "prejoin" || screen === "lobby") {
     if (mediaToggles.parentNode !== preview) preview.append(previewBox, mediaToggles, mediaNote, devices);
   }
 }
@@ -104,7 +105,10 @@ soundButton.addEventListener("click", () => {
 });
 
 function renderMediaControls() {
-  if (!media) {
+  if (!media || S.endedNotice) {
+    // No media (or the call is over): the buttons say what is true, off.
+    cameraButton.setAttribute("aria-pressed", "false");
+    micButton.setAttribute("aria-pressed", "false");
     cameraButton.disabled = true;
     micButton.disabled = true;
     cameraSelect.disabled = true;
@@ -272,6 +276,7 @@ if (media && link) {
     playQuietly(entry.audio);
     paintTileMedia(personId);
   };
+  link.onscreen = (personId, stream) => setScreen(personId, stream);
   link.onremoteended = (personId) => {
     const entry = remote.get(personId);
     if (!entry) return;
@@ -293,11 +298,18 @@ if (media && link) {
   });
   micButton.addEventListener("click", () => {
     if (media.forcedMute) return;
-    media.setMic(!media.micOn).then(() => {
+    const on = !media.micOn;
+    media.setMic(on).then(() => {
       rememberMedia();
       refreshDevices();
     });
     renderMediaControls();
+    // The server has the last word: a facilitator's mute keeps the microphone off.
+    if (on && conn.joined) {
+      act("unmute-self", {}, { toast: false }).catch((err) => {
+        if (err?.error === "muted-by-facilitator") media.setForcedMute(true);
+      });
+    }
   });
   cameraSelect.addEventListener("change", () => {
     setItem("local", CAMERA_DEVICE_KEY, cameraSelect.value);
@@ -346,6 +358,7 @@ export function endMedia() {
     link.stop(true);
     media.release();
   }
+  renderMediaControls();
 }
 
 /** Open the camera and microphone again (rejoining after leaving). */

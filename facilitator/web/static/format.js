@@ -115,6 +115,33 @@ export function timeLeft(countdown, now) {
  */
 export function countdownText(seconds) {
   if (typeof seconds !== "number" || !isFinite(seconds)) return "--:--";
-  if (seconds >= 0) return clockText(Math.ceil(seconds));
+  // Less than a whole second over is still "00:00", never "+00:00 over".
+  if (seconds > -1) return clockText(Math.max(0, Math.ceil(seconds)));
   return "+" + clockText(Math.floor(-seconds)) + " over";
+}
+
+/**
+ * The hard-stop banner's words: from the time limit on, "This call ends in 0:30" (the call ends by
+ * itself `grace` seconds after the limit); "" before the limit.
+ * @param {number} meetingLeft
+ * @param {number} grace
+ * @returns {string}
+ */
+export function hardStopText(meetingLeft, grace) {
+  if (meetingLeft > 0) return "";
+  return "This call ends in " + mss(Math.max(0, Math.ceil(grace + meetingLeft)));
+}
+
+/**
+ * How many seconds before the end a countdown turns amber: the agenda's smallest `warn_at`, but
+ * never more than a quarter of a short countdown (a 1-minute item is not amber all along).
+ * @param {number[] | undefined} warnAt
+ * @param {number | undefined} given the countdown's length
+ * @param {number} fallback when the agenda gives no warnings
+ * @returns {number}
+ */
+export function warnThreshold(warnAt, given, fallback) {
+  const list = (warnAt || []).filter((t) => typeof t === "number" && t > 0);
+  const base = list.length ? Math.min(...list) : fallback;
+  return given && given > 0 ? Math.min(base, given / 4) : base;
 }

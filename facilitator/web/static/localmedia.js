@@ -81,6 +81,8 @@ export class LocalMedia {
     this.videoTrack = null;
     /** @type {MediaStream | null} */
     this.localStream = null;
+    /** @type {MediaStreamTrack | null} the shared screen, while sharing */
+    this.screenTrack = null;
     this.problem = "";
     /** @type {Promise<unknown>} the device work in order: one getUserMedia at a time */
     this.ops = Promise.resolve();
@@ -93,6 +95,45 @@ export class LocalMedia {
     this.onproblem = noop;
     /** @type {() => Promise<unknown>} */
     this.sendTracks = () => Promise.resolve();
+    /** @type {() => void} the screen share ended by itself (the browser's "Stop sharing") */
+    this.onscreenended = noop;
+  }
+
+  /** @returns {boolean} whether this browser can share a screen */
+  static canShare() {
+    return typeof navigator.mediaDevices?.getDisplayMedia === "function";
+  }
+
+  /**
+   * Ask the browser for a screen, window or tab to share, and send it.
+   * @returns {Promise<MediaStreamTrack>}
+   */
+  async startScreen() {
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false });
+    const track = stream.getVideoTracks()[0];
+    if (!track) throw new Error("no screen track");
+    stopTrack(this.screenTrack);
+    this.screenTrack = track;
+    track.addEventListener("ended", () => {
+      if (this.screenTrack !== track) return;
+      this.screenTrack = null;
+      this.sendTracks();
+      try {
+        this.onscreenended();
+      } catch (err) {
+        log(err);
+      }
+    });
+    await this.sendTracks();
+    return track;
+  }
+
+  /** Stop sharing the screen (if sharing). */
+  stopScreen() {
+    const track = this.screenTrack;
+    this.screenTrack = null;
+    stopTrack(track);
+    return this.sendTracks();
   }
 
   /** @returns {boolean} whether this browser has getUserMedia and WebRTC */
@@ -120,9 +161,9 @@ export class LocalMedia {
     return { camera: idOf(this.videoTrack, this.cameraId), mic: idOf(this.audioTrack, this.micId) };
   }
 
-  /** The camera and microphone to send: the camera only while it is on. */
+  /** The microphone, camera (only while it is on) and shared screen to send. */
   tracks() {
-    return { audio: this.audioTrack, video: this.cameraOn ? this.videoTrack : null };
+    return { audio: this.audioTrack, video: this.cameraOn ? this.videoTrack : null, screen: this.screenTrack };
   }
 
   /**
@@ -245,8 +286,10 @@ export class LocalMedia {
     return this.#op(() => {
       stopTrack(this.videoTrack);
       stopTrack(this.audioTrack);
+      stopTrack(this.screenTrack);
       this.videoTrack = null;
       this.audioTrack = null;
+      this.screenTrack = null;
       this.#localChanged();
       return this.sendTracks();
     });

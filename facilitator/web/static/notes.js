@@ -17,6 +17,8 @@ export const notesSection = el("section", { id: "my-notes", className: "card my-
   el("h2", { id: "my-notes-heading" }, "My notes"),
   el("p", { className: "my-notes-sub" }, el("span", { className: "muted" }, "Only you can see these."), status),
   fields,
+  el("p", { className: "actions" },
+    el("button", { type: "button", id: "delete-notes", className: "button button-small button-danger-quiet" }, "Delete all my notes")),
   el("p", { className: "my-notes-recap" },
     el("a", { href: page.recap, id: "notes-recap-link" }, "See the recap"),
     el("span", { className: "muted" }, "The recap fills in as the call goes.")));
@@ -200,6 +202,21 @@ export function notesJoined(notes, subjects) {
   }
   renderStatus();
 }
+
+notesSection.querySelector("#delete-notes")?.addEventListener("click", () => {
+  if (!window.confirm("Delete all your notes in this meeting? This cannot be undone.")) return;
+  act("delete-notes").then(() => {
+    known.clear();
+    for (const entry of entries.values()) {
+      clearTimeout(entry.timer ?? undefined);
+      entry.timer = null;
+      entry.textarea.value = "";
+      entry.saved = "";
+      entry.error = null;
+    }
+    renderStatus();
+  }, () => {});
+});
 
 /** Leaving the page (for the recap, say): send what is still waiting for its pause. */
 window.addEventListener("pagehide", () => {

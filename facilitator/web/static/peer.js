@@ -12,6 +12,15 @@ import { log } from "./localmedia.js";
 /** @typedef {import("./wire.js").Offer} Offer */
 /** @typedef {import("./wire.js").TrackInfo} TrackInfo */
 /** @typedef {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null, stream: MediaStream}} Remote */
+/** @typedef {"audio" | "video" | "screen"} Slot */
+
+/**
+ * @param {string} kind a track map's kind
+ * @returns {Slot}
+ */
+function slotOf(kind) {
+  return kind === "audio" ? "audio" : kind === "screen" ? "screen" : "video";
+}
 
 const GATHER_CAP_MS = 2000;
 const RESTART_DELAYS_MS = [1000, 2000, 4000, 8000];
@@ -61,10 +70,12 @@ export class MediaLink {
     this.generation = 0;
     /** @type {Record<string, TrackInfo>} the m-lines of the last offer, by mid */
     this.tracks = {};
-    /** @type {{audio: RTCRtpSender | null, video: RTCRtpSender | null}} */
-    this.senders = { audio: null, video: null };
+    /** @type {{audio: RTCRtpSender | null, video: RTCRtpSender | null, screen: RTCRtpSender | null}} */
+    this.senders = { audio: null, video: null, screen: null };
     /** @type {Map<string, Remote>} */
     this.remote = new Map();
+    /** @type {Map<string, MediaStreamTrack>} other people's shared screens */
+    this.screens = new Map();
     /** @type {Promise<unknown>} */
     this.offers = Promise.resolve();
     this.starting = false;
@@ -82,6 +93,8 @@ export class MediaLink {
     this.onremote = noop;
     /** @type {(personId: string) => void} */
     this.onremoteended = noop;
+    /** @type {(personId: string, stream: MediaStream | null) => void} someone's screen arrived or went */
+    this.onscreen = noop;
     /** @type {() => void} */
     this.onchange = noop;
     /** @type {(state: {camera: boolean, mic: boolean}) => void} */
@@ -190,7 +203,7 @@ export class MediaLink {
     const tracks = this.local.tracks();
     /** @type {Promise<void>[]} */
     const jobs = [];
-    for (const kind of /** @type {const} */ (["audio", "video"])) {
+    for (const kind of /** @type {const} */ (["audio", "video", "screen"])) {
       const sender = this.senders[kind];
       const track = tracks[kind];
       if (sender && sender.track !== track) jobs.push(sender.replaceTrack(track).catch(log));
@@ -223,7 +236,7 @@ export class MediaLink {
     this.starting = false;
     this.heldOffer = null;
     this.offers = Promise.resolve();
-    this.senders = { audio: null, video: null };
+    this.senders = { audio: null, video: null, screen: null };
     this.tracks = {};
     this.connectedAt = 0;
     const pc = this.pc;
@@ -237,6 +250,7 @@ export class MediaLink {
       this.remote.delete(person);
       this.#remoteEnded(person);
     }
+    this.#mapScreens(new Map());
   }
 
   #scheduleRestart() {
@@ -283,7 +297,7 @@ export class MediaLink {
       if (!info || stopped || t.currentDirection === "stopped") continue;
       if (info.own) {
         t.direction = "sendonly";
-        this.senders[info.kind === "audio" ? "audio" : "video"] = t.sender;
+        this.senders[slotOf(info.kind)] = t.sender;
       } else if (t.direction !== "recvonly") {
         t.direction = "recvonly";
       }
@@ -308,9 +322,15 @@ export class MediaLink {
   #mapRemote(pc) {
     /** @type {Map<string, {audio: MediaStreamTrack | null, video: MediaStreamTrack | null}>} */
     const people = new Map();
+    /** @type {Map<string, MediaStreamTrack>} */
+    const screens = new Map();
     for (const t of pc.getTransceivers()) {
       const info = t.mid !== null ? this.tracks[t.mid] : null;
       if (!info || info.own || !info.person || !t.receiver?.track) continue;
+      if (info.kind === "screen") {
+        screens.set(info.person, t.receiver.track);
+        continue;
+      }
       const entry = people.get(info.person) || { audio: null, video: null };
       entry[info.kind === "audio" ? "audio" : "video"] = t.receiver.track;
       people.set(info.person, entry);
@@ -331,6 +351,29 @@ export class MediaLink {
       if (!people.has(person)) {
         this.remote.delete(person);
         this.#remoteEnded(person);
+      }
+    }
+    this.#mapScreens(screens);
+  }
+
+  /**
+   * Tell the page about screens that arrived, changed or went.
+   * @param {Map<string, MediaStreamTrack>} screens
+   */
+  #mapScreens(screens) {
+    const changes = [];
+    for (const [person, track] of screens) {
+      if (this.screens.get(person) !== track) changes.push({ person, stream: new MediaStream([track]) });
+    }
+    for (const person of this.screens.keys()) {
+      if (!screens.has(person)) changes.push({ person, stream: null });
+    }
+    this.screens = screens;
+    for (const change of changes) {
+      try {
+        this.onscreen(change.person, change.stream);
+      } catch (err) {
+        log(err);
       }
     }
   }

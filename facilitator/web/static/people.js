@@ -1,4 +1,5 @@
-// People: the video tiles, your own controls (hand, sit out, leave), the people list and the lobby.
+// People: the video tiles (stage.js places them), your own controls (hand, sit out, leave), the
+// people list with the facilitators' buttons, renaming yourself, and the lobby.
 
 import { el, actionButton, setText, setHidden, setClass, renderKeyed } from "./dom.js";
 import { initials, hueOf } from "./format.js";
@@ -18,12 +19,19 @@ import { S, act, quietly } from "./state.js";
  * @property {string} sig what the tile shows now
  */
 
-// Tiles and own controls (room.js puts them in "Your controls", between the media slots)
-export const tiles = el("section", { id: "tiles", className: "tiles", "aria-label": "People" });
-export const handButton = el("button", { type: "button", id: "hand-button", className: "button" }, "Raise hand");
+// Own controls (room.js puts them in the control bar and the "More" menu)
+export const handButton = el("button", { type: "button", id: "hand-button", className: "button bar-button" }, "Raise hand");
 const optOut = el("input", { type: "checkbox", id: "opt-out" });
-export const leaveButton = el("button", { type: "button", id: "leave-button", className: "button button-danger-quiet" }, "Leave");
+export const leaveButton = el("button", { type: "button", id: "leave-button", className: "button button-danger bar-button" }, "Leave");
 export const optOutLabel = el("label", { className: "check", for: "opt-out" }, optOut, " Sit out icebreakers");
+
+// Renaming yourself (top of the People tab)
+const renameInput = el("input", { id: "rename-input", name: "name", type: "text", maxlength: "40", autocomplete: "nickname" });
+const renameForm = el("form", { id: "rename-form", className: "rename-form" },
+  el("label", { for: "rename-input" }, "Change my name"),
+  el("div", { className: "join-row" }, renameInput,
+    el("button", { type: "submit", className: "button button-small", id: "rename-button" }, "Rename")));
+const lowerAll = el("button", { type: "button", id: "lower-all-hands", className: "button button-small", hidden: true }, "Lower all hands");
 
 // Sidebar: people and the lobby
 const peopleCount = el("span", { id: "people-count", className: "count" });
@@ -33,7 +41,8 @@ const lobbySection = el("div", { id: "lobby-section", className: "lobby-section"
   el("div", { className: "lobby-head" }, el("h3", null, "Waiting in the lobby"), admitAll), lobbyList);
 const peopleList = el("ul", { id: "people-list", className: "people-list" });
 export const peopleSection = el("section", { id: "people", className: "card", "aria-labelledby": "people-heading" },
-  el("h2", { id: "people-heading" }, "People ", peopleCount), lobbySection, peopleList);
+  el("div", { className: "lobby-head" }, el("h2", { id: "people-heading" }, "People ", peopleCount), lowerAll),
+  lobbySection, peopleList, renameForm);
 
 /**
  * @param {string | null | undefined} id
@@ -58,18 +67,6 @@ function handOrder(people) {
 
 // ---------------------------------------------------------------- tiles
 
-/**
- * Grid sizes by number of tiles (tiles.css picks the columns from this and the width).
- * @param {number} count
- * @returns {string}
- */
-function gridSize(count) {
-  if (count <= 4) return String(Math.max(count, 1));
-  if (count <= 6) return "6";
-  if (count <= 9) return "9";
-  return "16";
-}
-
 /** @type {Map<string, Tile>} the tiles on screen, by person id */
 let tileMap = new Map();
 
@@ -81,8 +78,14 @@ export function tileOf(id) {
   return tileMap.get(id);
 }
 
+/** @returns {Tile[]} every tile, in arrival order (join order: tiles never reorder) */
+export function tileList() {
+  return Array.from(tileMap.values());
+}
+
 /**
- * One tile per person in the room, in arrival order (devices.js paints their video).
+ * One tile per person in the room, in arrival order (devices.js paints their video; stage.js
+ * places them).
  * @param {StateView} st
  */
 export function renderTiles(st) {
@@ -93,7 +96,6 @@ export function renderTiles(st) {
   const old = tileMap;
   /** @type {Map<string, Tile>} */
   const next = new Map();
-  let index = 0;
   for (const p of inRoom) {
     let tile = old.get(p.id);
     if (!tile) tile = buildTile(p.id);
@@ -101,14 +103,9 @@ export function renderTiles(st) {
     updateTile(tile, p, {
       speaking: p.id === speaker, talking: p.id === S.speaking, you: p.id === me, hand: hands.get(p.id),
     });
-    const at = tiles.children[index];
-    if (at !== tile.node) tiles.insertBefore(tile.node, at || null);
-    index += 1;
   }
   for (const [id, tile] of old) if (!next.has(id)) tile.node.remove();
   tileMap = next;
-  tiles.dataset.count = String(inRoom.length);
-  tiles.dataset.size = gridSize(inRoom.length);
 }
 
 /**
@@ -138,7 +135,10 @@ function updateTile(tile, p, flags) {
   setText(tile.name, p.name + (flags.you ? " (you)" : ""));
   const badges = [];
   if (p.role === "facilitator") badges.push(el("span", { className: "badge badge-facilitator" }, "Facilitator"));
-  if (flags.speaking) badges.push(el("span", { className: "badge badge-speaking" }, "Speaking"));
+  // Two highlights, two meanings: the icebreaker floor is "Speaking now"; the loudest voice
+  // (audio levels) is "Talking", drawn differently.
+  if (flags.speaking) badges.push(el("span", { className: "badge badge-speaking" }, "Speaking now"));
+  else if (flags.talking) badges.push(el("span", { className: "badge badge-talking" }, "Talking"));
   if (p.muted) {
     badges.push(el("span", { className: "badge badge-muted", title: "Muted by a facilitator" },
       "Muted", el("span", { className: "visually-hidden" }, " by a facilitator")));
@@ -150,9 +150,9 @@ function updateTile(tile, p, flags) {
       "✋", el("span", { className: "visually-hidden" }, " Hand raised")));
   }
   tile.badges.replaceChildren(...badges);
-  // Highlighted: whoever is talking now (audio levels) and whoever has the icebreaker floor.
-  setClass(node, "is-speaking", flags.speaking || flags.talking);
+  setClass(node, "is-speaking", flags.speaking);
   setClass(node, "is-talking", flags.talking);
+  node.setAttribute("aria-label", p.name + (flags.you ? " (you)" : "") + (flags.speaking ? ", speaking now" : ""));
   setClass(node, "camera-off", !p.camera);
   setClass(node, "is-you", flags.you);
   setClass(node, "has-hand", p.hand != null);
@@ -176,7 +176,19 @@ export function renderMine(st) {
   const ended = st.clock.status === "ended";
   handButton.disabled = ended;
   optOut.disabled = ended;
+  setClass(handButton, "is-pressed", raised);
+  handButton.setAttribute("aria-pressed", raised ? "true" : "false");
+  if (document.activeElement !== renameInput && you) renameInput.value = you.name;
 }
+
+renameForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = renameInput.value.trim();
+  if (!name || name === S.you?.name) return;
+  quietly(act("rename", { name }));
+});
+
+lowerAll.addEventListener("click", () => quietly(act("lower-all-hands")));
 
 handButton.addEventListener("click", () => {
   const raised = Boolean(S.you && S.you.hand != null);
@@ -204,6 +216,7 @@ export function renderPeople(st, host) {
   const hands = handOrder(st.people);
   const speaker = st.icebreaker && !st.icebreaker.finished ? st.icebreaker.speaker : null;
   setText(peopleCount, "(" + inRoom.length + ")");
+  setHidden(lowerAll, !host || !hands.size);
   // Raised hands first, in raise order; then everyone in arrival order.
   const ordered = inRoom.slice().sort((a, b) => {
     const ha = hands.get(a.id) || Infinity;
@@ -211,8 +224,8 @@ export function renderPeople(st, host) {
     return ha === hb ? 0 : ha - hb;
   });
   renderKeyed(peopleList, ordered, (p) => p.id,
-    (p) => JSON.stringify([p, hands.get(p.id) || 0, host, p.id === me, p.id === speaker]),
-    (p) => buildPersonRow(p, hands.get(p.id), host, p.id === me, p.id === speaker));
+    (p) => JSON.stringify([p, hands.get(p.id) || 0, host, p.id === me, p.id === speaker, st.meeting.sharing === p.id]),
+    (p) => buildPersonRow(p, hands.get(p.id), host, p.id === me, p.id === speaker, st.meeting.sharing === p.id));
   setHidden(lobbySection, !waiting.length);
   renderKeyed(lobbyList, waiting, (p) => p.id, (p) => JSON.stringify([p.name]), buildLobbyRow);
 }
@@ -223,9 +236,10 @@ export function renderPeople(st, host) {
  * @param {boolean} host
  * @param {boolean} self
  * @param {boolean} speaking
+ * @param {boolean} sharing
  * @returns {HTMLElement}
  */
-function buildPersonRow(p, hand, host, self, speaking) {
+function buildPersonRow(p, hand, host, self, speaking, sharing) {
   const info = el("div", { className: "person-info" },
     el("span", { className: "avatar-small", "aria-hidden": "true", dataset: { hue: String(hueOf(p.id)) } }, initials(p.name)),
     el("span", { className: "person-name" }, p.name),
@@ -233,24 +247,36 @@ function buildPersonRow(p, hand, host, self, speaking) {
   const badges = el("span", { className: "person-badges" });
   if (hand) badges.appendChild(el("span", { className: "badge badge-hand" }, "✋ " + hand, el("span", { className: "visually-hidden" }, " (hand raised)")));
   if (p.role === "facilitator") badges.appendChild(el("span", { className: "badge badge-facilitator" }, "Facilitator"));
-  if (speaking) badges.appendChild(el("span", { className: "badge badge-speaking" }, "Speaking"));
+  if (speaking) badges.appendChild(el("span", { className: "badge badge-speaking" }, "Speaking now"));
+  if (sharing) badges.appendChild(el("span", { className: "badge badge-quiet" }, "sharing screen"));
   if (p.spoken) badges.appendChild(el("span", { className: "badge badge-spoke", title: "Has spoken in this icebreaker" }, "✓ spoke"));
   if (p.muted) badges.appendChild(el("span", { className: "badge badge-muted" }, "Muted"));
   if (p.opted_out) badges.appendChild(el("span", { className: "badge badge-quiet" }, "sits out"));
   const li = el("li", { className: "person" + (self ? " is-you" : ""), dataset: { personId: p.id } }, info, badges);
   if (host && !self) {
     const actions = el("div", { className: "person-actions", role: "group", "aria-label": "Actions for " + p.name });
-    const mute = actionButton(p.muted ? "Unmute" : "Mute", p.name, {
-      className: "button button-small", dataset: { focusKey: "mute:" + p.id },
-    });
-    mute.addEventListener("click", () => quietly(act(p.muted ? "unmute" : "mute", { person: p.id })));
-    actions.appendChild(mute);
+    /**
+     * @param {string} text
+     * @param {string} hidden
+     * @param {string} key
+     * @param {() => Promise<unknown>} run
+     */
+    const add = (text, hidden, key, run) => {
+      const b = actionButton(text, hidden, { className: "button button-small", dataset: { focusKey: key + ":" + p.id } });
+      b.addEventListener("click", () => quietly(run()));
+      actions.appendChild(b);
+    };
+    add(p.muted ? "Unmute" : "Mute", p.name, "mute", () => act(p.muted ? "unmute" : "mute", { person: p.id }));
+    if (hand) add("Lower", p.name + "'s hand", "lower", () => act("lower-hand", { person: p.id }));
+    if (sharing) add("Stop share", "of " + p.name, "unshare", () => act("stop-share", { person: p.id }));
     if (p.role !== "facilitator") {
-      const promote = actionButton("Make facilitator", p.name, {
-        className: "button button-small", dataset: { focusKey: "promote:" + p.id },
-      });
-      promote.addEventListener("click", () => quietly(act("make-facilitator", { person: p.id })));
-      actions.appendChild(promote);
+      add("Make facilitator", p.name, "promote", () => act("make-facilitator", { person: p.id }));
+    } else if (!p.creator) {
+      add("Make participant", p.name, "demote", () => act("make-participant", { person: p.id }));
+    }
+    if (p.creator) {
+      li.appendChild(actions);
+      return li; // nobody can remove the person who created the meeting
     }
     const remove = actionButton("Remove", p.name, {
       className: "button button-small button-danger-quiet", dataset: { focusKey: "remove:" + p.id },

@@ -19,6 +19,7 @@ const NO_RECONNECT_CODES = [4401, 4403, 4404, 4409];
 /** @typedef {import("./wire.js").Offer} Offer */
 /** @typedef {import("./wire.js").MediaEnded} MediaEnded */
 /** @typedef {import("./wire.js").Speaking} Speaking */
+/** @typedef {import("./wire.js").Reaction} Reaction */
 /** @typedef {import("./wire.js").CloseInfo} CloseInfo */
 /** @typedef {import("./wire.js").ErrorInfo} ErrorInfo */
 /** @typedef {{resolve: (value: any) => void, reject: (reason: ErrorInfo) => void, type: string}} Pending */
@@ -104,6 +105,8 @@ export class MeetingConnection {
     this.onmediaended = noop;
     /** @type {(value: Speaking) => void} */
     this.onspeaking = noop;
+    /** @type {(value: Reaction) => void} */
+    this.onreaction = noop;
   }
 
   /** @returns {boolean} whether the socket is open */
@@ -408,6 +411,9 @@ export class MeetingConnection {
         break;
       case "speaking":
         this.#safely(() => this.onspeaking(value));
+        break;
+      case "reaction":
+        this.#safely(() => this.onreaction(value));
         break;
       default:
         break;

@@ -5,22 +5,30 @@
 // browser tests can check what the page sends and plays. Nothing on the page reads it.
 
 import {
-  agendaSection, icebreakerCard, nowCard, renderAgenda, renderIcebreaker, renderNow,
+  agendaSection, nowTitle, passButton, renderAgenda, renderIcebreaker, renderNow,
 } from "./agenda.js";
-import { chatSection, history as chatHistory, receive as chatReceive, renderChatEmpty } from "./chat.js";
+import {
+  chatSection, history as chatHistory, onNewMessage, receive as chatReceive, renderChatEmpty,
+} from "./chat.js";
 import * as devices from "./devices.js";
 import { el, setText, setHidden } from "./dom.js";
 import { thresholdText } from "./format.js";
 import { notesJoined, notesSection, renderNotes } from "./notes.js";
-import { facilitatorPanel, renderPanel } from "./panel.js";
+import { facilitatorPanel, hostBar, renderPanel } from "./panel.js";
 import {
-  handButton, leaveButton, optOutLabel, peopleSection, renderMine, renderPeople, renderTiles, tiles,
+  handButton, leaveButton, optOutLabel, peopleSection, renderMine, renderPeople, renderTiles,
 } from "./people.js";
+import { reactMenu, showReaction } from "./reactions.js";
 import * as screens from "./screens.js";
+import { ownScreen, renderShare, shareButton } from "./share.js";
+import {
+  addTab, isShowing, markUnread, onPanel, openPanel, panelButton, remembered, showTab, sidePanel,
+} from "./sidepanel.js";
+import { layout, renderStage, resetVisible, stage, stageBanners } from "./stage.js";
 import { S, conn, isHost, keys, page, quietly } from "./state.js";
 import { getItem, setItem } from "./storage.js";
 import {
-  audioContext, chime, chimeButton, clockBadge, endsAt, renderChimes, renderClockBadge, tick, timerBoxes,
+  audioContext, chime, chimeButton, clockBadge, endsAt, hardStopBanner, renderChimes, renderClockBadge, tick, timerBoxes,
 } from "./timers.js";
 import { toast, toasts } from "./toast.js";
 
@@ -28,31 +36,140 @@ import { toast, toasts } from "./toast.js";
 /** @typedef {import("./wire.js").ErrorInfo} ErrorInfo */
 
 const TICK_MS = 250;
+const SELF_VIEW_KEY = "facilitator.selfView";
 const { showScreen, setStatus } = screens;
 const media = devices.media;
 
 // ---------------------------------------------------------------- the room screen
+//
+// The room fills the window and never scrolls: a slim top bar (title, countdowns, projected
+// end), the stage (tiles, spotlight, shared screen) beside the side panel, and a control bar
+// that never hides. Only the side panel's tabs scroll, inside themselves.
 
 const mutedBanner = el("p", { id: "muted-banner", className: "banner banner-warn", role: "alert", hidden: true },
   "A facilitator muted you. Raise your hand to ask to speak.");
 const endedBanner = el("p", { id: "ended-banner", className: "banner banner-info banner-ended", role: "status", hidden: true },
   el("span", null, "The meeting has ended. Thanks for coming!"),
   el("a", { href: page.recap, id: "ended-recap-link", className: "button button-primary button-small" }, "See the recap"));
+/** A polite live region for what must not be missed (your turn, a knock, a new message). */
+const announcer = el("p", { id: "announcer", className: "visually-hidden", role: "status", "aria-live": "polite" });
 const roomHeading = el("h1", { id: "room-title", tabindex: "-1", text: page.title });
-const roomHeader = el("header", { className: "room-header" },
-  el("div", { className: "room-heading" }, roomHeading, clockBadge),
+const roomHeader = el("header", { className: "topbar" },
+  el("div", { className: "topbar-title" }, el("div", { className: "room-heading" }, roomHeading, clockBadge), nowTitle),
   el("div", { className: "timers" }, ...timerBoxes),
-  el("div", { className: "room-header-meta" }, endsAt, chimeButton),
-  el("div", { className: "room-banners" }, mutedBanner, endedBanner, devices.soundButton));
-const myControls = el("div", { id: "my-controls", className: "my-controls", role: "group", "aria-label": "Your controls" },
-  devices.mediaSlot, handButton, optOutLabel, devices.devicesSlot, leaveButton);
+  el("div", { className: "topbar-meta" }, endsAt));
+stageBanners.append(hardStopBanner, mutedBanner, endedBanner, devices.soundButton, devices.noteSlot);
+
+// The "More" menu: the settings that do not need to be one tap away.
+const selfViewButton = el("button", { type: "button", id: "self-view", className: "button button-small", "aria-pressed": "false" }, "Hide self view");
+const inviteButton = el("button", { type: "button", id: "copy-invite", className: "button button-small" }, "Copy invite link");
+const moreMenu = el("details", { id: "more-menu", className: "menu bar-menu" },
+  el("summary", { className: "button bar-button" }, "More"),
+  el("div", { className: "menu-body" }, optOutLabel, chimeButton, selfViewButton, inviteButton, devices.devicesSlot));
+
+const peopleOpener = panelButton("people", "People");
+const chatOpener = panelButton("chat", "Chat");
+const controlBar = el("section", { id: "control-bar", className: "control-bar", "aria-label": "Call controls" },
+  el("div", { className: "bar-group bar-me" }, devices.mediaSlot, handButton, passButton, reactMenu, shareButton, moreMenu),
+  hostBar,
+  el("div", { className: "bar-group bar-side" }, peopleOpener.button, chatOpener.button, leaveButton));
+
+addTab("agenda", "Agenda", agendaSection);
+addTab("people", "People", peopleSection);
+addTab("chat", "Chat", chatSection);
+addTab("notes", "Notes", notesSection);
+addTab("facilitator", "Facilitator", facilitatorPanel);
+showTab("facilitator", false);
 
 const roomScreen = el("div", { id: "room", className: "screen room", hidden: true },
   roomHeader,
-  el("div", { className: "room-main" },
-    nowCard, icebreakerCard, tiles, myControls, devices.noteSlot, devices.remoteAudio),
-  el("aside", { className: "room-side", "aria-label": "Meeting details" },
-    facilitatorPanel, agendaSection, peopleSection, notesSection, chatSection));
+  el("div", { className: "room-body" }, stage, sidePanel),
+  controlBar,
+  devices.remoteAudio,
+  announcer);
+
+onPanel({
+  toggled: (open) => {
+    document.body.classList.toggle("panel-open", open);
+    paintOpeners();
+    layout();
+  },
+  badges: () => paintOpeners(),
+});
+
+function paintOpeners() {
+  peopleOpener.paint();
+  chatOpener.paint();
+}
+
+/**
+ * Say something in the polite live region (screen readers), even with the panel open.
+ * @param {string} text
+ */
+function announce(text) {
+  // Cleared first, so the same words said twice are announced twice.
+  announcer.textContent = "";
+  setTimeout(() => {
+    announcer.textContent = text;
+  }, 50);
+}
+
+/**
+ * Something new that must not be missed: a toast, a badge on its tab, and an announcement.
+ * @param {string} text
+ * @param {string} tab
+ */
+function notify(text, tab) {
+  toast(text);
+  markUnread(tab);
+  announce(text);
+}
+
+function renderSelfView() {
+  selfViewButton.setAttribute("aria-pressed", S.selfView ? "false" : "true");
+  setText(selfViewButton, S.selfView ? "Hide self view" : "Show self view");
+}
+
+selfViewButton.addEventListener("click", () => {
+  S.selfView = !S.selfView;
+  setItem("local", SELF_VIEW_KEY, S.selfView ? null : "off");
+  renderSelfView();
+  layout();
+});
+
+inviteButton.addEventListener("click", () => {
+  // The participant link is this page's address without the key (which never stays in it).
+  const link = location.origin + location.pathname;
+  const done = () => toast("Invite link copied: " + link);
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    navigator.clipboard.writeText(link).then(done, () => toast("The invite link: " + link));
+  } else {
+    toast("The invite link: " + link);
+  }
+  moreMenu.open = false;
+});
+
+// Menus close when you click elsewhere or press Escape.
+document.addEventListener("click", (event) => {
+  for (const menu of [moreMenu, reactMenu]) {
+    if (menu.open && event.target instanceof Node && !menu.contains(event.target)) menu.open = false;
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  for (const menu of [moreMenu, reactMenu]) {
+    if (menu.open) {
+      menu.open = false;
+      menu.querySelector("summary")?.focus();
+    }
+  }
+});
+
+onNewMessage((msg) => {
+  if (msg.person === S.you?.id || isShowing("chat")) return;
+  const text = String(msg.text || "");
+  notify((msg.name || "Someone") + ": " + (text.length > 80 ? text.slice(0, 79) + "…" : text), "chat");
+});
 
 // ---------------------------------------------------------------- joining and leaving
 
@@ -88,7 +205,8 @@ screens.rejoinButton.addEventListener("click", () => {
   setStatus("Joining…");
 });
 
-leaveButton.addEventListener("click", () => {
+/** Leave the call (from the room or the lobby). */
+function leave() {
   S.wantIn = false;
   S.left = true;
   setItem("session", keys.joined, null);
@@ -97,7 +215,9 @@ leaveButton.addEventListener("click", () => {
   setStatus("");
   setHidden(mutedBanner, true);
   showScreen("left");
-});
+}
+leaveButton.addEventListener("click", leave);
+screens.lobbyLeaveButton.addEventListener("click", leave);
 
 /** @param {ErrorInfo} info */
 function joinFailed(info) {
@@ -155,6 +275,7 @@ conn.onjoined = (value) => {
   showScreen("room");
   if (S.state) render();
   devices.startMedia(value);
+  resetVisible();
 };
 
 conn.onlobby = (value) => {
@@ -176,6 +297,7 @@ conn.onstate = (value) => {
   render();
 };
 
+conn.onreaction = (value) => showReaction(value);
 conn.onchathistory = (value) => chatHistory(value);
 conn.onchat = (value) => chatReceive(value);
 
@@ -207,7 +329,10 @@ conn.onmediaended = (value) => {
 
 conn.onspeaking = (value) => {
   S.speaking = value.person || null;
-  if (S.state && S.screen === "room") paintTiles(S.state);
+  if (S.state && S.screen === "room") {
+    paintTiles(S.state);
+    layout();
+  }
 };
 
 conn.onbye = () => {
@@ -251,6 +376,38 @@ function paintTiles(st) {
   devices.paintTiles(st);
 }
 
+/** @type {StateView | null} the state before this one, to notice what changed */
+let previous = null;
+
+/**
+ * What must not be missed: your turn, a knock at the lobby, a raised hand, a new role.
+ * @param {StateView} st
+ * @param {boolean} host
+ */
+function noticeChanges(st, host) {
+  const me = S.you && S.you.id;
+  const ib = st.icebreaker;
+  const mine = Boolean(me && ib && !ib.finished && ib.speaker === me);
+  if (mine && !S.myTurn) {
+    chime();
+    announce("It's your turn");
+  }
+  S.myTurn = mine;
+  const before = previous;
+  previous = st;
+  if (!before) return;
+  const had = new Map(before.people.map((p) => [p.id, p]));
+  if (host && before.you?.role === "facilitator") {
+    for (const p of st.people) {
+      const old = had.get(p.id);
+      if (p.state === "lobby" && (!old || old.state !== "lobby")) notify(p.name + " is waiting in the lobby.", "people");
+      if (p.id !== me && p.state === "in" && p.hand != null && (!old || old.hand == null)) notify(p.name + " raised their hand.", "people");
+    }
+  }
+  if (host && before.you?.role !== "facilitator") notify("You're now a facilitator.", "facilitator");
+  if (!host && before.you?.role === "facilitator") toast("You're a participant now.");
+}
+
 function render() {
   const st = S.state;
   if (!st) return;
@@ -263,15 +420,20 @@ function render() {
   setText(roomHeading, st.meeting.title || page.title);
   if (st.clock.status === "ended" || st.meeting.status === "ended") showEnded();
   setHidden(mutedBanner, !S.you?.muted);
+  showTab("facilitator", host);
   renderClockBadge(st);
   renderNow(st, host);
   renderIcebreaker(st);
+  noticeChanges(st, host);
   paintTiles(st);
+  renderShare(st);
+  renderStage(st, ownScreen());
   renderMine(st);
   renderPanel(st, host);
   renderAgenda(st, host);
   renderPeople(st, host);
   renderNotes(st);
+  paintOpeners();
   tick();
 }
 
@@ -293,7 +455,10 @@ function start() {
 
   screens.nameInput.value = S.name;
   renderChimes();
+  renderSelfView();
   renderChatEmpty();
+  const tab = remembered();
+  if (tab && window.innerWidth >= 900) openPanel(tab);
   devices.setPreviewName(screens.nameInput.value);
   devices.start();
   app.dataset.screen = "prejoin";

@@ -29,9 +29,14 @@ const prejoin = el("section", { id: "prejoin", className: "screen screen-center 
 const lobbyMessage = el("p", { id: "lobby-message", className: "lead" });
 const lobbyTitle = el("p", { id: "lobby-meeting", className: "muted" });
 const lobbyHeading = el("h1", { id: "lobby-title", tabindex: "-1" }, "You're in the lobby");
+/** Waiting in the lobby: the camera preview with its toggles, and a way out. */
+const lobbyPreview = el("div", { className: "lobby-preview" });
+export const lobbyLeaveButton = el("button", { type: "button", id: "lobby-leave", className: "button button-danger-quiet" }, "Leave");
 const lobbyScreen = el("section", { id: "lobby", className: "screen screen-center card", "aria-labelledby": "lobby-title", hidden: true },
   lobbyHeading, lobbyTitle, lobbyMessage,
-  el("p", { className: "lobby-wait", "aria-hidden": "true" }, el("span", { className: "dot" }), el("span", { className: "dot" }), el("span", { className: "dot" })));
+  el("p", { className: "lobby-wait", "aria-hidden": "true" }, el("span", { className: "dot" }), el("span", { className: "dot" }), el("span", { className: "dot" })),
+  lobbyPreview,
+  el("p", { className: "actions" }, lobbyLeaveButton));
 
 // Left / removed
 export const rejoinButton = el("button", { type: "button", className: "button button-primary", id: "rejoin-button" }, "Rejoin");
@@ -75,6 +80,8 @@ export function showScreen(name) {
   S.screen = name;
   for (const [key, node] of Object.entries(screens)) setHidden(node, key !== name);
   if (page.app) page.app.dataset.screen = name;
+  if (name === "lobby" && preview.parentNode !== lobbyPreview) lobbyPreview.appendChild(preview);
+  if (name === "prejoin" && preview.parentNode !== prejoin) prejoin.insertBefore(preview, joinForm);
   placeMediaControls(name);
   if (keyError) setHidden(keyError, name !== "prejoin");
   document.body.dataset.screen = name;

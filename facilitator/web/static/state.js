@@ -42,6 +42,8 @@ export const keys = {
  * @property {boolean} endedNotice
  * @property {boolean} left
  * @property {string | null} speaking who is talking now (audio levels)
+ * @property {boolean} myTurn this person has the icebreaker floor
+ * @property {boolean} selfView the own tile is shown
  */
 
 /** @type {PageState} */
@@ -56,6 +58,8 @@ export const S = {
   endedNotice: false,
   left: false,
   speaking: null,
+  myTurn: false,
+  selfView: getItem("local", "facilitator.selfView") !== "off",
 };
 
 const wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + page.wsPath;

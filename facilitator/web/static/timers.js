@@ -2,8 +2,8 @@
 
 import { currentElapsed } from "./agenda.js";
 import { el, setText, setHidden, setClass } from "./dom.js";
-import { countdownText, duration, hhmm, mss, timeLeft } from "./format.js";
-import { S, conn, keys } from "./state.js";
+import { countdownText, duration, hardStopText, hhmm, mss, timeLeft, warnThreshold } from "./format.js";
+import { S, conn, keys, page } from "./state.js";
 import { setItem } from "./storage.js";
 
 /** @typedef {import("./wire.js").StateView} StateView */
@@ -38,6 +38,9 @@ export const timerBoxes = [timerMeeting, timerItem, timerSpeaker];
 export const clockBadge = el("span", { id: "clock-status", className: "badge badge-status", hidden: true });
 export const endsAt = el("p", { id: "ends-at", className: "ends-at" });
 export const chimeButton = el("button", { type: "button", id: "chime-toggle", className: "button button-small button-quiet" });
+/** The hard-stop countdown ("This call ends in 0:30"), from the time limit on. */
+const hardStopWords = el("span", { id: "hard-stop-text" });
+export const hardStopBanner = el("p", { id: "hard-stop-banner", className: "banner banner-over", role: "status", hidden: true }, hardStopWords);
 
 // ---------------------------------------------------------------- chimes
 
@@ -118,18 +121,33 @@ export function renderClockBadge(st) {
  * @param {HTMLElement} box
  * @param {number} left seconds (negative: overtime)
  * @param {boolean} warn
+ * @param {boolean} [urgent] the meeting's own last warning: it must stand out from the others
  */
-function paintTimer(box, left, warn) {
+function paintTimer(box, left, warn, urgent = false) {
   const value = timerValues.get(box);
   if (!value) return;
   setText(value, countdownText(left));
-  const over = left < 0;
+  const over = left <= -1;
   for (const node of [box, value]) {
     setClass(node, "over", over);
     setClass(node, "warn", !over && warn);
+    setClass(node, "urgent", !over && urgent);
   }
   value.dataset.left = String(Math.round(left));
 }
+
+/**
+ * The tab's title: whose turn it is, and while the tab is hidden, the meeting countdown.
+ * @param {number | null} meetingLeft
+ */
+function paintTitle(meetingLeft) {
+  const base = (S.state && S.state.meeting.title) || page.title;
+  let title = base + " · facilitator";
+  if (S.myTurn) title = "Your turn! · " + base;
+  else if (document.hidden && meetingLeft !== null) title = countdownText(meetingLeft) + " left · " + base;
+  if (document.title !== title) document.title = title;
+}
+document.addEventListener("visibilitychange", () => tick());
 
 /** Repaint the countdowns and "ends at" (every TICK_MS, and after every state). */
 export function tick() {
@@ -139,9 +157,13 @@ export function tick() {
   const now = conn.serverNow();
   const meetingLeft = timeLeft(clock.meeting, now);
   const itemLeft = timeLeft(clock.item, now);
-  const warnAt = (clock.warn_at || []).length ? Math.max(...(clock.warn_at || [])) : -Infinity;
-  paintTimer(timerMeeting, meetingLeft, meetingLeft <= warnAt);
-  paintTimer(timerItem, itemLeft, itemLeft < 60);
+  const live = clock.status === "running" || clock.status === "paused";
+  const warnAt = clock.warn_at || [];
+  const firstWarning = warnAt.length ? Math.max(...warnAt) : -Infinity;
+  const lastWarning = warnThreshold(warnAt, 0, 60);
+  paintTimer(timerMeeting, meetingLeft, live && meetingLeft <= firstWarning, live && meetingLeft <= lastWarning);
+  // Amber only while the item runs, from its warning on (not before Start, not all along).
+  paintTimer(timerItem, itemLeft, live && itemLeft <= warnThreshold(warnAt, clock.item.given, 60));
   const ended = clock.status === "ended";
   setClass(timerMeeting, "stopped", ended);
   setHidden(timerItem, ended);
@@ -149,8 +171,12 @@ export function tick() {
   setHidden(timerSpeaker, !showSpeaker);
   if (showSpeaker) {
     const speakerLeft = timeLeft(clock.speaker, now);
-    paintTimer(timerSpeaker, speakerLeft, speakerLeft < 10);
+    paintTimer(timerSpeaker, speakerLeft, live && speakerLeft <= warnThreshold([10], clock.speaker?.given, 10));
   }
+  const stopping = st.meeting.hard_stop && live ? hardStopText(meetingLeft, st.meeting.hard_stop_grace ?? 30) : "";
+  setHidden(hardStopBanner, !stopping);
+  setText(hardStopWords, stopping);
+  paintTitle(ended ? null : meetingLeft);
   const status = clock.status;
   if (status === "ended") {
     setText(endsAt, clock.ended_at ? "Ended at " + hhmm(clock.ended_at) : "Meeting ended");

@@ -15,6 +15,7 @@
  * @property {boolean} [camera]
  * @property {boolean} [mic]
  * @property {boolean} [spoken] has spoken in this icebreaker
+ * @property {boolean} [creator] opened the facilitator link: cannot be removed or demoted
  */
 
 /**
@@ -64,6 +65,10 @@
  * @property {boolean} lobby
  * @property {number} max_people
  * @property {number | null} [scheduled_at]
+ * @property {boolean} [hard_stop]
+ * @property {number} [time_limit]
+ * @property {string | null} [sharing] who shares their screen
+ * @property {number} [hard_stop_grace] seconds after the time limit a hard stop ends the call
  */
 
 /**
@@ -97,6 +102,7 @@
 /** @typedef {{sdp: string, tracks?: Record<string, TrackInfo>}} Offer */
 /** @typedef {{reason?: string}} MediaEnded */
 /** @typedef {{person?: string | null}} Speaking */
+/** @typedef {{person: string, reaction: string, t?: number}} Reaction */
 
 /**
  * A refused or failed request, or an `error` message answering none (`type` null).
