@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from .agenda import Agenda
 from .clock import Clock
+from .contacts import Contacts
 from .events import EventLog
 from .people import Notice, Person
 from .turns import Turns
@@ -28,6 +29,7 @@ class MeetingApi(Protocol):
     chat: list[dict[str, Any]]
     chat_seq: int
     notes: dict[str, dict[str, str]]
+    contacts: Contacts
 
     def present(self) -> list[Person]:
         """People in the room and online, in arrival order."""
