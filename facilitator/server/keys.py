@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from ..domain.retention import KEEP_DAYS
 from ..media.sfu import Sfu
 from ..store import Store
 from .rooms import Rooms
@@ -53,6 +54,8 @@ class Config:
     """HTTPS private key."""
     heartbeat: float = HEARTBEAT_SECONDS
     """WebSocket ping interval (s); a peer that vanished is noticed within about 1.5 of these."""
+    keep_days: float = KEEP_DAYS
+    """Days a meeting is kept after it ended; then it is deleted with everything in it."""
     web_dir: Path = field(default_factory=lambda: web_folder())
     """Templates and static files."""
 

@@ -45,12 +45,16 @@ def serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         heartbeat=args.heartbeat,
+        keep_days=args.keep_days,
     )
     if bool(config.tls_cert) != bool(config.tls_key):
         print("facilitator: --tls-cert and --tls-key go together", file=sys.stderr)
         return 1
     if not config.heartbeat > 0:
         print("facilitator: --heartbeat must be more than 0 seconds", file=sys.stderr)
+        return 1
+    if not config.keep_days > 0:
+        print("facilitator: --keep-days must be more than 0", file=sys.stderr)
         return 1
     if not (config.web_dir / "templates").is_dir():
         print(f"facilitator: cannot find the web folder at {config.web_dir}", file=sys.stderr)
