@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -18,7 +17,7 @@ from .keys import CONFIG, ROOMS
 from .links import segments
 from .pages import render
 from .rooms import Room, secret_matches
-from .sessions import read_session
+from .sessions import form_from_this_site, read_session
 from .touch import touch_context
 
 BAR_WIDTH = 320
@@ -53,8 +52,7 @@ async def _viewer(request: web.Request, room: Room, key: str | None = None) -> V
 
 
 def _same_origin(request: web.Request) -> None:
-    origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
+    if not form_from_this_site(request):
         raise web.HTTPForbidden(text="This form may only be sent from its own site.")
 
 

@@ -11,7 +11,6 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -22,7 +21,7 @@ from ..domain.recap import when
 from .keys import ROOMS
 from .links import segments
 from .rooms import Room
-from .sessions import read_session
+from .sessions import form_from_this_site, read_session
 
 MAX_FORM_BYTES = 2048
 """A stay-in-touch form is a person id and a yes/no, or one contact line."""
@@ -109,8 +108,7 @@ async def save_touch(request: web.Request) -> web.Response:
         raise web.HTTPRequestEntityTooLarge(
             max_size=MAX_FORM_BYTES, actual_size=request.content_length or 0
         )
-    origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
+    if not form_from_this_site(request):
         raise web.HTTPForbidden(text="This form may only be sent from its own site.")
     room, person_id = await _person(request)
     form = await request.post()

@@ -127,6 +127,15 @@ async def test_the_stay_in_touch_endpoints_are_bounded_and_need_a_session(
         base + "/touch", data={"line": "hi"}, headers={"Origin": "http://evil.example"}
     ) as r:
         assert r.status == 403
+    cross_site = {"Origin": "null", "Sec-Fetch-Site": "cross-site"}
+    async with ana.http.post(base + "/touch", data={"line": "hi"}, headers=cross_site) as r:
+        assert r.status == 403
+    # What a browser sends under Referrer-Policy: no-referrer, from the recap page itself.
+    same_site = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    async with ana.http.post(
+        base + "/touch", data={"line": "hi"}, headers=same_site, allow_redirects=False
+    ) as r:
+        assert r.status == 303
     statuses = [await post(ben, base + "/touch", line=f"line {i}") for i in range(30)]
     assert statuses.count(303) <= 21 and 429 in statuses
     assert await post(sam, base + "/touch", line="sam") == 303  # others have their own budget

@@ -13,6 +13,13 @@ const SAVE_AFTER_MS = 800;
 const MAX_NOTE = 5000;
 const MAX_CONTACT_LINE = 200;
 
+/** The people you would like to stay in touch with, as the server last confirmed. */
+/** @type {Set<string>} */
+const chosen = new Set();
+/** @type {HTMLInputElement | null} */
+let lineInput = null;
+let lineSaved = "";
+
 const status = el("span", { id: "notes-status", className: "notes-status", role: "status", "aria-live": "polite" });
 const fields = el("div", { id: "notes-fields", className: "notes-fields" });
 export const notesSection = el("section", { id: "my-notes", className: "card my-notes", "aria-labelledby": "my-notes-heading" },
@@ -35,12 +42,6 @@ const names = new Map();
 const entries = new Map();
 let counter = 0;
 let savedOnce = false;
-/** The people you would like to stay in touch with, as the server last confirmed. */
-/** @type {Set<string>} */
-const chosen = new Set();
-/** @type {HTMLInputElement | null} */
-let lineInput = null;
-let lineSaved = "";
 
 /**
  * One note's textarea and its saving.
