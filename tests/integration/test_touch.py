@@ -11,9 +11,10 @@ import asyncio
 import re
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-from .harness import MakePeer, Peer, ServerProcess, SharedMeeting, running_server, trio
+from .harness import MakePeer, Peer, SharedMeeting, running_server, trio
 
 CY_LINE = "cy-secret-line@example.org"
 
@@ -167,9 +168,8 @@ async def test_meetings_expire_in_the_background_and_at_start_up(
     tmp_path: Path, peers: MakePeer
 ) -> None:
     keep = 3.0  # seconds, as a fraction of a day
-    gen = running_server(tmp_path, extra=["--keep-days", f"{keep / 86400:.10f}"])
-    server: ServerProcess = next(gen)
-    try:
+    days = f"{keep / 86400:.10f}"
+    with contextmanager(running_server)(tmp_path, extra=["--keep-days", days]) as server:
         sam, ana, _ = await trio(server, peers)
         base = f"{server.base}/m/{server.meeting_id}"
         await ana.action("contact-line", text="expiring-line")
@@ -200,5 +200,3 @@ async def test_meetings_expire_in_the_background_and_at_start_up(
         await asyncio.sleep(keep + 0.5)
         server.restart()
         assert second not in dump(server.data)
-    finally:
-        gen.close()
