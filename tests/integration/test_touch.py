@@ -97,6 +97,10 @@ async def test_mutual_choices_show_after_the_end_and_one_sided_ones_nowhere(
     after = await everything_seen(base, [ana, ben, sam])
     assert after == before  # every page, export and message is just as it was
     assert CY_LINE not in after
+    # Nor through the API: there is no export of the stored meeting to find it in.
+    for path in ("/api/meetings", f"/api/meetings/{server.meeting_id}", "/api/stats", "/healthz"):
+        for peer in (ana, sam):
+            assert CY_LINE not in (await get(peer, server.base + path))[1]
     for peer in (ana, ben, sam):
         status, text = await get(peer, f"{base}/touch/{cy.person_id()}.vcf")
         assert (status, text) == (404, "No such contact.")
