@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="where meetings are stored (default: ./data)",
     )
     serve.add_argument(
+        "--keep-days",
+        type=float,
+        default=30.0,
+        metavar="N",
+        help="delete each meeting, with its chat, notes and stay-in-touch choices, N days "
+        "after it ended (default: 30)",
+    )
+    serve.add_argument(
         "--heartbeat",
         type=float,
         default=8.0,

@@ -65,6 +65,20 @@ class Session:
     facilitator: bool
 
 
+@dataclass(frozen=True)
+class MeetingTimes:
+    """What retention needs to know of a stored meeting."""
+
+    id: str
+    ended_at: float | None
+    updated_at: float
+    scheduled_at: float | None
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
 class Store:
     """The SQLite database under ``--data``; every method is a coroutine run on one thread."""
 
@@ -171,6 +185,18 @@ class Store:
 
         await self._run(delete)
         await self.purge()
+
+    async def meeting_times(self) -> list[MeetingTimes]:
+        """When each stored meeting ended (if it did), was last saved, and was scheduled for."""
+
+        def select() -> list[MeetingTimes]:
+            rows = self.db.execute(
+                "SELECT id, json_extract(snapshot, '$.clock.ended_at'), updated_at,"
+                " json_extract(snapshot, '$.scheduled_at') FROM meetings"
+            ).fetchall()
+            return [MeetingTimes(str(r[0]), _float(r[1]), float(r[2]), _float(r[3])) for r in rows]
+
+        return await self._run(select)
 
     # Sessions
 

@@ -317,7 +317,7 @@ def test_opt_out_and_back_in(m: Meeting, fake_clock: FakeClock) -> None:
     assert m.rotation.queue == ["p1", "p3"]
     act(m, "f", "opt-out", fake_clock, sit_out=True)
     assert m.rotation.current == "p1"
-    assert turns(m)[-1]["outcome"] == "left"
+    assert turns(m)[-1]["outcome"] == "sat-out"  # opted out during their own turn (issue 13)
     act(m, "p2", "opt-out", fake_clock, sit_out=False)
     assert m.rotation.queue == ["p3", "p2"]
     assert refused(m, "p2", "opt-out", fake_clock, sit_out="no") == "bad-request"

@@ -31,7 +31,7 @@ from .people import (
     clean_name,
     clean_text,
 )
-from .rotation import DONE, PASSED, SKIPPED, Rotation
+from .rotation import DONE, PASSED, SAT_OUT, SKIPPED, Rotation
 
 Handler = Callable[[MeetingApi, Person, Mapping[str, Any], float], list[Notice]]
 
@@ -73,7 +73,7 @@ def _opt_out(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) ->
         raise MeetingError("bad-request", "Say whether to sit out icebreakers (true or false).")
     who.opted_out = sit_out
     if sit_out:
-        m.turns.drop(who.id, now)
+        m.turns.drop(who.id, now, SAT_OUT)
     else:
         m.turns.join(who, now)
     return []
@@ -119,6 +119,16 @@ def _check_note_room(m: MeetingApi, mine: dict[str, str], about: str, text: str)
 
 def _delete_notes(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     m.delete_notes(who.id)
+    return []
+
+
+def _stay_in_touch(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    m.contacts.choose(m.people, who.id, args.get("person"), args.get("want"))
+    return []
+
+
+def _contact_line(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
+    m.contacts.set_line(who.id, args.get("text"))
     return []
 
 
@@ -413,6 +423,8 @@ EVERYONE: dict[str, Handler] = {
     "react": _react,
     "share-start": _share_start,
     "share-stop": _share_stop,
+    "stay-in-touch": _stay_in_touch,
+    "contact-line": _contact_line,
 }
 FACILITATORS: dict[str, Handler] = {
     "start": _start,
@@ -446,9 +458,10 @@ FACILITATORS: dict[str, Handler] = {
     "admit": _admit,
     "admit-all": _admit_all,
 }
-AFTER_END = {"chat", "rename", "note", "delete-notes"}
-"""Actions still allowed once the meeting has ended (people say goodbye)."""
-PRIVATE = frozenset({"note", "delete-notes"})
+AFTER_END = {"chat", "rename", "note", "delete-notes", "stay-in-touch", "contact-line"}
+"""Actions still allowed once the meeting has ended (people say goodbye, and decide whom to
+stay in touch with until the meeting expires)."""
+PRIVATE = frozenset({"note", "delete-notes", "stay-in-touch", "contact-line"})
 """Actions that change nothing anyone else sees: nobody else needs the new state."""
 RELAY_ONLY = frozenset({"react"})
 """Actions whose notices are the whole effect: relayed to the room, with no new state."""

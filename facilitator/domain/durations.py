@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = re.compile(r"^(?:(?P<h>\d{1,3})h)?(?:(?P<m>\d{1,4})m)?(?:(?P<s>\d{1,5})s)?$")
@@ -72,3 +73,40 @@ def format_clock(seconds: float) -> str:
     minutes, secs = divmod(rest, 60)
     body = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
     return f"{prefix}{body}{suffix}"
+
+
+def whole_seconds(seconds: float) -> int:
+    """Whole seconds of a time that has passed: the fraction is dropped (201.9 s is 201 s).
+
+    This is the one rounding rule for every duration a person reads (the room's elapsed times
+    in ``format.js`` drop the fraction the same way), so a 201.3 s call is 3:21 everywhere.
+    """
+    return math.floor(seconds + 1e-9)
+
+
+def format_span(seconds: float) -> str:
+    """Format a duration the one way every page and export shows it: ``3:21``, ``1:02:03``.
+
+    Whole seconds by ``whole_seconds``; minutes without a leading zero, hours only from one
+    hour on; ``-1:20`` for a negative difference (the same ``mss`` in ``format.js``).
+    """
+    total = whole_seconds(abs(seconds))
+    sign = "-" if seconds < 0 and total else ""
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    body = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return sign + body
+
+
+def span_difference(actual: float, planned: float) -> int:
+    """Whole seconds over (positive) or under plan, from the two shown values.
+
+    Taken between the whole seconds each one shows, so 3:21 against 3:00 reads +0:21 and the
+    columns of a table always add up.
+    """
+    return whole_seconds(actual) - whole_seconds(planned)
+
+
+def format_difference(seconds: int) -> str:
+    """A difference as ``+0:21`` (over), ``-1:20`` (under) or ``0:00``."""
+    return ("+" if seconds > 0 else "") + format_span(seconds)

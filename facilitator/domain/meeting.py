@@ -16,6 +16,7 @@ from typing import Any
 from .actions import AFTER_END, EVERYONE, FACILITATORS, PRIVATE, RELAY_ONLY
 from .agenda import HARD_STOP_GRACE, Agenda
 from .clock import ENDED, Clock, ClockError
+from .contacts import Contacts, Match
 from .decks import Deck
 from .events import EventLog
 from .people import (
@@ -98,6 +99,8 @@ class Meeting:
     """Who is sharing their screen (one at a time); not kept across restarts, as media is not."""
     reaction_budget: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Each person's reaction tokens and when they were counted (rate limit; not saved)."""
+    contacts: Contacts = field(default_factory=Contacts)
+    """Stay-in-touch choices and contact lines: each person reads only their own."""
 
     def __post_init__(self) -> None:
         self.title = self.title or self.agenda.title
@@ -252,8 +255,17 @@ class Meeting:
         return dict(self.notes.get(author_id, {}))
 
     def delete_notes(self, author_id: str) -> None:
-        """Forget everything one person wrote."""
+        """Forget everything one person wrote: notes, stay-in-touch choices, contact line."""
         self.notes.pop(author_id, None)
+        self.contacts.forget(author_id)
+
+    def touch_of(self, person_id: str) -> dict[str, Any]:
+        """One person's own stay-in-touch choices and contact line (for that person only)."""
+        return self.contacts.mine(person_id)
+
+    def matches_of(self, person_id: str) -> list[Match]:
+        """The people who chose this person as they chose them, once the meeting has ended."""
+        return self.contacts.matches(self.people, person_id, self.clock.status == ENDED)
 
     def add_talk_time(self, person_id: str, seconds: float) -> None:
         """Count time someone spent as the active speaker (reported by the media layer)."""
@@ -402,6 +414,7 @@ class Meeting:
             "log": self.log.to_list(),
             "talk": dict(self.talk),
             "notes": {author: dict(notes) for author, notes in self.notes.items()},
+            "contacts": self.contacts.to_dict(),
         }
 
     @classmethod
@@ -427,6 +440,7 @@ class Meeting:
                 str(author): {str(k): str(v) for k, v in notes.items()}
                 for author, notes in data.get("notes", {}).items()
             },
+            contacts=Contacts.from_dict(data.get("contacts")),
         )
         meeting.clock = Clock.from_dict(agenda, data["clock"])
         meeting.turns = meeting._new_turns()

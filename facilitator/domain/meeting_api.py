@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from .agenda import Agenda
 from .clock import Clock
+from .contacts import Contacts
 from .events import EventLog
 from .people import Notice, Person
 from .turns import Turns
@@ -39,6 +40,8 @@ class MeetingApi(Protocol):
     def name_for(self, person_id: str, name: str) -> str:
         """``name``, made unlike everyone else's in the meeting."""
         ...
+
+    contacts: Contacts
 
     def present(self) -> list[Person]:
         """People in the room and online, in arrival order."""

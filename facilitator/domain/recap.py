@@ -1,16 +1,22 @@
 """The recap of a call, computed from its clock, event log and talk time.
 
-Planned vs actual per item, every icebreaker turn, who never got a turn, and who talked how
-much. Private notes are not part of it: each viewer adds their own.
+Planned vs actual per item, every icebreaker turn, who never got a turn, who was there and
+when, and who talked how much. Private notes, stay-in-touch matches and the chat are not part
+of it: each viewer adds their own (``Private``). Every duration is written with
+``durations.format_span``, so the page, the JSON and the Markdown agree to the second.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .clock import ENDED, WAITING
-from .meeting import REMOVED, Meeting
+from .contacts import Match, attended
+from .durations import format_difference, format_span, span_difference
+from .meeting import Meeting
 from .runner import projected_end
 
 DOMINANT_SHARE = 0.4
@@ -48,7 +54,31 @@ class TurnRecap:
     planned: float
     actual: float
     outcome: str
-    """``done``, ``passed``, ``skipped`` or ``left``."""
+    """``done``, ``passed``, ``skipped``, ``left`` or ``sat-out``."""
+
+    @property
+    def label(self) -> str:
+        """How the outcome reads, the same on the page and in the Markdown ("" when done)."""
+        return OUTCOME_LABELS.get(self.outcome, self.outcome)
+
+
+OUTCOME_LABELS = {
+    "done": "",
+    "passed": "passed",
+    "skipped": "skipped",
+    "left": "left",
+    "sat-out": "sat out",
+}
+"""The words for each way a turn can end; a turn that was done needs none."""
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """Someone who was in the call, and when (``spans``: from, to; ``to`` None: still there)."""
+
+    person: str
+    name: str
+    spans: list[tuple[float, float | None]]
 
 
 @dataclass(frozen=True)
@@ -84,6 +114,12 @@ class Recap:
     """A gentle word when one voice dominated."""
     people: list[str] = field(default_factory=list)
     """Names of everyone who took part."""
+    attendees: list[Attendee] = field(default_factory=list)
+    """Everyone who took part, with when they were there."""
+    time_given: float = 0.0
+    """The time limit with every extension: what the room's countdown counted down from."""
+    time_used: float = 0.0
+    """Seconds the room's countdown ran (pauses excluded)."""
 
     @property
     def planned_total(self) -> int:
@@ -97,8 +133,13 @@ class Recap:
 
     @property
     def overrun(self) -> float:
-        """Seconds the call ran over (negative: under) its plan."""
+        """Seconds the items ran over (negative: under) their plan."""
         return self.actual_total - self.planned_total
+
+    @property
+    def over_limit(self) -> int:
+        """Whole seconds the call ran over (negative: under) its time limit, as the room showed."""
+        return span_difference(self.time_used, self.time_given)
 
     def to_dict(self) -> dict[str, Any]:
         """The shared part of the recap as JSON-ready data."""
@@ -106,8 +147,28 @@ class Recap:
         data["planned_total"] = self.planned_total
         data["actual_total"] = round(self.actual_total, 1)
         data["overrun"] = round(self.overrun, 1)
+        data["over_limit"] = self.over_limit
         for row, item in zip(data["items"], self.items, strict=True):
             row["overrun"] = round(item.overrun, 1)
+            row["difference"] = span_difference(item.actual, item.planned)
+            row["text"] = {
+                "planned": format_span(item.planned),
+                "actual": format_span(item.actual),
+                "difference": format_difference(row["difference"]),
+            }
+        for row, turn in zip(data["turns"], self.turns, strict=True):
+            row["label"] = turn.label
+            row["text"] = {"planned": format_span(turn.planned), "actual": format_span(turn.actual)}
+        for row, talk in zip(data["talk"], self.talk, strict=True):
+            row["text"] = format_span(talk.seconds)
+        data["text"] = {
+            "planned_total": format_span(self.planned_total),
+            "actual_total": format_span(self.actual_total),
+            "difference": format_difference(span_difference(self.actual_total, self.planned_total)),
+            "time_given": format_span(self.time_given),
+            "time_used": format_span(self.time_used),
+            "over_limit": format_difference(self.over_limit),
+        }
         return data
 
 
@@ -141,7 +202,7 @@ def build_recap(meeting: Meeting, now: float) -> Recap:
         # By item: a turn held when the clock left its item midway is logged when it ends.
         for e in sorted(meeting.log.of_kind("turn"), key=lambda e: int(e.data["item"]))
     ]
-    took_part = [p for p in meeting.people.values() if p.state != REMOVED and p.state != "lobby"]
+    took_part = [p for p in meeting.people.values() if attended(p)]
     had_icebreakers = any(item.icebreaker for item in agenda.items[: clock.index + 1])
     spoke = {t.person for t in turns if t.outcome == "done"}
     never = [p.name for p in took_part if had_icebreakers and p.id not in spoke and not p.opted_out]
@@ -182,40 +243,112 @@ def build_recap(meeting: Meeting, now: float) -> Recap:
         talk=talk,
         talk_note=note,
         people=[p.name for p in took_part],
+        attendees=attendance(meeting, [p.id for p in took_part]),
+        time_given=clock.meeting.given,
+        time_used=clock.meeting.spent(now) if clock.status != WAITING else 0.0,
     )
 
 
-def to_markdown(recap: Recap, notes: dict[str, str], names: dict[str, str]) -> str:
-    """The recap as Markdown, with the viewer's own notes (``notes``: about whom -> text)."""
+def attendance(meeting: Meeting, ids: Sequence[str]) -> list[Attendee]:
+    """When each of ``ids`` was there, from the join and leave events (closed at the end)."""
+    spans: dict[str, list[tuple[float, float | None]]] = {pid: [] for pid in ids}
+    open_at: dict[str, float] = {}
+    for event in meeting.log.events:
+        pid = str(event.data.get("person", ""))
+        if pid not in spans:
+            continue
+        if event.kind == "join" and pid not in open_at:
+            open_at[pid] = event.t
+        elif event.kind == "leave" and pid in open_at:
+            spans[pid].append((open_at.pop(pid), event.t))
+    end = meeting.clock.ended_at
+    for pid, start in open_at.items():
+        spans[pid].append((start, end if end is not None and end >= start else None))
+    return [Attendee(pid, meeting.people[pid].name, spans[pid]) for pid in ids]
 
-    def minutes(seconds: float) -> str:
-        sign = "-" if seconds < 0 else ""
-        seconds = abs(round(seconds))
-        return f"{sign}{seconds // 60}:{seconds % 60:02d}"
 
+@dataclass(frozen=True)
+class Private:
+    """What one viewer adds to the shared recap: only ever their own."""
+
+    notes: dict[str, str] = field(default_factory=dict)
+    """About whom (person id or "general") -> text."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Person id -> name, for the notes' headings."""
+    chat: Sequence[dict[str, Any]] = ()
+    """The chat as it happened (only for people who were there)."""
+    matches: Sequence[Match] = ()
+    """People who chose the viewer as the viewer chose them (after the meeting ended)."""
+
+
+def when(t: float) -> str:
+    """A date and time with its zone, as the Markdown and the page (without JavaScript) show it."""
+    return time.strftime("%A %-d %B %Y, %H:%M UTC", time.gmtime(t))
+
+
+def hhmm(t: float | None) -> str:
+    """A 24-hour time of day in UTC (the page shows the reader's own zone with JavaScript)."""
+    return time.strftime("%H:%M", time.gmtime(t)) if t is not None else "now"
+
+
+def to_markdown(
+    recap: Recap,
+    notes: dict[str, str],
+    names: dict[str, str],
+    private: Private | None = None,
+) -> str:
+    """The recap as Markdown, with the viewer's own notes (``notes``: about whom -> text) and,
+    in ``private``, the chat and their stay-in-touch matches."""
+    span = format_span
     lines = [f"# {recap.title}: recap", ""]
+    if recap.started_at is not None:
+        lines += [f"{when(recap.started_at)}", ""]
+        lines += [
+            f"Time limit {span(recap.time_given)}, took {span(recap.time_used)} "
+            f"({_limit_words(recap.over_limit)}).",
+            "",
+        ]
     lines += ["## Agenda", "", "| Item | Planned | Actual | Over |", "|---|---|---|---|"]
     for item in recap.items:
-        over = f"+{minutes(item.overrun)}" if item.overrun > 0 else minutes(item.overrun)
+        over = format_difference(span_difference(item.actual, item.planned))
         lines.append(
-            f"| {_cell(item.title)} | {minutes(item.planned)} | {minutes(item.actual)} | {over} |"
+            f"| {_cell(item.title)} | {span(item.planned)} | {span(item.actual)} | {over} |"
         )
+    total = format_difference(span_difference(recap.actual_total, recap.planned_total))
     lines.append(
-        f"| **Total** | {minutes(recap.planned_total)} | {minutes(recap.actual_total)} | "
-        f"{'+' if recap.overrun > 0 else ''}{minutes(recap.overrun)} |"
+        f"| **Total** | {span(recap.planned_total)} | {span(recap.actual_total)} | {total} |"
     )
+    if recap.attendees:
+        lines += ["", "## Who was there", ""]
+        lines += [f"- {_inline(a.name)}: {spans_text(a.spans)}" for a in recap.attendees]
     if recap.turns:
         lines += ["", "## Icebreakers", ""]
         for turn in recap.turns:
-            passed = " (passed)" if turn.outcome == "passed" else ""
-            lines.append(f"- **{turn.name}** ({turn.item}){passed}: {turn.prompt}")
+            label = f" ({turn.label})" if turn.label else ""
+            lines.append(
+                f"- **{_inline(turn.name)}** ({_inline(turn.item)}, {span(turn.actual)} of "
+                f"{span(turn.planned)}){label}: {_inline(turn.prompt)}"
+            )
         if recap.never_spoke:
             lines += ["", f"Did not get a turn: {', '.join(recap.never_spoke)}"]
     if recap.talk:
         lines += ["", "## Talk time", ""]
-        lines += [f"- {t.name}: {minutes(t.seconds)} ({round(t.share * 100)}%)" for t in recap.talk]
+        lines += [f"- {t.name}: {span(t.seconds)} ({round(t.share * 100)}%)" for t in recap.talk]
         if recap.talk_note:
             lines += ["", recap.talk_note]
+    private = private or Private()
+    if private.matches:
+        lines += ["", "## Staying in touch", ""]
+        for match in private.matches:
+            line = f": {_inline(match.line)}" if match.line else " (no contact line yet)"
+            lines.append(f"- You and {_inline(match.name)} both want to stay in touch{line}")
+    if private.chat:
+        lines += ["", "## Chat", ""]
+        for message in private.chat:
+            lines.append(
+                f"- {hhmm(float(message['t']))} **{_inline(str(message['name']))}**: "
+                f"{_inline(str(message['text']))}"
+            )
     mine = {about: text for about, text in notes.items() if text.strip()}
     if mine:
         lines += ["", "## My notes", ""]
@@ -225,6 +358,24 @@ def to_markdown(recap: Recap, notes: dict[str, str], names: dict[str, str]) -> s
             )
             lines += [f"### {heading}", "", text.strip(), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def spans_text(spans: Sequence[tuple[float, float | None]]) -> str:
+    """``19:02–19:45, 19:50–20:10`` (UTC) for when someone was there."""
+    return ", ".join(f"{hhmm(start)}–{hhmm(end)}" for start, end in spans) or "briefly"
+
+
+def _limit_words(over: int) -> str:
+    if over > 0:
+        return f"{format_difference(over)} over"
+    if over < 0:
+        return f"{format_span(-over)} under"
+    return "on time"
+
+
+def _inline(text: str) -> str:
+    """One line of plain text, so a name or message cannot start a heading or a list."""
+    return " ".join(text.split()).replace("*", "\\*").replace("_", "\\_")
 
 
 def _cell(text: str) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 from ..errors import CodedError
 
 DONE, PASSED, SKIPPED, LEFT = "done", "passed", "skipped", "left"
+SAT_OUT = "sat-out"
+"""The speaker chose to sit out icebreakers during their own turn."""
 
 
 class RotationError(CodedError):
@@ -135,7 +137,7 @@ class Rotation:
             self.passed.append(self.current)
             self.queue.append(self.current)
         else:
-            if outcome != LEFT:  # someone who dropped out mid-turn gets it back if they return
+            if outcome not in (LEFT, SAT_OUT):  # dropped out mid-turn: theirs again on return
                 self.had_turn.append(self.current)
             if outcome == DONE and self.current not in self.spoken:
                 self.spoken.append(self.current)

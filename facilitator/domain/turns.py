@@ -139,14 +139,17 @@ class Turns:
                 rotation.next_turn(self._draw(), now, self._everyone())
                 self._sync_speaker(now)
 
-    def drop(self, person_id: str, now: float) -> None:
-        """Someone left (or sits out): out of the line, and off the floor if they had it."""
+    def drop(self, person_id: str, now: float, outcome: str = LEFT) -> None:
+        """Someone left (or sits out): out of the line, and off the floor if they had it.
+
+        A turn cut short this way ends with ``outcome`` (``left``, or ``sat-out``).
+        """
         rotation = self.current
         if rotation is None:
             return
         rotation.drop(person_id)
         if rotation.current == person_id:
-            self.advance(LEFT, now)
+            self.advance(outcome, now)
 
     # Facilitator and speaker steps
 

@@ -20,7 +20,7 @@ from ..media.aiortc_seams import (
 )
 from ..media.sfu import MediaConfig, Sfu
 from ..store import Store
-from . import api, pages, recap
+from . import api, pages, recap, touch
 from .agendas import OFFER, PARSER, Offer
 from .keys import CONFIG, ROOMS, SFU, STORE, TEMPLATES, Config
 from .limits import LIMITS, Limits
@@ -47,6 +47,7 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     store = Store(config.data_dir / "facilitator.sqlite3")
     app[STORE] = store
     app[ROOMS] = Rooms(store, now or time.time, [dict(s) for s in config.ice_servers])
+    app[touch.TOUCH_LIMITS] = touch.TouchLimits()
     check_seams()
     guard_datagrams()
     restrict_host_addresses(config.ice_addresses)
@@ -73,6 +74,8 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     app.router.add_get("/m/{id}/notes/{person}", recap.person_notes)
     app.router.add_post("/m/{id}/notes/delete", recap.delete_notes)
     app.router.add_post("/m/{id}/delete", recap.delete_meeting)
+    app.router.add_post("/m/{id}/touch", touch.save_touch)
+    app.router.add_get("/m/{id}/touch/{person}.vcf", touch.vcard)
     app.router.add_get("/api/agendas", api.list_agendas)
     app.router.add_post("/api/agendas/check", api.check_agenda)
     app.router.add_post("/api/meetings", api.create_meeting)
@@ -95,7 +98,10 @@ async def _stop_parser(app: web.Application) -> None:
 async def _background(app: web.Application) -> AsyncIterator[None]:
     rooms = app[ROOMS]
     quiet_failed_connects(asyncio.get_running_loop())
+    keep_days = app[CONFIG].keep_days
+    await rooms.expire(keep_days)  # at start-up, before anyone can open an expired meeting
     tasks = [
+        asyncio.create_task(rooms.run_expiry(keep_days)),
         asyncio.create_task(rooms.run_ticker()),
         asyncio.create_task(rooms.run_saver()),
         asyncio.create_task(rooms.run_speakers(app[SFU])),

@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from ..domain.retention import KEEP_DAYS
 from ..media.sfu import Sfu
 from ..store import Store
 from .rooms import Rooms
@@ -62,6 +63,8 @@ class Config:
     """Open connections allowed from one client address (an IPv6 /64 counts as one)."""
     meetings_per_hour: int = 60
     """New meetings one client address may create in an hour."""
+    keep_days: float = KEEP_DAYS
+    """Days a meeting is kept after it ended; then it is deleted with everything in it."""
     web_dir: Path = field(default_factory=lambda: web_folder())
     """Templates and static files."""
 

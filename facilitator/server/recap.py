@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ..domain.durations import format_clock
+from ..domain.contacts import attended
+from ..domain.durations import format_difference, format_span, span_difference
 from ..domain.meeting import FACILITATOR, REMOVED
-from ..domain.recap import Recap, build_recap, to_markdown
-from .keys import ROOMS
+from ..domain.recap import Private, Recap, build_recap, hhmm, to_markdown, when
+from ..domain.retention import DAY
+from .keys import CONFIG, ROOMS
+from .links import segments
 from .pages import render
 from .rooms import Room, secret_matches
-from .sessions import read_session
+from .sessions import form_from_this_site, read_session
+from .touch import touch_context
 
 BAR_WIDTH = 320
 """Pixels of the longest bar in the recap's SVG charts."""
@@ -28,6 +30,8 @@ class Viewer:
 
     person_id: str | None
     facilitator: bool
+    attended: bool = False
+    """They were in the call (not only in the lobby, not removed): they may read the chat."""
 
 
 async def _room(request: web.Request) -> Room:
@@ -48,12 +52,11 @@ async def _viewer(request: web.Request, room: Room, key: str | None = None) -> V
         facilitator = facilitator or (person.role == FACILITATOR and person.state != REMOVED)
     else:
         facilitator = facilitator or bool(session and session.facilitator)
-    return Viewer(session.person_id if session else None, facilitator)
+    return Viewer(session.person_id if session else None, facilitator, attended(person))
 
 
 def _same_origin(request: web.Request) -> None:
-    origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
+    if not form_from_this_site(request):
         raise web.HTTPForbidden(text="This form may only be sent from its own site.")
 
 
@@ -65,16 +68,44 @@ def _bars(values: list[tuple[str, float, float]]) -> list[dict[str, Any]]:
             "label": label,
             "planned": round(BAR_WIDTH * planned / top),
             "actual": round(BAR_WIDTH * actual / top),
-            "planned_text": format_clock(planned),
-            "actual_text": format_clock(actual),
+            "planned_text": format_span(planned),
+            "actual_text": format_span(actual),
             "over": actual > planned,
         }
         for label, planned, actual in values
     ]
 
 
-def _context(room: Room, recap: Recap, viewer: Viewer, key: str) -> dict[str, Any]:
+def _private(room: Room, viewer: Viewer) -> Private:
+    """The viewer's own additions to the recap (nothing for someone who was not there)."""
     meeting = room.meeting
+    if viewer.person_id is None:
+        return Private()
+    return Private(
+        notes=meeting.notes_of(viewer.person_id),
+        names={p.id: p.name for p in meeting.people.values()},
+        chat=list(meeting.chat) if viewer.attended else [],
+        matches=meeting.matches_of(viewer.person_id),
+    )
+
+
+def _retention(room: Room, keep_days: float) -> str:
+    """When the meeting and everything in it is deleted, in words."""
+    days = f"{keep_days:g} day" + ("" if keep_days == 1 else "s")
+    ended = room.meeting.clock.ended_at
+    if ended is None:
+        return f"Everything about this meeting is deleted {days} after it ends."
+    return (
+        f"This meeting, its chat, everyone's notes and stay-in-touch choices are deleted on "
+        f"{when(ended + keep_days * DAY)} ({days} after it ended)."
+    )
+
+
+def _context(
+    room: Room, recap: Recap, viewer: Viewer, key: str, keep_days: float
+) -> dict[str, Any]:
+    meeting = room.meeting
+    private = _private(room, viewer)
     names = {p.id: p.name for p in meeting.people.values()}
     notes = meeting.notes_of(viewer.person_id) if viewer.person_id else {}
     total_talk = sum(t.seconds for t in recap.talk) or 1.0
@@ -89,12 +120,19 @@ def _context(room: Room, recap: Recap, viewer: Viewer, key: str) -> dict[str, An
             {
                 "name": t.name,
                 "width": round(BAR_WIDTH * t.seconds / top_talk),
-                "text": f"{format_clock(t.seconds)} ({round(100 * t.seconds / total_talk)}%)",
+                "text": f"{format_span(t.seconds)} ({round(100 * t.seconds / total_talk)}%)",
             }
             for t in recap.talk
         ],
-        "clock": format_clock,
-        "utc": lambda t: time.strftime("%H:%M UTC", time.gmtime(t)),
+        "span": format_span,
+        "difference": lambda actual, planned: format_difference(span_difference(actual, planned)),
+        "hhmm": hhmm,
+        "when": when,
+        "retention": _retention(room, keep_days),
+        "chat": [
+            {"t": m["t"], "name": m["name"], "text": segments(str(m["text"]))} for m in private.chat
+        ],
+        **touch_context(room, viewer.person_id),
         "notes": [
             {"about": "General" if k == "general" else names.get(k, "someone"), "text": v}
             for k, v in notes.items()
@@ -112,17 +150,16 @@ async def recap_page(request: web.Request) -> web.Response:
     viewer = await _viewer(request, room)
     recap = build_recap(room.meeting, room.now())
     key = request.query.get("key", "")
-    return render(request, "recap.html", **_context(room, recap, viewer, key))
+    keep_days = request.app[CONFIG].keep_days
+    return render(request, "recap.html", **_context(room, recap, viewer, key, keep_days))
 
 
 async def recap_markdown(request: web.Request) -> web.Response:
     """GET /m/{id}/recap.md: the recap plus the viewer's own notes, as a download."""
     room = await _room(request)
     viewer = await _viewer(request, room)
-    meeting = room.meeting
-    notes = meeting.notes_of(viewer.person_id) if viewer.person_id else {}
-    names = {p.id: p.name for p in meeting.people.values()}
-    text = to_markdown(build_recap(meeting, room.now()), notes, names)
+    private = _private(room, viewer)
+    text = to_markdown(build_recap(room.meeting, room.now()), private.notes, private.names, private)
     return web.Response(
         text=text,
         content_type="text/markdown",
@@ -134,7 +171,8 @@ async def recap_markdown(request: web.Request) -> web.Response:
 
 
 async def recap_json(request: web.Request) -> web.Response:
-    """GET /m/{id}/recap.json: the shared part of the recap (never anyone's notes)."""
+    """GET /m/{id}/recap.json: the shared part of the recap (never anyone's notes, choices or
+    matches, never the chat)."""
     room = await _room(request)
     recap = build_recap(room.meeting, room.now())
     return web.json_response(
@@ -190,5 +228,6 @@ async def delete_meeting(request: web.Request) -> web.Response:
         request,
         "error.html",
         heading="Meeting deleted",
-        message="The meeting and everything stored for it (chat, notes, the log) are gone.",
+        message="The meeting and everything stored for it (chat, notes, stay-in-touch choices "
+        "and contact lines, the log) are gone.",
     )

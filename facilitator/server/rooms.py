@@ -20,6 +20,7 @@ from aiohttp import web
 from ..domain.agenda import Agenda
 from ..domain.decks import Deck
 from ..domain.meeting import IN_LOBBY, IN_ROOM, Meeting, Notice
+from ..domain.retention import DAY, expires_at
 from ..media.sfu import MediaRoom, Sfu
 from ..store import Session, Store, is_disk_full
 from . import protocol
@@ -44,6 +45,10 @@ class StorageStatus:
 
     ok: bool = True
     """The last save worked."""
+
+
+EXPIRY_SECONDS = 600.0
+"""How often expired meetings are looked for (at most)."""
 
 
 def new_id(nbytes: int = 16) -> str:
@@ -225,6 +230,7 @@ class Room:
                 pid: self.meeting.people[pid].name for pid in notes if pid in self.meeting.people
             },
             "speaking": self.speaker,
+            "touch": self.meeting.touch_of(client.person_id),
         }
         client.send(protocol.encode("joined", value, msg_id))
         client.send(protocol.encode("chat-history", {"messages": self.meeting.chat}))
@@ -354,6 +360,34 @@ class Rooms:
             for client in list(room.clients):
                 await client.ws.close(code=protocol.Close.DELETED, message=b"deleted")
         await self.store.delete_meeting(meeting_id)
+
+    async def expire(self, keep_days: float) -> list[str]:
+        """Delete every meeting kept ``keep_days`` past its end (see ``domain/retention.py``)."""
+        await self.flush()  # so a meeting that just ended is judged by its saved end
+        now = self.now()
+        gone = []
+        for times in await self.store.meeting_times():
+            room = self.rooms.get(times.id)
+            if room is not None and room.clients and room.meeting.clock.ended_at is None:
+                continue  # people are in it right now
+            ended = room.meeting.clock.ended_at if room is not None else times.ended_at
+            scheduled = room.meeting.scheduled_at if room is not None else times.scheduled_at
+            if expires_at(ended, times.updated_at, scheduled, keep_days) <= now:
+                await self.delete(times.id)
+                gone.append(times.id)
+        if gone:
+            log.info("deleted %d expired meeting(s)", len(gone))
+        return gone
+
+    async def run_expiry(self, keep_days: float) -> None:
+        """Delete expired meetings now and then (every EXPIRY_SECONDS, sooner for short keeps)."""
+        every = min(EXPIRY_SECONDS, max(1.0, keep_days * DAY / 20))
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.expire(keep_days)
+            except Exception:
+                log.exception("deleting expired meetings failed; will retry")
 
     async def flush(self) -> None:
         """Save every changed meeting (one that cannot be saved stays changed, to retry)."""

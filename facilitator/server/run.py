@@ -50,12 +50,16 @@ def serve(args: argparse.Namespace) -> int:
         create_key=args.create_key or None,
         max_connections_per_address=max(1, args.max_connections_per_address),
         meetings_per_hour=max(1, args.meetings_per_hour),
+        keep_days=args.keep_days,
     )
     if bool(config.tls_cert) != bool(config.tls_key):
         print("facilitator: --tls-cert and --tls-key go together", file=sys.stderr)
         return 1
     if not config.heartbeat > 0:
         print("facilitator: --heartbeat must be more than 0 seconds", file=sys.stderr)
+        return 1
+    if not config.keep_days > 0:
+        print("facilitator: --keep-days must be more than 0", file=sys.stderr)
         return 1
     if not (config.web_dir / "templates").is_dir():
         print(f"facilitator: cannot find the web folder at {config.web_dir}", file=sys.stderr)

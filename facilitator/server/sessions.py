@@ -132,3 +132,17 @@ def origin_allowed(request: web.Request) -> bool:
     if origin is None:
         return True  # not a browser (browsers always send Origin on WebSockets)
     return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+def form_from_this_site(request: web.Request) -> bool:
+    """A form POST must come from a page of this same site.
+
+    Browsers say so in ``Sec-Fetch-Site``. With ``Referrer-Policy: no-referrer`` they send
+    ``Origin: null`` on form posts, so ``Origin`` is only checked when that header is missing.
+    (The session cookie is ``SameSite=Strict`` as well: another site's form carries none.)
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc.lower() == request.host.lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 
 from .harness import MakePeer, ServerProcess, SharedMeeting, trio
@@ -86,3 +87,55 @@ async def test_only_a_facilitator_deletes_a_meeting_and_then_it_is_gone(
     dump = "\n".join(db.iterdump())
     db.close()
     assert server.meeting_id not in dump and "remember me" not in dump
+
+
+async def test_page_json_and_markdown_agree_and_the_chat_is_for_attendees_only(
+    server: SharedMeeting, peers: MakePeer
+) -> None:
+    sam, ana, ben = await trio(server, peers)
+    base = f"{server.base}/m/{server.meeting_id}"
+    by_id = {p.person_id(): p for p in (sam, ana, ben)}
+    await sam.action("lobby-on")
+    lee = peers(server.participant, "Lee")
+    assert (await lee.join(expect="lobby"))["type"] == "lobby"  # never let in
+    await sam.action("start")
+    await ana.action("chat", text="my blog: https://ana.example.org <b>hi</b>")
+    await asyncio.sleep(1.3)
+    await sam.action("next-item")  # name game: the first speaker sits out during their turn
+    state = await sam.fresh_state(lambda s: bool(s["icebreaker"] and s["icebreaker"]["speaker"]))
+    await asyncio.sleep(0.6)
+    await by_id[state["icebreaker"]["speaker"]].action("opt-out", sit_out=True)
+    await sam.action("end")
+    await ana.settle()
+    async with ana.http.get(f"{base}/recap.json") as r:
+        data = await r.json()
+    async with ana.http.get(f"{base}/recap.md") as r:
+        markdown = await r.text()
+    async with ana.http.get(f"{base}/recap") as r:
+        page = await r.text()
+    rows = re.findall(
+        r"<tr>\s*<th scope=\"row\">(.*?)</th>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", page, re.S
+    )
+    assert len(rows) == len(data["items"]) + 1  # and the total
+    for item, (_, planned, actual) in zip(data["items"], rows, strict=False):
+        text = item["text"]
+        assert (planned, actual) == (text["planned"], text["actual"])
+        title = item["title"]
+        difference = text["difference"]
+        assert f"| {title} | {text['planned']} | {text['actual']} | {difference} |" in markdown
+    assert data["items"][0]["text"]["actual"] == "0:01"  # 1.3 s: the fraction is dropped
+    assert f"took {data['text']['time_used']}" in page and data["text"]["time_used"] in markdown
+    turn = data["turns"][0]
+    assert (turn["outcome"], turn["label"]) == ("sat-out", "sat out")
+    assert '<span class="badge">sat out</span>' in page and "(sat out)" in markdown
+    # The chat, as it happened, for the people who were there; links clickable, HTML inert.
+    assert '<a href="https://ana.example.org" rel="noopener noreferrer nofollow"' in page
+    assert "&lt;b&gt;hi&lt;/b&gt;" in page and "<b>hi</b>" not in page
+    assert "## Chat" in markdown and "https://ana.example.org" in markdown
+    assert [a["name"] for a in data["attendees"]] == ["Sam", "Ana", "Ben"]
+    assert "ana.example.org" not in str(data)
+    for outsider in (lee, peers(server.participant, "Nobody")):  # lobby only; no session at all
+        async with outsider.http.get(f"{base}/recap") as r:
+            assert "ana.example.org" not in await r.text()
+        async with outsider.http.get(f"{base}/recap.md") as r:
+            assert "ana.example.org" not in await r.text()

@@ -20,13 +20,17 @@ export function hhmm(seconds) {
 }
 
 /**
- * Elapsed seconds as m:ss.
+ * Elapsed seconds as m:ss (h:mm:ss from an hour on): the one rounding rule for durations,
+ * the same as `format_span` in facilitator/domain/durations.py, so the room and the recap agree:
+ * the fraction is dropped (201.3 s is 3:21). Negative values show as 0:00 in the room.
  * @param {number | null | undefined} seconds
  * @returns {string}
  */
 export function mss(seconds) {
-  const s = Math.max(0, Math.floor(seconds || 0));
-  return Math.floor(s / 60) + ":" + pad2(s % 60);
+  const s = Math.max(0, Math.floor((seconds || 0) + 1e-9));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return (h > 0 ? h + ":" + pad2(m) : String(m)) + ":" + pad2(s % 60);
 }
 
 /**

@@ -1,6 +1,7 @@
 // The "My notes" card: private notes (general, and what you learned about each person), saved as you type.
+// Beside each person, a private "I'd like to stay in touch" toggle; below, your contact line for matches.
 //
-// Only the author ever gets their notes back (in `joined`); facilitators have no extra access.
+// Only the author ever gets their notes and choices back (in `joined`); facilitators have no extra access.
 // A textarea, once made, is never rebuilt or moved, so focus and caret survive every re-render.
 
 import { el, setText, setClass } from "./dom.js";
@@ -10,6 +11,14 @@ import { S, act, conn, page } from "./state.js";
 
 const SAVE_AFTER_MS = 800;
 const MAX_NOTE = 5000;
+const MAX_CONTACT_LINE = 200;
+
+/** The people you would like to stay in touch with, as the server last confirmed. */
+/** @type {Set<string>} */
+const chosen = new Set();
+/** @type {HTMLInputElement | null} */
+let lineInput = null;
+let lineSaved = "";
 
 const status = el("span", { id: "notes-status", className: "notes-status", role: "status", "aria-live": "polite" });
 const fields = el("div", { id: "notes-fields", className: "notes-fields" });
@@ -17,6 +26,7 @@ export const notesSection = el("section", { id: "my-notes", className: "card my-
   el("h2", { id: "my-notes-heading" }, "My notes"),
   el("p", { className: "my-notes-sub" }, el("span", { className: "muted" }, "Only you can see these."), status),
   fields,
+  touchLineField(),
   el("p", { className: "actions" },
     el("button", { type: "button", id: "delete-notes", className: "button button-small button-danger-quiet" }, "Delete all my notes")),
   el("p", { className: "my-notes-recap" },
@@ -42,6 +52,8 @@ let savedOnce = false;
  * @property {HTMLElement} wrap
  * @property {HTMLLabelElement} label
  * @property {HTMLTextAreaElement} textarea
+ * @property {HTMLInputElement | null} touch the stay-in-touch toggle (people only)
+ * @property {HTMLElement | null} touchText its label's text
  * @property {string} saved the text the server has
  * @property {ReturnType<typeof setTimeout> | null} timer the pause before saving
  * @property {number} sending saves in flight
@@ -74,11 +86,19 @@ function makeEntry(about) {
   const id = about === "general" ? "note-general" : "note-" + counter;
   const label = el("label", { for: id });
   const textarea = el("textarea", { id, name: "note", rows: "3", maxlength: String(MAX_NOTE) });
-  const wrap = el("div", { className: "note-field", dataset: { about } }, label, textarea);
+  const touch = about === "general" ? null
+    : el("input", { type: "checkbox", id: "touch-" + counter, className: "touch-toggle" });
+  const touchText = touch ? el("span") : null;
+  const wrap = el("div", { className: "note-field", dataset: { about } }, label, textarea,
+    touch && el("label", { for: touch.id, className: "touch-label" }, touch, touchText));
   const text = known.get(about) || "";
   textarea.value = text;
   /** @type {NoteEntry} */
-  const entry = { about, wrap, label, textarea, saved: text, timer: null, sending: 0, error: null };
+  const entry = { about, wrap, label, textarea, touch, touchText, saved: text, timer: null, sending: 0, error: null };
+  if (touch) {
+    touch.checked = chosen.has(about);
+    touch.addEventListener("change", () => chooseTouch(entry));
+  }
   textarea.addEventListener("input", () => {
     clearTimeout(entry.timer ?? undefined);
     entry.timer = setTimeout(() => save(entry), SAVE_AFTER_MS);
@@ -120,6 +140,52 @@ function save(entry) {
     renderStatus();
   });
   renderStatus();
+}
+
+/**
+ * Send one stay-in-touch choice; on failure the toggle goes back to what the server has.
+ * @param {NoteEntry} entry
+ */
+function chooseTouch(entry) {
+  const box = entry.touch;
+  if (!box) return;
+  const want = box.checked;
+  act("stay-in-touch", { person: entry.about, want }, { toast: false }).then(() => {
+    if (want) chosen.add(entry.about);
+    else chosen.delete(entry.about);
+    savedOnce = true;
+    renderStatus();
+  }, (err) => {
+    box.checked = chosen.has(entry.about);
+    setText(status, "Not saved: " + (err?.message || "something went wrong."));
+    setClass(status, "is-problem", true);
+  });
+}
+
+/** @returns {HTMLElement} the one contact line you share with your matches only */
+function touchLineField() {
+  const input = el("input", {
+    type: "text", id: "touch-line", name: "line", maxlength: String(MAX_CONTACT_LINE), autocomplete: "off",
+    placeholder: "an e-mail, a handle or a link",
+  });
+  lineInput = input;
+  const send = () => {
+    const text = input.value;
+    if (text === lineSaved || !conn.joined) return;
+    act("contact-line", { text }, { toast: false }).then(() => {
+      lineSaved = text;
+      savedOnce = true;
+      renderStatus();
+    }, (err) => {
+      setText(status, "Not saved: " + (err?.message || "something went wrong."));
+      setClass(status, "is-problem", true);
+    });
+  };
+  input.addEventListener("change", send);
+  return el("div", { className: "note-field touch-line" },
+    el("label", { for: "touch-line" }, "My contact line, shown only to people who want to stay in touch with me too"),
+    input,
+    el("p", { className: "muted" }, "Only mutual choices are shown, after the meeting, on the recap."));
 }
 
 /** "Saving…", "Saved" or why not. */
@@ -172,16 +238,27 @@ export function renderNotes(st) {
   }
   // New fields go at the end: existing ones never move (moving a focused field would blur it).
   for (const about of wanted) if (!entries.has(about)) makeEntry(about);
-  for (const entry of entries.values()) setText(entry.label, labelFor(entry.about));
+  for (const entry of entries.values()) {
+    setText(entry.label, labelFor(entry.about));
+    if (entry.touchText) setText(entry.touchText, "I'd like to stay in touch with " + (names.get(entry.about) || "them"));
+  }
 }
 
 /** After every join: the server's copy of your notes; send again what did not get through. */
 /**
  * @param {Record<string, string>} [notes] about -> text
  * @param {Record<string, string>} [subjects] about -> name
+ * @param {{chosen?: string[], line?: string}} [touch] your own stay-in-touch choices and contact line
  */
-export function notesJoined(notes, subjects) {
+export function notesJoined(notes, subjects, touch) {
   known.clear();
+  chosen.clear();
+  for (const id of touch?.chosen || []) if (typeof id === "string") chosen.add(id);
+  for (const entry of entries.values()) if (entry.touch) entry.touch.checked = chosen.has(entry.about);
+  if (lineInput && document.activeElement !== lineInput && lineInput.value === lineSaved) {
+    lineSaved = typeof touch?.line === "string" ? touch.line : "";
+    lineInput.value = lineSaved;
+  }
   // Names of the people your notes are about, also those who have left since.
   for (const [about, name] of Object.entries(subjects || {})) {
     if (typeof name === "string" && !names.has(about)) names.set(about, name);

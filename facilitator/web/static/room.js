@@ -271,7 +271,7 @@ conn.onjoined = (value) => {
   screens.resetJoinButton();
   setHidden(screens.joinError, true);
   S.speaking = value.speaking || null;
-  notesJoined(value.notes, value.note_subjects);
+  notesJoined(value.notes, value.note_subjects, value.touch);
   showScreen("room");
   if (S.state) render();
   devices.startMedia(value);

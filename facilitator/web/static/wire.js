@@ -92,6 +92,7 @@
  * @property {string | null} [speaking]
  * @property {Record<string, string>} [notes]
  * @property {Record<string, string>} [note_subjects]
+ * @property {{chosen?: string[], line?: string}} [touch]
  */
 
 /** @typedef {{title?: string, message?: string}} LobbyView */
