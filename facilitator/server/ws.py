@@ -313,6 +313,11 @@ def act(room: Room, client: Client, msg: protocol.Message) -> None:
         raise MeetingError("not-saved", NOT_SAVED)
     args = {k: v for k, v in msg.value.items() if k != "action"}
     notices = room.meeting.act(client.person_id, action, args, room.now())
+    if room.meeting.is_relay_only(action):
+        # Nothing to keep (a reaction): passed on at once, and "ok" at once.
+        client.send(protocol.encode("ok", msg_id=msg.id))
+        room.publish(notices, changed=False)
+        return
     # "ok" only once the change is on disk (Rooms.save); "not-saved" if it cannot be.
     room.acks.append((client, msg.id))
     client.unsaved += 1
@@ -320,7 +325,5 @@ def act(room: Room, client: Client, msg: protocol.Message) -> None:
         room.purge_due = True
     if room.meeting.is_private(action):
         room.dirty = True  # saved, but nobody else's screen changes (or learns of it)
-    elif room.meeting.is_relay_only(action):
-        room.publish(notices, changed=False)
     else:
         room.publish(notices)

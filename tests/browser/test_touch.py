@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from ..integration.harness import ServerProcess
-from .pages import join
+from .pages import join, open_tab
 
 ANA_LINE = "ana@example.org or https://ana.example.org/about"
 BEN_LINE = "@ben.writes on the fediverse"
@@ -37,6 +37,8 @@ def test_two_people_who_chose_each_other_see_each_others_contact_line(
     ben = join(browser, server.participant, "Ben", problems)
     cy = join(browser, server.participant, "Cy", problems)
     sam.get_by_role("button", name="Start").click()
+    for page in (ana, ben, cy):
+        open_tab(page, "Notes")  # the notes panel is a tab of the side panel
     expect(ana.get_by_label("I'd like to stay in touch with Ben")).to_be_visible()
     choose(ana, "Ben", ANA_LINE)
     choose(ben, "Ana", BEN_LINE)
@@ -44,6 +46,7 @@ def test_two_people_who_chose_each_other_see_each_others_contact_line(
     ana.screenshot(path=str(artifacts / "room-notes-panel.png"), full_page=True)
 
     sam.once("dialog", accept)
+    open_tab(sam, "Facilitator")
     sam.get_by_role("button", name="End meeting").click()
     expect(ana.locator("#ended-banner")).to_contain_text("The meeting has ended.")
     recap = f"{server.base}/m/{server.meeting_id}/recap"

@@ -55,8 +55,9 @@ async def test_one_screen_share_at_a_time(server: ServerProcess, peers: MakePeer
 
 
 async def test_the_creator_cannot_be_removed_or_demoted(
-    server: ServerProcess, peers: MakePeer
+    own_server: ServerProcess, peers: MakePeer
 ) -> None:
+    server = own_server  # restarted below
     sam, ana, ben = await trio(server, peers)
     assert sam.you and sam.you["creator"] is True
     assert ana.you and ana.you["creator"] is False
