@@ -57,6 +57,14 @@ class Config:
     """A secret hosts must give to create meetings (None: anyone may create)."""
     max_connections_per_address: int = 128
     """Open connections allowed from one client address (an IPv6 /64 counts as one)."""
+    metrics_token: str | None = None
+    """Serve ``GET /metrics`` to requests bearing this token (None: no /metrics)."""
+    drain_seconds: float = 10.0
+    """After SIGTERM, stop within this long: refuse new work, say bye, save, exit."""
+    worker: int | None = None
+    """This process's index under ``--workers`` (None: the only process, no front)."""
+    workers: int = 1
+    """How many worker processes share the meetings."""
     web_dir: Path = field(default_factory=lambda: web_folder())
     """Templates and static files."""
 

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from facilitator.bench.client import ProtocolClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,9 +43,12 @@ class ServerProcess:
     participant: str = ""
     facilitator: str = ""
     port: int = 0
+    start_timeout: float = 20.0
+    """Seconds to wait for the links (workers take longer: several processes start)."""
 
-    def start(self, port: int = 0, timeout: float = 20.0) -> None:
+    def start(self, port: int = 0, timeout: float | None = None) -> None:
         """Start the server and wait for its links."""
+        timeout = self.start_timeout if timeout is None else timeout
         args = [sys.executable, "-m", "facilitator", "serve", "--host", "127.0.0.1"]
         args += ["--port", str(port), "--data", str(self.data), *self.extra]
         if self.agenda:
@@ -109,6 +114,28 @@ def running_server(tmp: Path, **kwargs: Any) -> Iterator[ServerProcess]:
         if server.proc and server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait(10)
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+"""Metric samples by (sample name, labels)."""
+
+
+def scrape(base: str, token: str) -> Samples:
+    """GET /metrics with the token, parsed by Prometheus's own parser."""
+    request = Request(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = response.read().decode()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    """One sample's value (KeyError when it is missing)."""
+    return samples[(name, frozenset(labels.items()))]
 
 
 MakePeer = Callable[[str, str], Peer]
