@@ -21,7 +21,14 @@ from .health import HEALTH, Health, readyz, refuse_while_draining
 from .keys import CONFIG, ROOMS, SFU, STORE, TEMPLATES, Config
 from .limits import LIMITS, Limits
 from .logs import meeting_context
-from .metrics import METRICS, Metrics, count_requests, count_websocket, metrics_page
+from .metrics import (
+    METRICS,
+    Metrics,
+    count_requests,
+    count_websocket,
+    metrics_page,
+    sample_media,
+)
 from .parsing import AgendaParser
 from .rooms import Rooms
 from .security import security_headers
@@ -66,6 +73,7 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
         app.router.add_get("/api/stats", stats)
     if config.metrics_token:
         app.router.add_get("/metrics", metrics_page)
+        app.cleanup_ctx.append(_media_sampler)
     app.on_response_prepare.append(count_websocket)
     app.on_response_prepare.append(name_worker)
     app.cleanup_ctx.append(_storage)
@@ -125,6 +133,14 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _media_sampler(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(sample_media(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _lag_probe(app: web.Application) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .keys import CONFIG
+from .limits import client_key
 
 WORKER_HEADER = "X-Facilitator-Worker"
 """Names the worker process that answered (for operators and tests)."""
@@ -62,3 +63,8 @@ def meeting_in_path(path: str) -> str | None:
         return None
     meeting_id = path[3:].split("/", 1)[0]
     return meeting_id or None
+
+
+def address_worker(address: str | None, workers: int) -> int:
+    """The worker that takes one client address's rate-limited requests (IPv6 by its /64)."""
+    return owner_of(client_key(address), workers)

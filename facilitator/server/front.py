@@ -4,7 +4,9 @@ Why a front and not N processes sharing one port (SO_REUSEPORT): the kernel woul
 meeting's page, WebSocket and reconnects over every process, and a meeting must live in one.
 Here the front routes ``/m/<id>/...`` to the worker that owns the meeting, a stable function
 of its id (``forwarded.owner_of``), so no table is shared and a restarted worker owns the same
-meetings; anything else (landing, API, static files) goes to the workers in turn. A meeting
+meetings. POSTs elsewhere (new meetings, agenda checks) go to the worker of the client's
+address, so the per-address limits count all of one client's; anything else (landing page,
+static files) goes to the workers in turn. A meeting
 created by one worker is written to the shared store and its owner loads it on first use.
 
 The front passes HTTP requests and WebSockets through (close codes, Origin and cookies as
@@ -31,7 +33,7 @@ from aiohttp import WSMsgType, web
 from multidict import CIMultiDict
 
 from . import exposition as ex
-from .forwarded import WORKER_HEADER, meeting_in_path, owner_of
+from .forwarded import WORKER_HEADER, address_worker, meeting_in_path, owner_of
 from .keys import Config
 from .limits import KEEPALIVE_SECONDS, GuardedSite, connection_caps, raise_fd_limit
 from .metrics import bearer_matches, unauthorised
@@ -84,13 +86,19 @@ class Front:
             )
         return self.http
 
-    def pick(self, path: str) -> Worker | None:
-        """The owner of a meeting path; otherwise the next worker that is up."""
+    def pick(self, request: web.Request) -> Worker | None:
+        """Who answers: a meeting's owner; for a POST (creating a meeting, checking an agenda:
+        the requests limited per address) the worker of the client's address, so one worker
+        sees all of them; otherwise the next worker that is up."""
         workers = self.supervisor.workers
-        meeting_id = meeting_in_path(path)
+        meeting_id = meeting_in_path(request.path)
         if meeting_id is not None:
             worker = workers[owner_of(meeting_id, len(workers))]
             return worker if worker.port is not None else None
+        if request.method == "POST":
+            worker = workers[address_worker(request.remote, len(workers))]
+            if worker.port is not None:
+                return worker
         up = self.supervisor.up()
         return up[next(self.turn) % len(up)] if up else None
 
@@ -112,7 +120,7 @@ def upstream_headers(request: web.Request) -> CIMultiDict[str]:
 async def proxy(request: web.Request) -> web.StreamResponse:
     """Pass a request (or a WebSocket) to the worker that should answer it."""
     front = request.app[FRONT]
-    worker = front.pick(request.path)
+    worker = front.pick(request)
     if worker is None or worker.port is None:
         return web.Response(status=503, text=RESTARTING, headers={"Retry-After": "2"})
     url = f"http://127.0.0.1:{worker.port}{request.rel_url}"
@@ -262,7 +270,8 @@ async def metrics(request: web.Request) -> web.Response:
         labels = (("worker", str(worker.index)),)
         up.add(int(worker.port is not None), labels)
         restarts.add(worker.restarts, labels)
-    draining = ex.gauge("facilitator_front_draining", "1 while the front stops", int(front.draining))
+    stopping = int(front.draining)
+    draining = ex.gauge("facilitator_front_draining", "1 while the front stops", stopping)
     text = ex.render([up, restarts, draining]) + ex.merge(parts)
     return web.Response(
         body=text.encode(), headers={"Content-Type": ex.CONTENT_TYPE, "Cache-Control": "no-store"}

@@ -6,6 +6,7 @@ are kept here. The token (``--metrics-token``) is compared in constant time.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import os
 from collections.abc import Awaitable, Callable
@@ -27,8 +28,9 @@ STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 class Totals:
     """Media counts that only go up, although the open connections they are read from close.
 
-    Each scrape adds how far the sum over open connections grew since the last one; what a
-    connection counted between the last scrape and its closing is not seen.
+    Every reading (once a second, and at each scrape) adds how far the sum over open
+    connections grew since the last one; what a connection counted in its last second before
+    closing is not seen.
     """
 
     last: MediaCounters = field(default_factory=MediaCounters)
@@ -58,6 +60,16 @@ class Metrics:
 
 
 METRICS = web.AppKey("metrics", Metrics)
+SAMPLE_SECONDS = 1.0
+"""How often media counters are read into the totals between scrapes."""
+
+
+async def sample_media(app: web.Application) -> None:
+    """Read the media counters into the totals every SAMPLE_SECONDS (run as a task)."""
+    while True:
+        await asyncio.sleep(SAMPLE_SECONDS)
+        app[METRICS].media.update(media_counters(app[SFU]))
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
