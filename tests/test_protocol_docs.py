@@ -38,7 +38,10 @@ def raised_codes() -> dict[str, str]:
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             first = node.args[0]
-            coded = name in CODED_ERRORS or (name == "error" and "server" in path.parts)
+            logged = isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "log"
+            coded = name in CODED_ERRORS or (
+                name == "error" and "server" in path.parts and not logged  # log.error is no code
+            )
             if coded and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.setdefault(first.value, f"{path.relative_to(ROOT)}:{node.lineno}")
     return found

@@ -59,11 +59,8 @@ def configure(log_format: str, worker: int | None = None) -> None:
     else:
         prefix = f"[worker {worker}] " if worker is not None else ""
         handler.setFormatter(logging.Formatter(PLAIN.replace("%(name)s", prefix + "%(name)s")))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    # Like basicConfig: a process that already set up logging (a test runner) keeps its own.
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
