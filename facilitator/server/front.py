@@ -337,7 +337,8 @@ async def _run_front(args: argparse.Namespace, config: Config) -> int:
     log.info("starting %d workers", config.workers)
     starting = asyncio.create_task(supervisor.start())
     await asyncio.wait({starting, asyncio.create_task(stop.wait())}, return_when="FIRST_COMPLETED")
-    if starting.done() and starting.result():
+    started = starting.done() and starting.result()
+    if started:
         print(f"Listening on {supervisor.public_url}", flush=True)
         await stop.wait()
     elif starting.done():
@@ -349,4 +350,4 @@ async def _run_front(args: argparse.Namespace, config: Config) -> int:
     log.info("draining: stopping the workers")
     await supervisor.stop(config.drain_seconds)
     await runner.cleanup()
-    return 0
+    return 0 if started or not starting.done() else 1

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -43,6 +44,8 @@ class ServerProcess:
     participant: str = ""
     facilitator: str = ""
     port: int = 0
+    creates: int = 0
+    """Meetings made with SharedMeeting.create (each from its own loopback address)."""
     start_timeout: float = 20.0
     """Seconds to wait for the links (workers take longer: several processes start)."""
 
@@ -169,10 +172,21 @@ class SharedMeeting:
     def create(cls, server: ServerProcess, agenda: str = "network-night") -> SharedMeeting:
         """Create the meeting through ``POST /api/meetings``, as the landing page does."""
         start = len(server.log())
-        body = json.dumps({"agenda": agenda}).encode()
-        request = Request(f"{server.base}/api/meetings", body, {"Content-Type": "application/json"})
-        with urlopen(request, timeout=10) as response:
+        # Each meeting is created from a loopback address of its own: new meetings are limited
+        # per address, and the tests sharing a server create more than one address may.
+        server.creates += 1
+        source = f"127.0.{1 + server.creates // 250}.{1 + server.creates % 250}"
+        parts = urlsplit(server.base)
+        host = parts.hostname or ""
+        conn = HTTPConnection(host, parts.port, timeout=10, source_address=(source, 0))
+        try:
+            body = json.dumps({"agenda": agenda})
+            conn.request("POST", "/api/meetings", body, {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            assert response.status == 201, (response.status, response.read())
             links = json.loads(response.read())
+        finally:
+            conn.close()
         return cls(server, links["participant_url"], links["facilitator_url"], start)
 
     @property

@@ -30,6 +30,13 @@ def attacker_session() -> aiohttp.ClientSession:
 
 
 @pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of this test's own: the attacks use up its descriptors and its budgets, which
+    must not spill over to the server the other tests share."""
+    yield from running_server(tmp_path)
+
+
+@pytest.fixture
 def agendas_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A server offering the agendas of a folder the test may edit."""
     folder = tmp_path / "agendas"
