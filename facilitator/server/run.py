@@ -92,10 +92,6 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     if not private_data_folder(config):
         return 1
-    if worker is None and count > 1:
-        from .front import serve_front
-
-        return serve_front(args, config)
     library = load_library(config.agendas_dir, config.decks_dir)
     for line in library.errors:
         print(f"warning: skipped: {line}", file=sys.stderr)
@@ -111,6 +107,10 @@ def serve(args: argparse.Namespace) -> int:
             return 1
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
+    if worker is None and count > 1:  # the agenda is checked here, the workers make the meeting
+        from .front import serve_front
+
+        return serve_front(args, config)
     try:
         return asyncio.run(_run(config, startup, library.decks))
     except OSError as exc:
