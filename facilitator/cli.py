@@ -117,6 +117,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="new meetings one address may create in an hour (default 60; bursts of up to a "
         "sixth of it, at least 10)",
     )
+    serve.add_argument(
+        "--workers",
+        default="1",
+        metavar="N",
+        help="worker processes, each serving whole meetings behind a small front process on "
+        "--port; 'auto' is one per core (default: 1, a single process)",
+    )
+    serve.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="on SIGTERM: refuse new meetings and joins, say goodbye, save, and exit within "
+        "this long (default 10)",
+    )
+    serve.add_argument("--worker", help=argparse.SUPPRESS)  # set by the front for its workers
+    ops = serve.add_argument_group("operations")
+    ops.add_argument(
+        "--metrics",
+        action="store_true",
+        help="serve GET /metrics (Prometheus text format) to requests with the token",
+    )
+    ops.add_argument(
+        "--metrics-token",
+        metavar="TOKEN",
+        help="the token /metrics asks for (Authorization: Bearer TOKEN); "
+        "or set FACILITATOR_METRICS_TOKEN",
+    )
+    ops.add_argument(
+        "--log-format",
+        choices=("plain", "json"),
+        default="plain",
+        help="plain lines, or one JSON object a line (default: plain)",
+    )
     load = commands.add_parser(
         "loadtest",
         help="measure the server with synthetic participants",

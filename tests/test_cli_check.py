@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from facilitator.cli import main
+from facilitator.server.run import worker_count
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROBLEM = re.compile(r"^\S.*:\d+:\d+: [^ :]+: .+$")
@@ -151,3 +153,19 @@ def test_two_files_with_the_same_name_are_reported(tmp_path: Path) -> None:
     assert len(library.errors) == 2
     assert "another file already defines deck 'same'" in library.errors[0]
     assert "another file already defines agenda 'call'" in library.errors[1]
+
+
+def test_serve_refuses_metrics_without_a_token_and_bad_worker_counts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FACILITATOR_METRICS_TOKEN", raising=False)
+    data = ["--data", str(tmp_path / "data")]
+    assert main(["serve", "--metrics", *data]) == 1
+    assert "--metrics needs --metrics-token" in capsys.readouterr().err
+    assert main(["serve", "--workers", "many", *data]) == 1
+    assert "--workers must be a number" in capsys.readouterr().err
+    assert main(["serve", "--drain-seconds", "0", *data]) == 1
+    assert "--drain-seconds must be more than 0" in capsys.readouterr().err
+    assert worker_count("auto") == len(os.sched_getaffinity(0))
+    assert worker_count("3") == 3
+    assert worker_count("0") is None

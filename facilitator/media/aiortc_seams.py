@@ -9,7 +9,7 @@ ten seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgr
 2. ``RTCRtpReceiver._send_rtcp_pli`` asks a publisher for a keyframe.
 3. ``RTCRtpSender._send_keyframe`` (called on PLI/FIR from a subscriber) is overridden per sender
    to forward the request to the publisher, since nothing is encoded here.
-4. ``RTCRtpSender.__packet_count`` is read for the load test's statistics.
+4. ``RTCRtpSender.__packet_count`` and ``__octet_count`` are read for statistics and metrics.
 5. ``aioice.ice.get_host_addresses`` is wrapped so ``--ice-address`` chooses the host candidates
    (aioice leaves 127.0.0.1 out, and a server with several interfaces needs a choice).
 6. ``aioice.ice.StunProtocol.datagram_received`` is guarded: aioice hands every datagram that is
@@ -132,6 +132,8 @@ def check_seams() -> None:
     pump = inspect.getsource(RTCDtlsTransport._recv_next)
     if "self._rx_srtp.unprotect(data)" not in pump or "except pylibsrtp.Error" not in pump:
         problems.append("RTCDtlsTransport no longer unprotects with _rx_srtp, dropping on Error")
+    if "self.__octet_count = 0" not in inspect.getsource(RTCRtpSender.__init__):
+        problems.append("RTCRtpSender no longer counts bytes in __octet_count")
     receive = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
     if "self.receiver.data_received(data" not in receive or "stun.parse_message" not in receive:
         problems.append("aioice StunProtocol.datagram_received changed shape")
@@ -455,6 +457,11 @@ def gate_srtp(transport: RTCDtlsTransport, router: BoundedRtpRouter) -> None:
 def sender_packets(sender: RTCRtpSender) -> int:
     """RTP packets a sender has sent (for the load test's packets per second)."""
     return int(getattr(sender, "_RTCRtpSender__packet_count", 0))
+
+
+def sender_bytes(sender: RTCRtpSender) -> int:
+    """RTP payload bytes a sender has sent (for the operator's metrics)."""
+    return int(getattr(sender, "_RTCRtpSender__octet_count", 0))
 
 
 def pin_codec(transceiver: RTCRtpTransceiver, mime_type: str) -> None:

@@ -19,23 +19,42 @@ from ..media.aiortc_seams import (
     restrict_host_addresses,
 )
 from ..media.sfu import MediaConfig, Sfu
-from ..store import Store
 from . import api, pages, recap, touch
 from .agendas import OFFER, PARSER, Offer
+from .forwarded import name_worker, owner_of, trust_front
+from .health import HEALTH, Health, readyz, refuse_while_draining
 from .keys import CONFIG, ROOMS, SFU, STORE, TEMPLATES, Config
 from .limits import LIMITS, Limits
+from .logs import meeting_context
+from .metrics import (
+    METRICS,
+    Metrics,
+    count_requests,
+    count_websocket,
+    metrics_page,
+    sample_media,
+)
 from .parsing import AgendaParser
 from .rooms import Rooms
 from .security import security_headers
 from .stats import LAG, LoopLag, stats
+from .timed_store import TimedStore
 from .ws import meeting_socket
+
+RECENT_LAG_SAMPLES = 4000
+"""Lag samples kept without --stats: a bit over a minute (for /metrics and /readyz)."""
 
 
 def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Application:
     """Build the aiohttp application for ``config``."""
     # Bodies are small: a 64 KB agenda, even JSON-escaped, fits in 512 KB.
-    app = web.Application(middlewares=[security_headers], client_max_size=512 * 1024)
+    middlewares = [count_requests, meeting_context, refuse_while_draining, security_headers]
+    if config.worker is not None:
+        middlewares.insert(0, trust_front)  # first, so every later step sees the real client
+    app = web.Application(middlewares=middlewares, client_max_size=512 * 1024)
     app[CONFIG] = config
+    app[HEALTH] = Health()
+    app[METRICS] = Metrics()
     app[LIMITS] = Limits.for_meetings_per_hour(config.meetings_per_hour)
     app[OFFER] = Offer(LibraryCache(config.agendas_dir, config.decks_dir))
     app[PARSER] = AgendaParser()
@@ -44,9 +63,10 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    store = Store(config.data_dir / "facilitator.sqlite3")
+    store = TimedStore(config.data_dir / "facilitator.sqlite3")
     app[STORE] = store
-    app[ROOMS] = Rooms(store, now or time.time, [dict(s) for s in config.ice_servers])
+    browser_servers = [dict(s) for s in config.ice_servers]
+    app[ROOMS] = Rooms(store, now or time.time, browser_servers, owns=_owner_check(config))
     app[touch.TOUCH_LIMITS] = touch.TouchLimits()
     check_seams()
     guard_datagrams()
@@ -54,10 +74,15 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     servers = [RTCIceServer(**server) for server in config.ice_servers]
     app[pages.CREATED] = pages.CreatedViews()
     app[SFU] = Sfu(MediaConfig(ice_servers=servers, transcode=config.transcode))
+    app[LAG] = LoopLag() if config.stats else LoopLag(keep=RECENT_LAG_SAMPLES)
+    app.cleanup_ctx.append(_lag_probe)
     if config.stats:
-        app[LAG] = LoopLag()
         app.router.add_get("/api/stats", stats)
-        app.cleanup_ctx.append(_lag_probe)
+    if config.metrics_token:
+        app.router.add_get("/metrics", metrics_page)
+        app.cleanup_ctx.append(_media_sampler)
+    app.on_response_prepare.append(count_websocket)
+    app.on_response_prepare.append(name_worker)
     app.cleanup_ctx.append(_storage)
     app.on_cleanup.append(_stop_parser)
     app.cleanup_ctx.append(_background)
@@ -80,8 +105,17 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     app.router.add_post("/api/agendas/check", api.check_agenda)
     app.router.add_post("/api/meetings", api.create_meeting)
     app.router.add_get("/healthz", api.health)
+    app.router.add_get("/readyz", readyz)
     app.router.add_static("/static", config.web_dir / "static", append_version=False)
     return app
+
+
+def _owner_check(config: Config) -> Callable[[str], bool] | None:
+    """Under --workers: which meetings this worker keeps in memory once it has created them."""
+    worker, count = config.worker, config.workers
+    if worker is None:
+        return None
+    return lambda meeting_id: owner_of(meeting_id, count) == worker
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
@@ -113,6 +147,14 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _media_sampler(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(sample_media(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _lag_probe(app: web.Application) -> AsyncIterator[None]:

@@ -65,6 +65,14 @@ class Config:
     """New meetings one client address may create in an hour."""
     keep_days: float = KEEP_DAYS
     """Days a meeting is kept after it ended; then it is deleted with everything in it."""
+    metrics_token: str | None = None
+    """Serve ``GET /metrics`` to requests bearing this token (None: no /metrics)."""
+    drain_seconds: float = 10.0
+    """After SIGTERM, stop within this long: refuse new work, say bye, save, exit."""
+    worker: int | None = None
+    """This process's index under ``--workers`` (None: the only process, no front)."""
+    workers: int = 1
+    """How many worker processes share the meetings."""
     web_dir: Path = field(default_factory=lambda: web_folder())
     """Templates and static files."""
 

@@ -282,10 +282,13 @@ class Rooms:
         store: Store,
         now: Callable[[], float] = time.time,
         ice_servers: list[dict[str, Any]] | None = None,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
         self.store = store
         self.now = now
         self.ice_servers = ice_servers or []
+        self.owns = owns
+        """Under --workers: whether this process serves a meeting (others only create it)."""
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room | None]] = {}
         self.storage = StorageStatus()
@@ -315,7 +318,8 @@ class Rooms:
         key = new_id(24)
         room = self._room(meeting, digest(key))
         await self.store.create_meeting(meeting.id, room.key_hash, json.dumps(meeting.to_dict()))
-        self.rooms[meeting.id] = room
+        if self.owns is None or self.owns(meeting.id):
+            self.rooms[meeting.id] = room
         return room, key
 
     async def get(self, meeting_id: str) -> Room | None:

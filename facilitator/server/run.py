@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import dataclasses
 import logging
 import os
 import signal
 import ssl
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +24,42 @@ from ..domain.yamlfile import FileError
 from ..library import default_folder, load_agenda, load_library
 from .agendas import links
 from .app import create_app
+from .health import HEALTH
 from .keys import ROOMS, Config
 from .limits import KEEPALIVE_SECONDS, LOW_FD_LIMIT, GuardedSite, connection_caps, raise_fd_limit
+from .logs import configure
 from .security import AccessLogger
+from .workers import WORKER_LINE
 
 log = logging.getLogger("facilitator")
+
+PR_SET_PDEATHSIG = 1
+"""Linux prctl option: the signal a process gets when its parent exits."""
+
+METRICS_TOKEN_ENV = "FACILITATOR_METRICS_TOKEN"
+"""The metrics token may come from the environment (e.g. a systemd EnvironmentFile)."""
 
 
 def serve(args: argparse.Namespace) -> int:
     """Run until SIGTERM or Ctrl-C; return the exit status."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    worker, workers = parse_worker(args.worker) if args.worker else (None, 1)
+    configure(args.log_format, worker)
+    if worker is not None:
+        die_with_parent()
+    count = worker_count(args.workers) if worker is None else workers
+    if count is None:
+        print("facilitator: --workers must be a number from 1 to 64, or auto", file=sys.stderr)
+        return 1
+    token = args.metrics_token or os.environ.get(METRICS_TOKEN_ENV) or None
+    if args.metrics and not token:
+        print(
+            f"facilitator: --metrics needs --metrics-token (or {METRICS_TOKEN_ENV})",
+            file=sys.stderr,
+        )
+        return 1
+    if not args.drain_seconds > 0:
+        print("facilitator: --drain-seconds must be more than 0", file=sys.stderr)
+        return 1
     config = Config(
         host=args.host,
         port=args.port,
@@ -51,6 +78,10 @@ def serve(args: argparse.Namespace) -> int:
         max_connections_per_address=max(1, args.max_connections_per_address),
         meetings_per_hour=max(1, args.meetings_per_hour),
         keep_days=args.keep_days,
+        metrics_token=token if args.metrics else None,
+        drain_seconds=args.drain_seconds,
+        worker=worker,
+        workers=count,
     )
     if bool(config.tls_cert) != bool(config.tls_key):
         print("facilitator: --tls-cert and --tls-key go together", file=sys.stderr)
@@ -81,6 +112,10 @@ def serve(args: argparse.Namespace) -> int:
             return 1
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
+    if worker is None and count > 1:  # the agenda is checked here, the workers make the meeting
+        from .front import serve_front
+
+        return serve_front(args, config)
     try:
         return asyncio.run(_run(config, startup, library.decks))
     except OSError as exc:
@@ -89,6 +124,30 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def die_with_parent() -> None:
+    """A worker stops (SIGTERM: it drains) when its front goes away, even by SIGKILL."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def parse_worker(text: str) -> tuple[int, int]:
+    """``I/N`` (the hidden ``--worker`` flag the front starts workers with)."""
+    index, _, count = text.partition("/")
+    return int(index), int(count)
+
+
+def worker_count(text: str) -> int | None:
+    """``--workers``: a number, or ``auto`` for one per core; None when it is neither."""
+    if text == "auto":
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    try:
+        count = int(text)
+    except ValueError:
+        return None
+    return count if 1 <= count <= 64 else None
 
 
 def _agenda_name(path: Path) -> str:
@@ -152,7 +211,10 @@ async def _run(config: Config, startup: Agenda | None, decks: dict[str, Deck]) -
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else config.port  # real port for 0
     base = dataclasses.replace(config, port=port).base_url()
-    print(f"Listening on {base}", flush=True)
+    if config.worker is None:
+        print(f"Listening on {base}", flush=True)
+    else:
+        print(f"{WORKER_LINE} {config.host}:{port}", flush=True)
     if startup is not None:
         room, key = await app[ROOMS].create(startup, decks)
         participant, facilitator = links(base, room.meeting.id, key)
@@ -163,6 +225,30 @@ async def _run(config: Config, startup: Agenda | None, decks: dict[str, Deck]) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    await drain(app, config.drain_seconds)
     log.info("shutting down")
     await runner.cleanup()
     return 0
+
+
+async def drain(app: web.Application, seconds: float) -> None:
+    """Take no new meetings or joins, tell open pages ``bye``, save, and linger a moment.
+
+    The lingering lets a load balancer see ``/readyz`` fail before the port closes. Whatever
+    happens, a watchdog ends the process once ``seconds`` have passed.
+    """
+    watchdog = threading.Timer(seconds, _give_up, (seconds,))
+    watchdog.daemon = True
+    watchdog.start()
+    app[HEALTH].draining = True
+    log.info("draining: no new meetings or joins; saying goodbye and saving")
+    rooms = app[ROOMS]
+    await rooms.say_goodbye()
+    await rooms.flush()
+    await asyncio.sleep(min(2.0, seconds / 5))
+
+
+def _give_up(seconds: float) -> None:
+    log.error("could not stop within --drain-seconds %g; exiting now", seconds)
+    logging.shutdown()
+    os._exit(1)

@@ -10,18 +10,21 @@ from typing import Any
 
 from aiohttp import web
 
-from ..media.aiortc_seams import sender_packets
+from ..media.counters import media_counters
 from .keys import SFU
 
 INTERVAL = 0.02
 """How often the lag probe wakes up."""
+RECENT_SECONDS = 60.0
+"""The window ``/metrics`` and ``/readyz`` look at."""
 
 
 class LoopLag:
     """How late the event loop wakes a sleeping task: the delay every message and packet sees."""
 
-    def __init__(self) -> None:
-        self.samples: deque[tuple[float, float]] = deque(maxlen=200_000)
+    def __init__(self, keep: int = 200_000) -> None:
+        # The load test reads long runs (--stats); otherwise a minute or so is enough.
+        self.samples: deque[tuple[float, float]] = deque(maxlen=keep)
 
     async def run(self) -> None:
         """Sleep INTERVAL over and over, recording how late each wake-up was."""
@@ -43,6 +46,18 @@ class LoopLag:
             "count": len(lags),
         }
 
+    def recent(self, seconds: float = RECENT_SECONDS) -> dict[str, float]:
+        """``summary`` of the last ``seconds``."""
+        return self.summary(time.monotonic() - seconds)
+
+    def stalled(self, limit: float) -> bool:
+        """The probe has not woken for ``limit`` seconds, or woke that late recently."""
+        if not self.samples:
+            return False
+        at, _ = self.samples[-1]
+        now = time.monotonic()
+        return now - at > limit or self.summary(now - 10)["max"] > limit * 1000
+
 
 LAG = web.AppKey("loop_lag", LoopLag)
 
@@ -53,19 +68,13 @@ async def stats(request: web.Request) -> web.Response:
         since = float(request.query.get("since", "0"))
     except ValueError:
         raise web.HTTPBadRequest(text="since must be a number") from None
-    frames_in = frames_out = packets_out = peers = 0
-    for room in request.app[SFU].rooms.values():
-        for peer in room.peers.values():
-            peers += 1
-            frames_in += peer.audio.frames + peer.video.frames
-            frames_out += peer.audio.forwarded + peer.video.forwarded
-            packets_out += sum(sender_packets(out.transceiver.sender) for out in peer.outgoing)
+    media = media_counters(request.app[SFU])
     body: dict[str, Any] = {
         "time": time.monotonic(),
-        "peers": peers,
-        "frames_in": frames_in,
-        "frames_out": frames_out,
-        "packets_out": packets_out,
+        "peers": media.peers,
+        "frames_in": media.frames_in,
+        "frames_out": media.frames_out,
+        "packets_out": media.packets_out,
         "loop_lag_ms": request.app[LAG].summary(since),
         "tasks": len(asyncio.all_tasks()),
         "fds": len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None,

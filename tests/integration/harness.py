@@ -15,10 +15,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from facilitator.bench.client import ProtocolClient
 
@@ -43,9 +46,14 @@ class ServerProcess:
     participant: str = ""
     facilitator: str = ""
     port: int = 0
+    creates: int = 0
+    """Meetings made with SharedMeeting.create (each from its own loopback address)."""
+    start_timeout: float = 20.0
+    """Seconds to wait for the links (workers take longer: several processes start)."""
 
-    def start(self, port: int = 0, timeout: float = 20.0) -> None:
+    def start(self, port: int = 0, timeout: float | None = None) -> None:
         """Start the server and wait for its links."""
+        timeout = self.start_timeout if timeout is None else timeout
         args = [*self.prefix, sys.executable, "-m", "facilitator", "serve", "--host", "127.0.0.1"]
         args += ["--port", str(port), "--data", str(self.data), *self.extra]
         if self.agenda:
@@ -117,6 +125,28 @@ def running_server(tmp: Path, **kwargs: Any) -> Iterator[ServerProcess]:
             server.proc.wait(10)
 
 
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+"""Metric samples by (sample name, labels)."""
+
+
+def scrape(base: str, token: str) -> Samples:
+    """GET /metrics with the token, parsed by Prometheus's own parser."""
+    request = Request(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = response.read().decode()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    """One sample's value (KeyError when it is missing)."""
+    return samples[(name, frozenset(labels.items()))]
+
+
 MakePeer = Callable[[str, str], Peer]
 """The ``peers`` fixture: make a peer from a link and a name."""
 
@@ -148,10 +178,21 @@ class SharedMeeting:
     def create(cls, server: ServerProcess, agenda: str = "network-night") -> SharedMeeting:
         """Create the meeting through ``POST /api/meetings``, as the landing page does."""
         start = len(server.log())
-        body = json.dumps({"agenda": agenda}).encode()
-        request = Request(f"{server.base}/api/meetings", body, {"Content-Type": "application/json"})
-        with urlopen(request, timeout=10) as response:
+        # Each meeting is created from a loopback address of its own: new meetings are limited
+        # per address, and the tests sharing a server create more than one address may.
+        server.creates += 1
+        source = f"127.0.{1 + server.creates // 250}.{1 + server.creates % 250}"
+        parts = urlsplit(server.base)
+        host = parts.hostname or ""
+        conn = HTTPConnection(host, parts.port, timeout=10, source_address=(source, 0))
+        try:
+            body = json.dumps({"agenda": agenda})
+            conn.request("POST", "/api/meetings", body, {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            assert response.status == 201, (response.status, response.read())
             links = json.loads(response.read())
+        finally:
+            conn.close()
         return cls(server, links["participant_url"], links["facilitator_url"], start)
 
     @property

@@ -1,0 +1,45 @@
+"""What the SFU has done so far, read in one place for ``/api/stats`` and ``/metrics``.
+
+Counters are summed over the connections that are open now: a connection that closes takes
+its counts with it, so readers that need totals that only go up keep their own (see
+``server/metrics.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .aiortc_seams import sender_bytes, sender_packets
+from .sfu import Sfu
+
+
+@dataclass(frozen=True)
+class MediaCounters:
+    """Media connections and what went through them."""
+
+    rooms: int = 0
+    """Meetings with a media room."""
+    peers: int = 0
+    """Media connections (one per person sending or receiving media)."""
+    frames_in: int = 0
+    """Encoded audio and video frames received from publishers."""
+    frames_out: int = 0
+    """Frames handed to subscribers."""
+    packets_out: int = 0
+    """RTP packets sent to subscribers."""
+    bytes_out: int = 0
+    """RTP payload bytes sent to subscribers."""
+
+
+def media_counters(sfu: Sfu) -> MediaCounters:
+    """Sum the counters of every open media connection."""
+    peers = frames_in = frames_out = packets_out = bytes_out = 0
+    for room in sfu.rooms.values():
+        for peer in room.peers.values():
+            peers += 1
+            frames_in += peer.audio.frames + peer.video.frames
+            frames_out += peer.audio.forwarded + peer.video.forwarded
+            for out in peer.outgoing:
+                packets_out += sender_packets(out.transceiver.sender)
+                bytes_out += sender_bytes(out.transceiver.sender)
+    return MediaCounters(len(sfu.rooms), peers, frames_in, frames_out, packets_out, bytes_out)
