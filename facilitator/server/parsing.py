@@ -9,8 +9,12 @@ queue behind it (a few at most: the rest are told to try again).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
+import math
 import multiprocessing
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -26,6 +30,30 @@ PARSE_SECONDS = 10.0
 """Time budget of one parse (the worst case at the size limit takes about one second)."""
 MAX_WAITING = 4
 """Parses running or queued at once; more are refused as busy."""
+
+
+PR_SET_PDEATHSIG = 1
+"""Linux prctl option: the signal a process gets when its parent dies."""
+
+
+def _die_with_server() -> None:
+    """Worker start-up: end with the server, even when it is killed (SIGKILL leaves no time
+    to shut the pool down)."""
+    # Not Linux: no prctl, and the pool's own shutdown is all there is.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _check_within(
+    seconds: float, text: str, filename: str, decks: dict[str, Deck]
+) -> tuple[Agenda | None, list[str], list[str]]:
+    """In the worker: parse, and let the kernel end the worker if it runs over ``seconds``
+    (SIGALRM's default action), so a stuck parse never outlives its budget."""
+    signal.alarm(math.ceil(seconds) + 1)
+    try:
+        return check_agenda_text(text, filename, decks)
+    finally:
+        signal.alarm(0)
 
 
 class ParserBusy(Exception):
@@ -49,12 +77,13 @@ class AgendaParser:
             raise ParserBusy
         if self.pool is None:
             # spawn, not fork: the server has threads (SQLite, media) a fork would copy mid-use.
-            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            context = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=_die_with_server)
         pool = self.pool
         self.waiting += 1
         try:
             loop = asyncio.get_running_loop()
-            job = loop.run_in_executor(pool, check_agenda_text, text, filename, decks)
+            job = loop.run_in_executor(pool, _check_within, self.timeout, text, filename, decks)
             return await asyncio.wait_for(job, self.timeout)
         except (TimeoutError, BrokenProcessPool):
             log.warning("agenda parse failed or ran over %.0fs; new worker", self.timeout)

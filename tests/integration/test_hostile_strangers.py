@@ -307,3 +307,31 @@ async def test_data_files_are_private(server: ServerProcess) -> None:
     assert files
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def children(pid: int) -> list[int]:
+    """The process ids whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+async def test_the_agenda_parser_ends_with_a_killed_server(server: ServerProcess) -> None:
+    assert server.proc is not None
+    async with aiohttp.ClientSession() as http:
+        body = {"yaml": "title: T\nitems:\n  - title: A\n    duration: 5m\n"}
+        async with http.post(f"{server.base}/api/agendas/check", json=body) as r:
+            assert r.status == 200
+    workers = children(server.proc.pid)
+    assert workers, "the parse ran in no worker process"
+    server.kill()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    assert not alive, f"parser processes outlived the server: {alive}"
