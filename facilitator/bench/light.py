@@ -516,6 +516,7 @@ def light_snapshot(bot: LightParticipant, with_delays: bool) -> dict[str, Any]:
         "sent": {"audio": bot.audio.count, "video": bot.video.count},
         "received": {f"{s.person}/{s.kind}": s.frames for s in streams},
         "packets_in": receiver.packets if receiver else 0,
+        "unknown_in": receiver.unknown if receiver else 0,
         "first_keyframe": {
             s.person: s.first_keyframe_at
             for s in streams
