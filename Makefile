@@ -68,8 +68,10 @@ test: $(VENV)/.test-installed test-tools node_modules/.installed
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The standard load scenarios (a few minutes): table on screen, JSON under bench/results/.
+# JANUS=1 adds Janus VideoRoom side by side (needs the Debian package: apt-get install janus).
 bench: $(VENV)/.test-installed test-tools
-	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator loadtest --standard
+	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator loadtest --standard \
+		$(if $(JANUS),--janus)
 
 # Long runs: a thousand joins and leaves must not leak memory, tasks or descriptors.
 soak: $(VENV)/.test-installed test-tools

@@ -189,7 +189,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="W",
-        help="load generator processes (default: one per core, at most 4)",
+        help="load generator processes (default: light, one per generator core; "
+        "aiortc, one per core, at most 4)",
+    )
+    load.add_argument(
+        "--generator",
+        choices=["light", "aiortc"],
+        default="light",
+        help="light: pre-built RTP packets, one core drives many people (default); "
+        "aiortc: aiortc's full media stack, like the tests' bots",
+    )
+    load.add_argument(
+        "--janus",
+        action="store_true",
+        help="also measure Janus VideoRoom (Debian package janus) side by side, "
+        "N=2,4,6,8 (--sizes); needs a private network namespace (make bench JANUS=1)",
+    )
+    load.add_argument(
+        "--sizes",
+        default=",".join(str(n) for n in (2, 4, 6, 8)),
+        metavar="N,N",
+        help="room sizes for --janus (default 2,4,6,8)",
+    )
+    load.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the server to core 0 and the load generator to the other cores",
     )
 
     media = serve.add_argument_group("media (WebRTC)")
@@ -258,10 +283,35 @@ def loadtest(args: argparse.Namespace) -> int:
     if args.participants < 2:
         print("facilitator: --participants must be at least 2", file=sys.stderr)
         return 2
+    pin = not args.no_pin
+    sizes: list[int] = []
+    if args.janus:
+        from .bench.janus import INSTALL_HINT, janus_installed, private_network
+
+        if not janus_installed():
+            print(f"facilitator: {INSTALL_HINT}", file=sys.stderr)
+            return 2
+        if not private_network():
+            print(
+                "facilitator: --janus runs only in a private network namespace, "
+                "so neither server can reach another address: use `make bench JANUS=1`",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            sizes = [int(n) for n in args.sizes.split(",")]
+        except ValueError:
+            sizes = []
+        if not sizes or min(sizes) < 2:
+            print(
+                "facilitator: --sizes takes room sizes of 2 or more, e.g. 2,4,6,8", file=sys.stderr
+            )
+            return 2
     extra: dict[str, object] = {}
+    results: list[lt.Result] = []
     if args.standard:
-        results, extra = lt.standard(args.duration, args.video_kbps)
-    else:
+        results, extra = lt.standard(args.duration, args.video_kbps, args.generator, pin)
+    elif not args.janus:
         results = [
             lt.run_scenario(
                 args.participants,
@@ -270,12 +320,19 @@ def loadtest(args: argparse.Namespace) -> int:
                 transcode=args.transcode,
                 video_kbps=args.video_kbps,
                 workers=args.workers,
+                generator=args.generator,
+                pin=pin,
             )
         ]
+    if args.janus:
+        duration = args.duration if not args.standard else min(args.duration, 10.0)
+        both, janus_extra = lt.side_by_side(sizes, duration, args.video_kbps, pin)
+        results += both
+        extra.update(janus_extra)
     print(file=sys.stderr)
     print(lt.table(results))
     for key, value in extra.items():
-        print(f"{key}: {value}")
+        print(f"{key}:\n{value}" if key == "janus_table" else f"{key}: {value}")
     path = lt.save(results, extra, args.json)
     print(f"results: {path}")
     return 0

@@ -1,9 +1,12 @@
 """``facilitator loadtest``: synthetic participants measure what a call costs the server.
 
-Participants are ``bench.bot.Bot``s (pre-encoded VP8 and Opus, no encoding at send time) spread
-over worker processes, so the load generator is not the bottleneck (and says so when it is).
-Measurements come from both sides: /proc for the server's CPU and memory, its ``/api/stats``
-for packets and event-loop lag, and the bots for loss, delay and time to the first keyframe.
+Participants run in load generator processes (``bench.workers``): by default the light
+generator (``bench.light``: pre-built RTP packets, so one core drives many people), or aiortc's
+full media stack (``bench.bot``). With two cores or more the server is pinned to core 0 and the
+generator to the others, so the two never compete for a core. Measurements come from both
+sides: /proc for the server's CPU and memory, its ``/api/stats`` for packets and event-loop
+lag, and the participants for loss, delay and time to the first keyframe. ``side_by_side``
+measures Janus's VideoRoom (``bench.janus``) the same way, right after facilitator.
 """
 
 from __future__ import annotations
@@ -12,19 +15,22 @@ import asyncio
 import json
 import multiprocessing
 import os
-import platform
 import re
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from urllib.request import Request, urlopen
 
-RESULTS = Path("bench/results")
+from .report import RESULTS, Result, janus_table, machine, save, table
+from .workers import worker
+
+__all__ = ["RESULTS", "Result", "machine", "run_scenario", "save", "side_by_side", "table"]
+
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "facilitator"
 LOAD_AGENDA = "title: Load test\nitems:\n  - title: Talk\n    duration: 2h\n"
 WARMUP_TIMEOUT = 60.0
@@ -32,117 +38,27 @@ BUSY_GENERATOR = 85.0
 """A worker using more than this % of a core may be holding the numbers back."""
 BUSY_MACHINE = 85.0
 """Server plus generator using more than this % of all cores: the machine is saturated."""
+JANUS_SIZES = (2, 4, 6, 8)
+"""The side-by-side comparison's room sizes."""
 
 
-@dataclass
-class Result:
-    """One measured scenario."""
+@dataclass(frozen=True)
+class Run:
+    """What one scenario runs: the room size, the server and the generator."""
 
     participants: int
     mode: str
-    """``forward`` (the SFU) or ``transcode`` (the baseline)."""
-    duration: float
-    server_cpu_pct: float | None
-    """Server CPU, % of one core."""
-    server_rss_mb: float | None
-    packets_per_s: float
-    """RTP packets the server sent per second."""
-    frames_per_s: float
-    """Encoded frames the server forwarded per second."""
-    cpu_us_per_packet: float | None
-    loss_pct_mean: float
-    loss_pct_max: float
-    """Worst subscriber, audio or video."""
-    delay_ms_p50: float | None
-    delay_ms_p99: float | None
-    """Added delay through the server (send to arrival, same machine clock)."""
-    join_keyframe_ms_p50: float | None
-    join_keyframe_ms_max: float | None
-    loop_lag_ms_p99: float | None
-    control_ms_p50: float | None
-    """From a facilitator's control to another participant's new state (WebSocket round)."""
-    control_ms_p99: float | None
-    generator_cpu_pct_max: float
-    generator_busy: bool
-    machine_cpu_pct: float | None
-    """Everything running on the machine (from /proc/stat), % of all cores: near 100 the machine,
-    not the server, is the limit (other programs count too)."""
-    connected: bool
-    """Every participant received every other one before measuring."""
-    notes: list[str] = field(default_factory=list)
+    """``forward``, ``transcode`` or ``janus``."""
+    generator: str
+    pinned: bool
 
 
-# Worker processes
-
-
-def _worker(conn: Connection, link: str, names: list[str], kbps: int) -> None:
-    asyncio.run(_work(conn, link, names, kbps))
-
-
-async def _work(conn: Connection, link: str, names: list[str], kbps: int) -> None:
-    from ..media.aiortc_seams import restrict_host_addresses
-    from .bot import Bot
-    from .samples import cached_samples
-
-    restrict_host_addresses(["127.0.0.1"])
-    media = cached_samples(CACHE, kbps=kbps)
-    loop = asyncio.get_running_loop()
-    bots: list[Bot] = []
-    while True:
-        command, _ = await loop.run_in_executor(None, conn.recv)
-        if command == "join":
-            bot = Bot(link, names[len(bots)], media, stamp=True)
-            await bot.join()
-            bots.append(bot)
-            conn.send({"person": bot.person_id, "joined": time.monotonic()})
-        elif command == "status":
-            conn.send(_snapshot(bots, False))
-        elif command == "leave":
-            for bot in bots:
-                await bot.leave()
-            conn.send({})
-            return
-        elif command in ("mark", "end"):
-            _pause(bots, True)
-            await asyncio.sleep(0.6)  # let what is on the way arrive
-            snapshot = _snapshot(bots, command == "end")
-            for bot in bots:
-                bot.delays.clear()
-                bot.measuring = command == "mark"
-            if command == "mark":  # after "end" they stay quiet until the server is measured
-                _pause(bots, False)
-            conn.send(snapshot)
-
-
-def _pause(bots: list[Any], paused: bool) -> None:
-    for bot in bots:
-        for track in (bot.audio, bot.video):
-            if track is not None:
-                track.pause(paused)
-
-
-def _snapshot(bots: list[Any], with_delays: bool) -> dict[str, Any]:
-    return {
-        "cpu": time.process_time(),
-        "wall": time.monotonic(),
-        "bots": {
-            bot.person_id: {
-                "sent": {
-                    "audio": bot.audio.count if bot.audio else 0,
-                    "video": bot.video.count if bot.video else 0,
-                },
-                "received": {f"{p}/{k}": r.frames for (p, k), r in bot.received.items()},
-                "first_keyframe": {
-                    p: r.first_keyframe_at
-                    for (p, k), r in bot.received.items()
-                    if k == "video" and r.first_keyframe_at is not None
-                },
-                "joined": bot.joined_at,
-                "delays": list(bot.delays) if with_delays else [],
-            }
-            for bot in bots
-        },
-    }
+def core_split(pin: bool) -> tuple[set[int] | None, set[int] | None]:
+    """(server cores, generator cores): the first core for the server, the rest for the load."""
+    cores = sorted(os.sched_getaffinity(0))
+    if not pin or len(cores) < 2:
+        return None, None
+    return {cores[0]}, set(cores[1:])
 
 
 # The server
@@ -151,9 +67,10 @@ def _snapshot(bots: list[Any], with_delays: bool) -> dict[str, Any]:
 class Server:
     """The server under test: our own subprocess, or one already running at ``url``."""
 
-    def __init__(self, url: str | None, transcode: bool) -> None:
+    def __init__(self, url: str | None, transcode: bool, affinity: set[int] | None = None) -> None:
         self.url = url
         self.transcode = transcode
+        self.affinity = affinity
         self.proc: subprocess.Popen[bytes] | None = None
         self.tmp: tempfile.TemporaryDirectory[str] | None = None
 
@@ -168,8 +85,14 @@ class Server:
         args += ["--data", str(Path(self.tmp.name) / "data")]
         if self.transcode:
             args.append("--transcode")
+        affinity = self.affinity
+
+        def pin() -> None:
+            if affinity:
+                os.sched_setaffinity(0, affinity)
+
         with log.open("wb") as err:
-            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err)
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, preexec_fn=pin)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().decode()
         match = re.search(r"Listening on (\S+)", line)
@@ -224,22 +147,43 @@ def run_scenario(
     video_kbps: int = 500,
     workers: int | None = None,
     progress: bool = True,
+    generator: str = "light",
+    janus: bool = False,
+    pin: bool = True,
 ) -> Result:
-    """Run one call of ``participants`` synthetic people for ``duration`` seconds and measure."""
-    server = Server(url, transcode)
+    """Run one call of ``participants`` synthetic people for ``duration`` seconds and measure.
+
+    ``janus``: Janus's VideoRoom is the server (``side_by_side`` prepares the network for it).
+    """
+    from .janus import JanusServer
+
+    server_cores, load_cores = core_split(pin and url is None)
+    mode = "janus" if janus else "transcode" if transcode else "forward"
+    kind = "janus" if janus else generator
+    run = Run(participants, mode, "light" if janus else generator, server_cores is not None)
+    server: Server | JanusServer = (
+        JanusServer(server_cores) if janus else Server(url, transcode, server_cores)
+    )
+    own_cores = os.sched_getaffinity(0)
+    if load_cores:
+        os.sched_setaffinity(0, load_cores)
     base = server.start()
     context = multiprocessing.get_context("spawn")
     pipes: list[Connection] = []
     procs = []
     try:
-        meeting = _http(f"{base}/api/meetings", {"yaml": LOAD_AGENDA, "max_people": 100})
-        link = meeting["participant_url"]
-        count = workers or max(1, min(participants, os.cpu_count() or 2, 4))
+        meeting: dict[str, Any] = {}
+        target = base
+        if not janus:
+            meeting = _http(f"{base}/api/meetings", {"yaml": LOAD_AGENDA, "max_people": 100})
+            target = meeting["participant_url"]
+        count = workers or _default_workers(kind, participants, load_cores)
         assignment = [list(range(w, participants, count)) for w in range(count)]
         for w in range(count):
             parent, child = context.Pipe()
             names = [f"Load {i + 1}" for i in assignment[w]]
-            proc = context.Process(target=_worker, args=(child, link, names, video_kbps))
+            args = (child, target, names, video_kbps, kind, CACHE, load_cores)
+            proc = context.Process(target=worker, args=args)
             proc.start()
             pipes.append(parent)
             procs.append(proc)
@@ -249,16 +193,23 @@ def run_scenario(
             pipe.send(("join", None))
             reply = pipe.recv()
             joined[reply["person"]] = reply["joined"]
+        if janus:  # everyone publishes first, then subscribes to everyone else
+            for reply in _all(pipes, "subscribe", list(joined)):
+                joined.update(reply)
         connected = _warm_up(pipes, participants, progress)
         marks = _all(pipes, "mark")
         cpu0, wall0, busy0 = server.cpu_seconds(), time.monotonic(), machine_busy()
-        stats0 = _http(f"{base}/api/stats")
+        stats0 = None if janus else _http(f"{base}/api/stats")
         _wait(duration, server, participants, progress)
         ends = _all(pipes, "end")
         cpu1, wall1, busy1 = server.cpu_seconds(), time.monotonic(), machine_busy()
-        stats1 = _http(f"{base}/api/stats?since={stats0['time']}")
+        stats1 = None
+        if stats0 is not None:
+            stats1 = _http(f"{base}/api/stats?since={stats0['time']}")
         rss = server.rss_mb()
-        controls = asyncio.run(control_delays(meeting["facilitator_url"], link))
+        controls: list[float] = []
+        if not janus:
+            controls = asyncio.run(control_delays(meeting["facilitator_url"], target))
         _all(pipes, "leave")
         for proc in procs:
             proc.join(20)
@@ -267,11 +218,18 @@ def run_scenario(
             if proc.is_alive():
                 proc.kill()
         server.stop()
+        os.sched_setaffinity(0, own_cores)
     return _result(
-        participants, transcode, duration, marks, ends, joined,
-        (cpu0, cpu1, wall0, wall1), stats0, stats1, rss, connected, controls,
-        _machine_pct(busy0, busy1),
+        run, marks, ends, joined, (cpu0, cpu1, wall0, wall1), stats0, stats1, rss,
+        connected, controls, _machine_pct(busy0, busy1),
     )  # fmt: skip
+
+
+def _default_workers(kind: str, participants: int, cores: set[int] | None) -> int:
+    """Light generators: one process per generator core; aiortc: one per core, at most 4."""
+    if kind != "aiortc":
+        return max(1, min(participants, len(cores) if cores else 1))
+    return max(1, min(participants, os.cpu_count() or 2, 4))
 
 
 async def control_delays(
@@ -316,9 +274,9 @@ def _machine_pct(
     return 100 * (after[0] - before[0]) / (after[1] - before[1])
 
 
-def _all(pipes: list[Connection], command: str) -> list[dict[str, Any]]:
+def _all(pipes: list[Connection], command: str, argument: Any = None) -> list[dict[str, Any]]:
     for pipe in pipes:
-        pipe.send((command, None))
+        pipe.send((command, argument))
     return [pipe.recv() for pipe in pipes]
 
 
@@ -343,7 +301,7 @@ def _warm_up(pipes: list[Connection], participants: int, progress: bool) -> bool
     return False
 
 
-def _wait(duration: float, server: Server, participants: int, progress: bool) -> None:
+def _wait(duration: float, server: Any, participants: int, progress: bool) -> None:
     start = time.monotonic()
     last_cpu, last = server.cpu_seconds(), start
     while (left := duration - (time.monotonic() - start)) > 0:
@@ -369,20 +327,19 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def _result(
-    participants: int,
-    transcode: bool,
-    duration: float,
+    run: Run,
     marks: list[dict[str, Any]],
     ends: list[dict[str, Any]],
     joined: dict[str, float],
     cpu: tuple[float | None, float | None, float, float],
-    stats0: dict[str, Any],
-    stats1: dict[str, Any],
+    stats0: dict[str, Any] | None,
+    stats1: dict[str, Any] | None,
     rss: float | None,
     connected: bool,
     controls: list[float],
     machine: float | None,
 ) -> Result:
+    participants = run.participants
     cpu0, cpu1, wall0, wall1 = cpu
     elapsed = wall1 - wall0
     before = {pid: bot for snap in marks for pid, bot in snap["bots"].items()}
@@ -403,14 +360,25 @@ def _result(
         (at - after[sub]["joined"]) * 1000
         for sub, bot in after.items()
         for pub, at in bot["first_keyframe"].items()
-        if joined.get(pub, 0) < joined.get(sub, 0)
+        if run.mode == "janus" or joined.get(pub, 0) < joined.get(sub, 0)
     ]
     generator = [
         100 * (end["cpu"] - mark["cpu"]) / max(1e-6, end["wall"] - mark["wall"])
         for mark, end in zip(marks, ends, strict=True)
     ]
-    packets = stats1["packets_out"] - stats0["packets_out"]
-    frames = stats1["frames_out"] - stats0["frames_out"]
+    received = _packets_in(marks, ends)
+    if stats0 is not None and stats1 is not None:
+        packets = stats1["packets_out"] - stats0["packets_out"]
+        frames = stats1["frames_out"] - stats0["frames_out"]
+        lag = stats1["loop_lag_ms"]["p99"]
+    else:  # Janus: what the participants received
+        packets = received or 0
+        frames = sum(
+            got - before.get(sub, {}).get("received", {}).get(key, 0)
+            for sub, bot in after.items()
+            for key, got in bot["received"].items()
+        )
+        lag = None
     cpu_s = (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None
     busy = max(generator, default=0) > BUSY_GENERATOR
     server_pct = 100 * cpu_s / elapsed if cpu_s is not None else None
@@ -427,7 +395,7 @@ def _result(
         notes.append("not every stream was flowing before measuring")
     return Result(
         participants=participants,
-        mode="transcode" if transcode else "forward",
+        mode=run.mode,
         duration=round(elapsed, 2),
         server_cpu_pct=round(server_pct, 1) if server_pct is not None else None,
         server_rss_mb=round(rss, 1) if rss is not None else None,
@@ -440,7 +408,7 @@ def _result(
         delay_ms_p99=_round(_percentile(delays, 0.99)),
         join_keyframe_ms_p50=_round(_percentile(keyframes, 0.5)),
         join_keyframe_ms_max=_round(max(keyframes) if keyframes else None),
-        loop_lag_ms_p99=_round(stats1["loop_lag_ms"]["p99"]),
+        loop_lag_ms_p99=_round(lag),
         control_ms_p50=_round(_percentile(controls, 0.5)),
         control_ms_p99=_round(_percentile(controls, 0.99)),
         generator_cpu_pct_max=round(max(generator, default=0), 1),
@@ -448,96 +416,51 @@ def _result(
         machine_cpu_pct=round(machine, 1) if machine is not None else None,
         connected=connected,
         notes=notes,
+        generator=run.generator,
+        packets_received_per_s=round(received / elapsed, 1) if received is not None else None,
+        cpu_us_per_received_packet=(
+            round(cpu_s * 1e6 / received, 1) if cpu_s and received else None
+        ),
+        pinned=run.pinned,
     )
+
+
+def _packets_in(marks: list[dict[str, Any]], ends: list[dict[str, Any]]) -> int | None:
+    """RTP packets all participants received in the window (light generators count them)."""
+    total = 0
+    for mark, end in zip(marks, ends, strict=True):
+        for person, bot in end["bots"].items():
+            if bot.get("packets_in") is None:
+                return None
+            total += bot["packets_in"] - mark["bots"][person]["packets_in"]
+    return total
 
 
 def _round(value: float | None) -> float | None:
     return round(value, 2) if value is not None else None
 
 
-# Reports
-
-
-COLUMNS = [
-    ("N", "participants", "{}"),
-    ("mode", "mode", "{}"),
-    ("CPU %", "server_cpu_pct", "{:.1f}"),
-    ("RSS MB", "server_rss_mb", "{:.0f}"),
-    ("pkt/s", "packets_per_s", "{:.0f}"),
-    ("µs/pkt", "cpu_us_per_packet", "{:.1f}"),
-    ("loss %", "loss_pct_max", "{:.2f}"),
-    ("delay p50", "delay_ms_p50", "{:.1f}"),
-    ("delay p99", "delay_ms_p99", "{:.1f}"),
-    ("key ms", "join_keyframe_ms_max", "{:.0f}"),
-    ("lag p99", "loop_lag_ms_p99", "{:.1f}"),
-    ("ctl p99", "control_ms_p99", "{:.0f}"),
-    ("gen %", "generator_cpu_pct_max", "{:.0f}"),
-    ("machine %", "machine_cpu_pct", "{:.0f}"),
-]
-
-
-def table(results: list[Result]) -> str:
-    """The results as a plain-text table (delays and lags in ms; loss: worst subscriber)."""
-    rows = [[title for title, _, _ in COLUMNS]]
-    for result in results:
-        data = asdict(result)
-        rows.append(
-            [fmt.format(data[key]) if data[key] is not None else "-" for _, key, fmt in COLUMNS]
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    for result in results:
-        for note in result.notes:
-            lines.append(f"N={result.participants} {result.mode}: {note}")
-    return "\n".join(lines)
-
-
-def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        match = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        model = match.group(1) if match else ""
-    import aiortc
-
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "aiortc": aiortc.__version__,
-        "platform": platform.platform(),
-    }
-
-
-def save(results: list[Result], extra: dict[str, Any], path: Path | None) -> Path:
-    """Write the results as JSON (to ``path``, or a dated file under bench/results/)."""
-    if path is None:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / time.strftime("loadtest-%Y%m%d-%H%M%S.json")
-    data = {"machine": machine(), "results": [asdict(r) for r in results], **extra}
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path
-
-
-def standard(duration: float, video_kbps: int) -> tuple[list[Result], dict[str, Any]]:
+def standard(
+    duration: float, video_kbps: int, generator: str = "light", pin: bool = True
+) -> tuple[list[Result], dict[str, Any]]:
     """The standard scenarios: N = 2..16 forwarded and transcoded, ratios, then the largest N."""
     results: list[Result] = []
     ratios: dict[str, float] = {}
     transcode_ok = True
+    options: dict[str, Any] = {"video_kbps": video_kbps, "generator": generator, "pin": pin}
     for n in (2, 4, 8, 12, 16):
-        forward = run_scenario(n, duration, video_kbps=video_kbps)
+        forward = run_scenario(n, duration, **options)
         results.append(forward)
         _say("")
         print(table([forward]).splitlines()[1], file=sys.stderr)
         if transcode_ok:
-            baseline = run_scenario(n, duration, transcode=True, video_kbps=video_kbps)
+            baseline = run_scenario(n, duration, transcode=True, **options)
             results.append(baseline)
             if forward.server_cpu_pct and baseline.server_cpu_pct:
                 ratios[str(n)] = round(baseline.server_cpu_pct / forward.server_cpu_pct, 1)
             # Past this point the baseline no longer keeps up: stop measuring it.
             transcode_ok = baseline.loss_pct_max < 5 and (baseline.server_cpu_pct or 0) < 95
-    largest = largest_room(min(duration, 10.0), video_kbps)
+    largest = largest_room(min(duration, 10.0), video_kbps, generator=generator, pin=pin)
     return results, {"transcode_cpu_ratio": ratios, "largest_room": largest}
 
 
@@ -551,13 +474,15 @@ def good(result: Result) -> bool:
     )
 
 
-def largest_room(duration: float, video_kbps: int, limit: int = 40) -> dict[str, Any]:
+def largest_room(
+    duration: float, video_kbps: int, limit: int = 40, **options: Any
+) -> dict[str, Any]:
     """The largest N that is ``good``, growing by 4 from 16, then halving the gap."""
     low, high = 0, None
     n = 16
     tried: dict[int, bool] = {}
     while n <= limit and high is None:
-        tried[n] = good(run_scenario(n, duration, video_kbps=video_kbps))
+        tried[n] = good(run_scenario(n, duration, video_kbps=video_kbps, **options))
         if tried[n]:
             low, n = n, n + 4
         else:
@@ -566,6 +491,33 @@ def largest_room(duration: float, video_kbps: int, limit: int = 40) -> dict[str,
         return {"participants": low, "tried": tried, "capped_at": limit}
     while high - low > 1:
         n = (low + high) // 2 if low else max(2, high // 2)
-        tried[n] = good(run_scenario(n, duration, video_kbps=video_kbps))
+        tried[n] = good(run_scenario(n, duration, video_kbps=video_kbps, **options))
         low, high = (n, high) if tried[n] else (low, n)
     return {"participants": low, "tried": tried}
+
+
+def side_by_side(
+    sizes: list[int], duration: float, video_kbps: int, pin: bool = True
+) -> tuple[list[Result], dict[str, Any]]:
+    """facilitator then Janus, back to back for each N, with the light generator."""
+    from .janus import add_loopback_alias, remove_loopback_alias
+
+    results: list[Result] = []
+    pairs: list[tuple[Result, Result]] = []
+    options: dict[str, Any] = {"video_kbps": video_kbps, "generator": "light", "pin": pin}
+    add_loopback_alias()
+    try:
+        for n in sizes:
+            ours = run_scenario(n, duration, **options)
+            theirs = run_scenario(n, duration, janus=True, **options)
+            _say("")
+            results += [ours, theirs]
+            pairs.append((ours, theirs))
+    finally:
+        remove_loopback_alias()
+    ratios = {
+        str(a.participants): round(a.cpu_us_per_received_packet / b.cpu_us_per_received_packet, 2)
+        for a, b in pairs
+        if a.cpu_us_per_received_packet and b.cpu_us_per_received_packet
+    }
+    return results, {"janus_table": janus_table(pairs), "janus_cpu_per_packet_ratio": ratios}
