@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .agenda import Agenda
+from .breakouts import Breakouts
 from .clock import Clock
 from .events import EventLog
 from .people import Notice, Person
@@ -21,6 +22,7 @@ class MeetingApi(Protocol):
     agenda: Agenda
     clock: Clock
     turns: Turns
+    breakouts: Breakouts
     log: EventLog
     people: dict[str, Person]
     lobby: bool

@@ -62,6 +62,16 @@ class TalkRecap:
     """Of all talk time, 0 to 1."""
 
 
+@dataclass(frozen=True)
+class RoundRecap:
+    """One round in small groups and who was in each group (everyone who was ever in it)."""
+
+    item: str
+    round: int
+    groups: list[list[str]]
+    """Names, group by group."""
+
+
 @dataclass
 class Recap:
     """Everything the recap page shows except the viewer's own notes."""
@@ -84,6 +94,8 @@ class Recap:
     """A gentle word when one voice dominated."""
     people: list[str] = field(default_factory=list)
     """Names of everyone who took part."""
+    rounds: list[RoundRecap] = field(default_factory=list)
+    """Rounds in small groups, in order."""
 
     @property
     def planned_total(self) -> int:
@@ -182,7 +194,26 @@ def build_recap(meeting: Meeting, now: float) -> Recap:
         talk=talk,
         talk_note=note,
         people=[p.name for p in took_part],
+        rounds=_rounds(meeting, names),
     )
+
+
+def _rounds(meeting: Meeting, names: dict[str, str]) -> list[RoundRecap]:
+    """Each round in small groups with its groups, from the meeting's records."""
+    rounds: dict[tuple[int, int], list[list[str]]] = {}
+    for record in meeting.breakouts.records:
+        names_in = [names.get(p, "?") for p in record.members]
+        rounds.setdefault((record.item, record.round), []).append(names_in)
+    return [
+        RoundRecap(meeting.agenda.items[item].title, number, groups)
+        for (item, number), groups in rounds.items()
+    ]
+
+
+def people_met(meeting: Meeting, person_id: str) -> list[str]:
+    """The names of everyone one person met: in their groups and in the main call."""
+    names = {p.id: p.name for p in meeting.people.values() if p.state != REMOVED}
+    return [names[p] for p in meeting.people_met(person_id) if p in names]
 
 
 def to_markdown(recap: Recap, notes: dict[str, str], names: dict[str, str]) -> str:

@@ -3,7 +3,8 @@
 The server always makes the offers. A person's connection has two receive-only transceivers
 for their own camera and microphone, and one send-only transceiver per other person's track.
 When people come and go, transceivers are re-pointed or set inactive and the server offers
-again. Who may be heard is the meeting's decision: ``apply`` mirrors its roster and mutes.
+again. Who may be heard is the meeting's decision: ``set_muted`` mirrors its mutes, and
+``set_spaces`` its rounds in small groups (each person receives only those in their own space).
 """
 
 from __future__ import annotations
@@ -289,6 +290,8 @@ class MediaRoom:
         self.config = config
         self.peers: dict[str, MediaPeer] = {}
         self.muted: set[str] = set()
+        self.spaces: dict[str, str] = {}
+        """Person id -> their space (a group, or "" for the main room); nobody listed: together."""
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -320,10 +323,17 @@ class MediaRoom:
         await current.close()
         await self._resync()
 
+    def may_receive(self, receiver: str, sender: str) -> bool:
+        """True when ``receiver`` may get ``sender``'s media: they share a space."""
+        return self.spaces.get(receiver, "") == self.spaces.get(sender, "")
+
     async def _resync(self) -> None:
         peers = list(self.peers.values())
         for peer in peers:
-            changed = peer.sync([p for p in peers if p is not peer])
+            others = [
+                p for p in peers if p is not peer and self.may_receive(peer.person_id, p.person_id)
+            ]
+            changed = peer.sync(others)
             if changed or peer.pc.localDescription is None:
                 with contextlib.suppress(MediaError):
                     await peer.negotiate()
@@ -333,6 +343,12 @@ class MediaRoom:
         self.muted = set(muted)
         for person_id, peer in self.peers.items():
             peer.audio.muted = person_id in self.muted
+
+    def set_spaces(self, spaces: dict[str, str]) -> None:
+        """Mirror the meeting's groups: each person gets the media of their own space only."""
+        if spaces != self.spaces:
+            self.spaces = dict(spaces)
+            self.spawn(self._resync())
 
     def loudest(self, now: float) -> str | None:
         """Who is speaking now, from RTP audio levels (None when nobody is)."""

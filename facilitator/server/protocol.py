@@ -38,6 +38,11 @@ SERVER_TYPES = frozenset(
         "offer",
         "media-ended",
         "speaking",
+        # Rounds in small groups.
+        "grouped",
+        "round-warning",
+        "broadcast",
+        "help",
     }
 )
 """Messages the server sends."""
@@ -101,6 +106,11 @@ ERROR_CODES = frozenset(
         "no-speaker",
         "no-previous-speaker",
         "not-your-turn",
+        # Rounds in small groups.
+        "no-groups",
+        "no-such-group",
+        "not-in-group",
+        "in-a-group",
     }
 )
 """Every ``error`` code a client can get; docs/protocol.md has a row for each."""

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from ..domain.durations import format_clock
 from ..domain.meeting import FACILITATOR
-from ..domain.recap import Recap, build_recap, to_markdown
+from ..domain.recap import Recap, build_recap, people_met, to_markdown
 from .keys import ROOMS
 from .pages import render
 from .rooms import Room, secret_matches
@@ -130,11 +130,16 @@ async def recap_markdown(request: web.Request) -> web.Response:
 
 
 async def recap_json(request: web.Request) -> web.Response:
-    """GET /m/{id}/recap.json: the shared part of the recap (never anyone's notes)."""
+    """GET /m/{id}/recap.json: the shared part of the recap (never anyone's notes), and for
+    someone who was there, the people they met."""
     room = await _room(request)
+    viewer = await _viewer(request, room)
     recap = build_recap(room.meeting, room.now())
+    data = recap.to_dict()
+    if viewer.person_id in room.meeting.people:
+        data["people_you_met"] = people_met(room.meeting, viewer.person_id or "")
     return web.json_response(
-        recap.to_dict(),
+        data,
         dumps=lambda d: json.dumps(d, ensure_ascii=False),
         headers={"Cache-Control": "no-store"},
     )

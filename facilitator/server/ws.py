@@ -195,5 +195,7 @@ def act(room: Room, client: Client, msg: protocol.Message) -> None:
     client.send(protocol.encode("ok", msg_id=msg.id))
     if room.meeting.is_private(action):
         room.dirty = True  # saved, but nobody else's screen changes (or learns of it)
+        for own in room.of_person(client.person_id):
+            own.want_state()  # their own view may show it (the people they keep apart from)
     else:
         room.publish(notices)
