@@ -158,3 +158,18 @@ async def test_relay_tracks_start_at_a_keyframe_and_keyframe_requests_are_coales
     track.stop()
     with pytest.raises(MediaStreamError):
         await track.recv()
+
+
+async def test_the_media_room_forwards_only_within_a_space() -> None:
+    from facilitator.media.sfu import MediaConfig, MediaRoom
+
+    room = MediaRoom("m", MediaConfig())
+    assert room.may_receive("a", "b")  # nobody listed: everyone together
+    room.set_spaces({"a": "1-1", "b": "1-1", "c": "1-2", "d": "", "e": ""})
+    assert room.may_receive("a", "b") and room.may_receive("d", "e")
+    assert not room.may_receive("a", "c") and not room.may_receive("c", "d")
+    assert not room.may_receive("a", "d")
+    await asyncio.gather(*room.tasks)  # the resync (with no peers) has run
+    room.set_spaces({})
+    assert room.may_receive("a", "c")
+    await asyncio.gather(*room.tasks)

@@ -183,16 +183,22 @@ class MediaPeer:
         for key, publisher in wanted.items():
             if key in carried:
                 continue
-            free = next(
-                (o for o in self.outgoing if o.track.publisher is None and o.track.kind == key[1]),
-                None,
-            )
+            free = next((o for o in self.outgoing if self._reusable(o, key[1])), None)
             if free is None:
                 free = self._add_outgoing(key[1])
             free.track.attach(publisher)
             free.transceiver.direction = "sendonly"
             changed = True
         return changed
+
+    @staticmethod
+    def _reusable(out: Outgoing, kind: str) -> bool:
+        # A track whose sender loop ended (aiortc stops it then) can never carry media again.
+        return (
+            out.track.publisher is None
+            and out.track.kind == kind
+            and out.track.readyState == "live"
+        )
 
     def _add_outgoing(self, kind: str) -> Outgoing:
         track = RelayTrack(kind)

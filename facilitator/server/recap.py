@@ -99,6 +99,7 @@ def _context(room: Room, recap: Recap, viewer: Viewer, key: str) -> dict[str, An
         "facilitator": viewer.facilitator,
         "key": key if viewer.facilitator else "",
         "was_there": viewer.person_id in meeting.people if viewer.person_id else False,
+        "people_you_met": people_met(meeting, viewer.person_id) if viewer.person_id else [],
     }
 
 

@@ -66,7 +66,13 @@ async def receives_only(bots: list[Bot], allowed: dict[str, set[str]], what: str
         now = counts(bots)
         return all(now[key] >= before[key] + 10 for key in now if key[1] in allowed[key[0]])
 
-    await until(flowing, 20, f"{what}: media flowing")
+    try:
+        await until(flowing, 30, f"{what}: media flowing")
+    except AssertionError:
+        now = counts(bots)
+        stuck = {k: (before[k], now[k]) for k in now if k[1] in allowed[k[0]]}
+        stuck = {k: v for k, v in stuck.items() if v[1] < v[0] + 10}
+        raise AssertionError(f"{what}: no media flowing for {stuck}") from None
     after = counts(bots)
     for key, value in after.items():
         if key[1] not in allowed[key[0]]:
@@ -79,6 +85,16 @@ async def refused(peer: Peer | Bot, action: str, **args: Any) -> str:
     reply = await client.action(action, **args)
     assert reply["type"] == "error", reply
     return str(reply["error"])
+
+
+def in_round(number: int) -> Callable[[dict[str, Any]], bool]:
+    """A state test: round ``number`` of the groups is on."""
+    return lambda state: bool(state["groups"]) and state["groups"]["round"] == number
+
+
+def chat_from(person: str, mark: str) -> Callable[[dict[str, Any]], bool]:
+    """A message test: a chat from ``person`` starting with ``mark``."""
+    return lambda m: m["value"]["person"] == person and m["value"]["text"].startswith(mark)
 
 
 def chats(client: Peer) -> list[dict[str, Any]]:
@@ -107,9 +123,7 @@ async def test_six_people_in_pairs_for_three_rounds(
 
         met: set[frozenset[str]] = set()
         for number in (1, 2, 3):
-            state = await host.fresh_state(
-                lambda s, n=number: bool(s["groups"]) and s["groups"]["round"] == n, timeout=15
-            )
+            state = await host.fresh_state(in_round(number), timeout=15)
             groups = [g["members"] for g in state["groups"]["all"]]
             assert sorted(len(g) for g in groups) == [2, 2, 2] and state["groups"]["running"]
             assert sorted(p for g in groups for p in g) == sorted(ids)
@@ -126,12 +140,7 @@ async def test_six_people_in_pairs_for_three_rounds(
                 await bot.client.action("chat", text=f"{mark} from {bot.person_id}")
             for bot in bots:
                 other = next(iter(partner[bot.person_id or ""]))
-                await bot.client.wait_for(
-                    "chat",
-                    where=lambda m, o=other, k=mark: (
-                        m["value"]["person"] == o and m["value"]["text"].startswith(k)
-                    ),
-                )
+                await bot.client.wait_for("chat", where=chat_from(other, mark))
             await host.settle()
             for bot in bots:
                 mine = partner[bot.person_id or ""] | {bot.person_id}
