@@ -408,3 +408,25 @@ def test_someone_who_only_met_their_group(library: Library, fake_clock: FakeCloc
     assert m.breakouts.live is not None
     met = people_met(m, "p4")
     assert sorted(met) == sorted(m.people[p].name for p in group if p != "p4")
+
+
+def test_a_visit_ends_when_the_visitor_takes_part_or_steps_down(
+    library: Library, fake_clock: FakeClock
+) -> None:
+    t = fake_clock
+    m = meeting(library, t, people=4, facilitator_sits_out=True)
+    m.arrive("f2", "Gus", "facilitator", t.advance(1))
+    act(m, "f2", "opt-out", t, sit_out=True)
+    to_groups(m, t)
+    live = m.breakouts.live
+    assert live is not None
+    first, second = live.groups
+    act(m, "f", "visit-group", t, group=first.id)
+    act(m, "f", "opt-out", t, sit_out=False)  # taking part: dealt in, no longer a visitor
+    assert m.view("f", t.t)["groups"]["visiting"] is None
+    assert m.breakouts.group_of("f") is live.group_of("f") is not None
+    act(m, "f2", "visit-group", t, group=second.id)
+    assert m.media_spaces()["f2"] == second.id
+    act(m, "f2", "step-down", t)
+    assert m.media_spaces()["f2"] == ""
+    assert refused(m, "f2", "visit-group", t, group=second.id) == "not-allowed"

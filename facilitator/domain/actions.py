@@ -301,6 +301,7 @@ def _step_down(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) 
     if not others:
         raise MeetingError("last-facilitator", "Make someone else a facilitator first.")
     who.role = PARTICIPANT
+    m.breakouts.stop_visit(who.id)
     return []
 
 

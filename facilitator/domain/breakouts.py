@@ -344,6 +344,7 @@ class Breakouts:
             return
         if person.opted_out or person.id in live.waiting or live.group_of(person.id):
             return
+        live.visits.pop(person.id, None)  # taking part again ends a visit
         back = live.left_from.pop(person.id, None)
         home = next((g for g in live.groups if g.id == back), None)
         if home is not None:
@@ -385,6 +386,11 @@ class Breakouts:
         record = self._record(group.id)
         if facilitator.id not in record.visitors:
             record.visitors.append(facilitator.id)
+
+    def stop_visit(self, person_id: str) -> None:
+        """Someone is no longer a facilitator: a visit of theirs ends."""
+        if self.live is not None:
+            self.live.visits.pop(person_id, None)
 
     def end_visit(self, facilitator: Person) -> None:
         """A facilitator leaves the group they visit, back to the main room."""
