@@ -19,6 +19,8 @@ from ..integration.harness import Peer, ServerProcess, SharedMeeting
 
 AGENDA = Path(__file__).resolve().parents[1] / "agendas" / "pairs-three-rounds.yaml"
 KINDS = ("audio", "video")
+FRESH = 5
+"""New frames that show a stream is flowing."""
 
 
 def pairs_meeting(server: ServerProcess) -> SharedMeeting:
@@ -59,19 +61,20 @@ def counts(bots: list[Bot]) -> dict[tuple[str, str, str], int]:
 
 async def receives_only(bots: list[Bot], allowed: dict[str, set[str]], what: str) -> None:
     """Every bot gets fresh audio and video from exactly the people ``allowed`` and nobody else."""
-    await until(lambda: all(carried(b) == allowed[b.person_id or ""] for b in bots), 30, what)
+    # Generous waits: other test runs may share the machine's two cores.
+    await until(lambda: all(carried(b) == allowed[b.person_id or ""] for b in bots), 60, what)
     before = counts(bots)
 
     def flowing() -> bool:
         now = counts(bots)
-        return all(now[key] >= before[key] + 10 for key in now if key[1] in allowed[key[0]])
+        return all(now[key] >= before[key] + FRESH for key in now if key[1] in allowed[key[0]])
 
     try:
-        await until(flowing, 30, f"{what}: media flowing")
+        await until(flowing, 60, f"{what}: media flowing")
     except AssertionError:
         now = counts(bots)
         stuck = {k: (before[k], now[k]) for k in now if k[1] in allowed[k[0]]}
-        stuck = {k: v for k, v in stuck.items() if v[1] < v[0] + 10}
+        stuck = {k: v for k, v in stuck.items() if v[1] < v[0] + FRESH}
         raise AssertionError(f"{what}: no media flowing for {stuck}") from None
     after = counts(bots)
     for key, value in after.items():
@@ -176,7 +179,8 @@ async def test_six_people_in_pairs_for_three_rounds(
                 history = await nosy.wait_for("chat-history", after=seen)
                 assert history["value"]["messages"] == []
                 await receives_only(bots, partner, "round 1, after the refusals")
-            if number < 3:
+            # Rounds 1 and 2 end early (unless a slow machine let them run out already).
+            if number < 3 and host.state()["groups"]["round"] == number:
                 assert (await host.action("end-round"))["type"] == "ok"
 
         # The last round ends by itself, after its 30-second warning.
@@ -191,6 +195,11 @@ async def test_six_people_in_pairs_for_three_rounds(
             "grouped", where=lambda m: m["value"]["reason"] == "back"
         )
         assert back["value"]["group"] is None
+    except AssertionError as exc:
+        problems = [
+            line for line in meeting.log().splitlines() if "WARNING" in line or "ERROR" in line
+        ]
+        raise AssertionError(f"{exc}\nserver: {problems[-20:]}") from None
     finally:
         for bot in bots:
             await bot.leave()
