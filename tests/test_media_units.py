@@ -440,3 +440,18 @@ async def test_a_connection_that_fails_while_connecting_is_one_log_line(
         loop.set_exception_handler(None)
     assert "failed while connecting: ICE failed" in caplog.text
     assert [str(c["exception"]) for c in seen] == ["a bug elsewhere"]
+
+
+async def test_the_media_room_forwards_only_within_a_space() -> None:
+    from facilitator.media.sfu import MediaConfig, MediaRoom
+
+    room = MediaRoom("m", MediaConfig())
+    assert room.may_receive("a", "b")  # nobody listed: everyone together
+    room.set_spaces({"a": "1-1", "b": "1-1", "c": "1-2", "d": "", "e": ""})
+    assert room.may_receive("a", "b") and room.may_receive("d", "e")
+    assert not room.may_receive("a", "c") and not room.may_receive("c", "d")
+    assert not room.may_receive("a", "d")
+    await asyncio.gather(*room.tasks)  # the resync (with no peers) has run
+    room.set_spaces({})
+    assert room.may_receive("a", "c")
+    await asyncio.gather(*room.tasks)

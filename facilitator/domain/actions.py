@@ -32,6 +32,7 @@ from .people import (
     clean_text,
 )
 from .rotation import DONE, PASSED, SAT_OUT, SKIPPED, Rotation
+from .round_actions import ROUND_EVERYONE, ROUND_FACILITATORS, ROUND_PRIVATE
 
 Handler = Callable[[MeetingApi, Person, Mapping[str, Any], float], list[Notice]]
 
@@ -42,11 +43,22 @@ Handler = Callable[[MeetingApi, Person, Mapping[str, Any], float], list[Notice]]
 def _chat(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     text = clean_text(args.get("text"))
     m.chat_seq += 1
-    message = {"seq": m.chat_seq, "t": now, "person": who.id, "name": who.name, "text": text}
+    # In a round, chat stays in the sender's group (members and visitors only).
+    group = m.breakouts.chat_group(who.id)
+    message = {
+        "seq": m.chat_seq,
+        "t": now,
+        "person": who.id,
+        "name": who.name,
+        "text": text,
+        "group": group,
+    }
     m.chat.append(message)
     del m.chat[:-MAX_CHAT_HISTORY]
     m.log.add(now, "chat", person=who.id)
-    return [Notice("chat", message)]
+    if group is None:
+        return [Notice("chat", message)]
+    return [Notice("chat", message, to=p) for p in m.breakouts.audience(group)]
 
 
 def _hand(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
@@ -74,8 +86,10 @@ def _opt_out(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) ->
     who.opted_out = sit_out
     if sit_out:
         m.turns.drop(who.id, now, SAT_OUT)
+        m.breakouts.drop(who.id, now)
     else:
         m.turns.join(who, now)
+        m.breakouts.join(who, now)
     return []
 
 
@@ -193,11 +207,13 @@ def _start(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> l
 
 def _pause(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     m.clock.pause(now, m.log)
+    m.breakouts.pause(now)
     return []
 
 
 def _resume(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> list[Notice]:
     m.clock.resume(now, m.log)
+    m.breakouts.resume(now)
     return []
 
 
@@ -352,6 +368,7 @@ def _remove(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> 
     # Out of the line only once they are out of the room, so that the next round (lined up
     # from whoever is present) cannot include them.
     m.turns.drop(person.id, now)
+    m.breakouts.drop(person.id, now)
     # The participant link is shared: with the lobby on, a removed person who comes back
     # in a fresh browser still has to be let in by a facilitator.
     m.lobby = True
@@ -384,6 +401,7 @@ def _step_down(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) 
     if not others:
         raise MeetingError("last-facilitator", "Make someone else a facilitator first.")
     who.role = PARTICIPANT
+    m.breakouts.stop_visit(who.id)
     return []
 
 
@@ -397,6 +415,7 @@ def _admit(m: MeetingApi, who: Person, args: Mapping[str, Any], now: float) -> l
     if person.online:
         # Someone who went away from the lobby joins the speaker line when they reconnect.
         m.turns.join(person, now)
+        m.breakouts.join(person, now)
     return [Notice("admitted", {"person": person.id}, to=person.id)]
 
 
@@ -425,6 +444,7 @@ EVERYONE: dict[str, Handler] = {
     "share-stop": _share_stop,
     "stay-in-touch": _stay_in_touch,
     "contact-line": _contact_line,
+    **ROUND_EVERYONE,
 }
 FACILITATORS: dict[str, Handler] = {
     "start": _start,
@@ -457,11 +477,12 @@ FACILITATORS: dict[str, Handler] = {
     "step-down": _step_down,
     "admit": _admit,
     "admit-all": _admit_all,
+    **ROUND_FACILITATORS,
 }
 AFTER_END = {"chat", "rename", "note", "delete-notes", "stay-in-touch", "contact-line"}
 """Actions still allowed once the meeting has ended (people say goodbye, and decide whom to
 stay in touch with until the meeting expires)."""
-PRIVATE = frozenset({"note", "delete-notes", "stay-in-touch", "contact-line"})
+PRIVATE = frozenset({"note", "delete-notes", "stay-in-touch", "contact-line"}) | ROUND_PRIVATE
 """Actions that change nothing anyone else sees: nobody else needs the new state."""
 RELAY_ONLY = frozenset({"react"})
 """Actions whose notices are the whole effect: relayed to the room, with no new state."""

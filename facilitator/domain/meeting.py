@@ -15,6 +15,7 @@ from typing import Any
 
 from .actions import AFTER_END, EVERYONE, FACILITATORS, PRIVATE, RELAY_ONLY
 from .agenda import HARD_STOP_GRACE, Agenda
+from .breakouts import Breakouts
 from .clock import ENDED, Clock, ClockError
 from .contacts import Contacts, Match
 from .decks import Deck
@@ -83,6 +84,8 @@ class Meeting:
     """Agenda timing."""
     turns: Turns = field(init=False)
     """Icebreaker turns: each item's round, the prompts used, the speaker's timebox."""
+    breakouts: Breakouts = field(init=False)
+    """Rounds in small groups: the round in play, who met whom, who avoids whom."""
     people: dict[str, Person] = field(default_factory=dict)
     """Everyone who came, in arrival order."""
     chat: list[dict[str, Any]] = field(default_factory=list)
@@ -106,10 +109,17 @@ class Meeting:
         self.title = self.title or self.agenda.title
         self.clock = Clock(self.agenda)
         self.turns = self._new_turns()
+        self.breakouts = self._new_breakouts()
 
     def _new_turns(self) -> Turns:
         return Turns(
             self.agenda, self.decks, self.clock, self.log, self.people, PromptPool(self.id), self.id
+        )
+
+    def _new_breakouts(self) -> Breakouts:
+        # The pool is looked up each time: restoring a snapshot replaces the Turns' pool.
+        return Breakouts(
+            self.agenda, self.decks, self.clock, self.people, lambda: self.turns.prompts, self.id
         )
 
     @property
@@ -141,6 +151,7 @@ class Meeting:
                 person.creator = True
             if person.state == IN_ROOM:
                 self.turns.join(person, now)
+                self.breakouts.join(person, now)
             self.log.add(now, "join", person=person.id, name=display, again=True)
             return person
         host = role == FACILITATOR
@@ -154,6 +165,7 @@ class Meeting:
         self.log.add(now, "join", person=person_id, name=display, state=state)
         if state == IN_ROOM:
             self.turns.join(person, now)
+            self.breakouts.join(person, now)
         return person
 
     def depart(self, person_id: str, now: float) -> None:
@@ -166,6 +178,7 @@ class Meeting:
             self.sharer = None
         self.log.add(now, "leave", person=person_id)
         self.turns.drop(person_id, now)
+        self.breakouts.drop(person_id, now, offline=True)
 
     def count_in_room(self) -> int:
         """People in the room who are online (people knocking at the lobby take no seat)."""
@@ -240,6 +253,11 @@ class Meeting:
             raise MeetingError(exc.code, str(exc)) from None
         if action in FACILITATORS:
             self.log.add(now, "control", action=action, by=person.id)
+        return notices + self.take_notices()
+
+    def take_notices(self) -> list[Notice]:
+        """Notices of changes no action returned (a late joiner's group, a round's end)."""
+        notices, self.breakouts.outbox = self.breakouts.outbox, []
         return notices
 
     def is_private(self, action: str) -> bool:
@@ -278,9 +296,30 @@ class Meeting:
             Notice("warning", {"threshold": t, "left": round(self.clock.meeting_left(now))})
             for t in self.clock.due_warnings(now)
         ]
+        self.breakouts.tick(now)
         if self.clock.hard_stop_due(now):
             notices += self.end(now)
-        return notices
+        return notices + self.take_notices()
+
+    # Rounds in small groups
+
+    def media_spaces(self) -> dict[str, str]:
+        """Who may see and hear whom: person id -> group id ("" for the main room); empty
+        outside rounds, when everyone is together."""
+        return self.breakouts.spaces()
+
+    def chat_for(self, person_id: str) -> list[dict[str, Any]]:
+        """The chat history one person may read: the main room's, and their own groups'."""
+        return [
+            message
+            for message in self.chat
+            if message.get("group") is None
+            or self.breakouts.may_read(person_id, str(message["group"]))
+        ]
+
+    def people_met(self, person_id: str) -> list[str]:
+        """Everyone this person was in a group with, and everyone in the main call with them."""
+        return self.breakouts.met_by(person_id)
 
     # Views
 
@@ -351,6 +390,8 @@ class Meeting:
             },
             "agenda": rows,
             "icebreaker": self.turns.view(),
+            "groups": self.breakouts.view(viewer_id, host, now),
+            "avoiding": self.breakouts.avoiding(viewer_id),
             "people": people,
             "server_time": now,
         }
@@ -371,6 +412,7 @@ class Meeting:
         """Start the call at the first item (and its icebreaker, if it has one)."""
         self.clock.start(now, self.log)
         self.turns.enter(now)
+        self.breakouts.enter(now)
 
     def go_to_item(self, index: int, now: float) -> None:
         """Make item ``index`` current; an icebreaker round left midway carries on on return.
@@ -379,13 +421,16 @@ class Meeting:
         """
         self.clock.check_go_to(index)
         self.turns.leave(now)
+        self.breakouts.leave(now)
         self.clock.go_to(index, now, self.log)
         self.turns.enter(now)
+        self.breakouts.enter(now)
 
     def end(self, now: float) -> list[Notice]:
         """End the call: turns in progress are done, hands go down; return the notices."""
         self.clock.check_end()
         self.turns.close(now)
+        self.breakouts.close(now)
         self.clock.end(now, self.log)
         self.sharer = None
         for person in self.people.values():
@@ -408,6 +453,7 @@ class Meeting:
             "locked": self.locked,
             "clock": self.clock.to_dict(),
             "turns": self.turns.to_dict(),
+            "breakouts": self.breakouts.to_dict(),
             "people": [p.to_dict() for p in self.people.values()],
             "chat": list(self.chat),
             "chat_seq": self.chat_seq,
@@ -445,6 +491,8 @@ class Meeting:
         meeting.clock = Clock.from_dict(agenda, data["clock"])
         meeting.turns = meeting._new_turns()
         meeting.turns.restore(data)
+        meeting.breakouts = meeting._new_breakouts()
+        meeting.breakouts.restore(data.get("breakouts"))
         return meeting
 
     def restored(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .agenda import Agenda
+from .breakouts import Breakouts
 from .clock import Clock
 from .contacts import Contacts
 from .events import EventLog
@@ -22,6 +23,7 @@ class MeetingApi(Protocol):
     agenda: Agenda
     clock: Clock
     turns: Turns
+    breakouts: Breakouts
     log: EventLog
     people: dict[str, Person]
     lobby: bool

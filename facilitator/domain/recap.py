@@ -16,7 +16,7 @@ from typing import Any
 from .clock import ENDED, WAITING
 from .contacts import Match, attended
 from .durations import format_difference, format_span, span_difference
-from .meeting import Meeting
+from .meeting import REMOVED, Meeting
 from .runner import projected_end
 
 DOMINANT_SHARE = 0.4
@@ -92,6 +92,16 @@ class TalkRecap:
     """Of all talk time, 0 to 1."""
 
 
+@dataclass(frozen=True)
+class RoundRecap:
+    """One round in small groups and who was in each group (everyone who was ever in it)."""
+
+    item: str
+    round: int
+    groups: list[list[str]]
+    """Names, group by group."""
+
+
 @dataclass
 class Recap:
     """Everything the recap page shows except the viewer's own notes."""
@@ -120,6 +130,8 @@ class Recap:
     """The time limit with every extension: what the room's countdown counted down from."""
     time_used: float = 0.0
     """Seconds the room's countdown ran (pauses excluded)."""
+    rounds: list[RoundRecap] = field(default_factory=list)
+    """Rounds in small groups, in order."""
 
     @property
     def planned_total(self) -> int:
@@ -246,6 +258,7 @@ def build_recap(meeting: Meeting, now: float) -> Recap:
         attendees=attendance(meeting, [p.id for p in took_part]),
         time_given=clock.meeting.given,
         time_used=clock.meeting.spent(now) if clock.status != WAITING else 0.0,
+        rounds=_rounds(meeting, names),
     )
 
 
@@ -265,6 +278,24 @@ def attendance(meeting: Meeting, ids: Sequence[str]) -> list[Attendee]:
     for pid, start in open_at.items():
         spans[pid].append((start, end if end is not None and end >= start else None))
     return [Attendee(pid, meeting.people[pid].name, spans[pid]) for pid in ids]
+
+
+def _rounds(meeting: Meeting, names: dict[str, str]) -> list[RoundRecap]:
+    """Each round in small groups with its groups, from the meeting's records."""
+    rounds: dict[tuple[int, int], list[list[str]]] = {}
+    for record in meeting.breakouts.records:
+        names_in = [names.get(p, "?") for p in record.members]
+        rounds.setdefault((record.item, record.round), []).append(names_in)
+    return [
+        RoundRecap(meeting.agenda.items[item].title, number, groups)
+        for (item, number), groups in rounds.items()
+    ]
+
+
+def people_met(meeting: Meeting, person_id: str) -> list[str]:
+    """The names of everyone one person met: in their groups and in the main call."""
+    names = {p.id: p.name for p in meeting.people.values() if p.state != REMOVED}
+    return [names[p] for p in meeting.people_met(person_id) if p in names]
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 The server always makes the offers. A person's connection has two receive-only transceivers
 for their own camera and microphone, and one send-only transceiver per other person's track.
 When people come and go, transceivers are re-pointed or set inactive and the server offers
-again. Who may be heard is the meeting's decision: ``apply`` mirrors its roster and mutes.
+again. Who may be heard is the meeting's decision: ``set_muted`` mirrors its mutes, and
+``set_spaces`` its rounds in small groups (each person receives only those in their own space).
 """
 
 from __future__ import annotations
@@ -198,10 +199,7 @@ class MediaPeer:
             if key in carried:
                 continue
             kind = SLOTS[key[1]]
-            free = next(
-                (o for o in self.outgoing if o.track.publisher is None and o.track.kind == kind),
-                None,
-            )
+            free = next((o for o in self.outgoing if self._reusable(o, kind)), None)
             if free is None:
                 free = self._add_outgoing(kind)
             free.slot = key[1]
@@ -209,6 +207,15 @@ class MediaPeer:
             free.transceiver.direction = "sendonly"
             changed = True
         return changed
+
+    @staticmethod
+    def _reusable(out: Outgoing, kind: str) -> bool:
+        # A track whose sender loop ended (aiortc stops it then) can never carry media again.
+        return (
+            out.track.publisher is None
+            and out.track.kind == kind
+            and out.track.readyState == "live"
+        )
 
     def _add_outgoing(self, kind: str) -> Outgoing:
         track = RelayTrack(kind)
@@ -312,6 +319,8 @@ class MediaRoom:
         """Whose screen is forwarded (the meeting decides: one at a time)."""
         self.visible: dict[str, set[str]] = {}
         """Whose tiles each person has on screen (kept for a later per-subscriber allocation)."""
+        self.spaces: dict[str, str] = {}
+        """Person id -> their space (a group, or "" for the main room); nobody listed: together."""
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -344,10 +353,17 @@ class MediaRoom:
         await current.close()
         await self._resync()
 
+    def may_receive(self, receiver: str, sender: str) -> bool:
+        """True when ``receiver`` may get ``sender``'s media: they share a space."""
+        return self.spaces.get(receiver, "") == self.spaces.get(sender, "")
+
     async def _resync(self) -> None:
         peers = list(self.peers.values())
         for peer in peers:
-            changed = peer.sync([p for p in peers if p is not peer], self.sharing)
+            others = [
+                p for p in peers if p is not peer and self.may_receive(peer.person_id, p.person_id)
+            ]
+            changed = peer.sync(others, self.sharing)
             if changed or peer.pc.localDescription is None:
                 with contextlib.suppress(MediaError):
                     await peer.negotiate()
@@ -367,6 +383,12 @@ class MediaRoom:
     def set_visible(self, person_id: str, people: set[str]) -> None:
         """Remember whose tiles one person has on screen (not acted on yet)."""
         self.visible[person_id] = set(people)
+
+    def set_spaces(self, spaces: dict[str, str]) -> None:
+        """Mirror the meeting's groups: each person gets the media of their own space only."""
+        if spaces != self.spaces:
+            self.spaces = dict(spaces)
+            self.spawn(self._resync())
 
     def loudest(self, now: float) -> str | None:
         """Who is speaking now, from RTP audio levels (None when nobody is)."""

@@ -42,6 +42,11 @@ SERVER_TYPES = frozenset(
         "media-ended",
         "speaking",
         "reaction",
+        # Rounds in small groups.
+        "grouped",
+        "round-warning",
+        "broadcast",
+        "help",
     }
 )
 """Messages the server sends."""
@@ -116,6 +121,11 @@ ERROR_CODES = frozenset(
         # Bounds and storage (issue 17).
         "lobby-full",
         "not-saved",
+        # Rounds in small groups.
+        "no-groups",
+        "no-such-group",
+        "not-in-group",
+        "in-a-group",
     }
 )
 """Every ``error`` code a client can get; docs/protocol.md has a row for each."""

@@ -11,7 +11,7 @@ from aiohttp import web
 from ..domain.contacts import attended
 from ..domain.durations import format_difference, format_span, span_difference
 from ..domain.meeting import FACILITATOR, REMOVED
-from ..domain.recap import Private, Recap, build_recap, hhmm, to_markdown, when
+from ..domain.recap import Private, Recap, build_recap, hhmm, people_met, to_markdown, when
 from ..domain.retention import DAY
 from .keys import CONFIG, ROOMS
 from .links import segments
@@ -141,6 +141,7 @@ def _context(
         "facilitator": viewer.facilitator,
         "key": key if viewer.facilitator else "",
         "was_there": viewer.person_id in meeting.people if viewer.person_id else False,
+        "people_you_met": people_met(meeting, viewer.person_id) if viewer.person_id else [],
     }
 
 
@@ -172,11 +173,15 @@ async def recap_markdown(request: web.Request) -> web.Response:
 
 async def recap_json(request: web.Request) -> web.Response:
     """GET /m/{id}/recap.json: the shared part of the recap (never anyone's notes, choices or
-    matches, never the chat)."""
+    matches, never the chat), and for someone who was there, the people they met."""
     room = await _room(request)
+    viewer = await _viewer(request, room)
     recap = build_recap(room.meeting, room.now())
+    data = recap.to_dict()
+    if viewer.person_id in room.meeting.people:
+        data["people_you_met"] = people_met(room.meeting, viewer.person_id or "")
     return web.json_response(
-        recap.to_dict(),
+        data,
         dumps=lambda d: json.dumps(d, ensure_ascii=False),
         headers={"Cache-Control": "no-store"},
     )

@@ -216,6 +216,7 @@ class Room:
         if self.media is not None:
             self.media.set_muted({p.id for p in self.meeting.people.values() if p.muted})
             self.media.set_sharing(self.meeting.sharer)
+            self.media.set_spaces(self.meeting.media_spaces())
 
     def welcome(self, client: Client, msg_id: object = None) -> None:
         """Greet a connection whose person is in the room: who they are, the chat so far."""
@@ -233,7 +234,8 @@ class Room:
             "touch": self.meeting.touch_of(client.person_id),
         }
         client.send(protocol.encode("joined", value, msg_id))
-        client.send(protocol.encode("chat-history", {"messages": self.meeting.chat}))
+        history = self.meeting.chat_for(client.person_id)
+        client.send(protocol.encode("chat-history", {"messages": history}))
         client.want_state()
 
     def publish(self, notices: Iterable[Notice], changed: bool = True) -> None:

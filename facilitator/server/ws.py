@@ -325,5 +325,7 @@ def act(room: Room, client: Client, msg: protocol.Message) -> None:
         room.purge_due = True
     if room.meeting.is_private(action):
         room.dirty = True  # saved, but nobody else's screen changes (or learns of it)
+        for own in room.of_person(client.person_id):
+            own.want_state()  # their own view may show it (the people they keep apart from)
     else:
         room.publish(notices)
