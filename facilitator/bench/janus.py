@@ -30,6 +30,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
+from . import procstat
 from .light import (
     IdleTrack,
     LightReceiver,
@@ -212,19 +213,11 @@ class JanusServer:
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU time of Janus (all its threads), from /proc."""
-        if self.proc is None:
-            return None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return procstat.cpu_seconds(self.proc.pid) if self.proc is not None else None
 
     def rss_mb(self) -> float | None:
         """Resident memory of Janus, from /proc."""
-        if self.proc is None:
-            return None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return None
+        return procstat.rss_mb(self.proc.pid) if self.proc is not None else None
 
     def stop(self) -> None:
         """Stop Janus and remove its folder."""

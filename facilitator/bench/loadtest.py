@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.request import Request, urlopen
 
+from . import procstat
 from .report import RESULTS, Result, janus_table, machine, save, table
 from .workers import worker
 
@@ -102,18 +103,11 @@ class Server:
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU time of our server process, from /proc."""
-        if self.proc is None:
-            return None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return procstat.cpu_seconds(self.proc.pid) if self.proc is not None else None
 
     def rss_mb(self) -> float | None:
         """Resident memory of our server process, from /proc."""
-        if self.proc is None:
-            return None
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        match = re.search(r"VmRSS:\s+(\d+) kB", status)
-        return int(match.group(1)) / 1024 if match else None
+        return procstat.rss_mb(self.proc.pid) if self.proc is not None else None
 
     def stop(self) -> None:
         """Stop our server."""

@@ -15,6 +15,7 @@ from typing import Any
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from facilitator.bench.bot import Bot
+from facilitator.bench.procstat import cpu_seconds
 from facilitator.bench.samples import SampleMedia
 from facilitator.media.aiortc_seams import forwarding_buffer
 
@@ -215,13 +216,6 @@ def vp8_payload_type(bot: Bot) -> int:
     found = re.search(r"a=rtpmap:(\d+) VP8/90000", bot.pc.localDescription.sdp)
     assert found
     return int(found.group(1))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used (from /proc/<pid>/stat)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def three_in_a_call(own_media_server: ServerProcess, samples: SampleMedia) -> list[Bot]:
