@@ -29,16 +29,15 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from ..errors import CodedError
 from .aiortc_seams import (
-    ForwardingBuffer,
     bound_nacks,
     bound_ssrcs,
-    install_forwarding,
+    forward_packets,
     limit_retransmissions,
-    on_keyframe_request,
     pin_codec,
     request_keyframe,
 )
-from .relay import Publisher, RelayTrack
+from .forward import Batch, PacketPublisher, PacketSubscriber
+from .relay import RelayTrack
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,8 @@ class Outgoing:
     """A send-only transceiver and the relay track it carries."""
 
     transceiver: RTCRtpTransceiver
-    track: RelayTrack
+    track: PacketSubscriber | RelayTrack
+    """Packets (the SFU) or frames (the transcoding baseline)."""
 
 
 class MediaPeer:
@@ -91,9 +91,8 @@ class MediaPeer:
             iceServers=room.config.ice_servers or [], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
         )
         self.pc = RTCPeerConnection(config)
-        self.audio = Publisher(person_id, "audio", lambda: None)
-        self.video = Publisher(person_id, "video", self._ask_keyframe)
-        self.buffers: dict[str, ForwardingBuffer] = {}
+        self.audio = PacketPublisher(person_id, "audio", lambda: None, room.batch, self._on_level)
+        self.video = PacketPublisher(person_id, "video", self._ask_keyframe, room.batch)
         self.incoming: dict[str, RTCRtpTransceiver] = {}
         self.readers: list[asyncio.Task[None]] = []
         for kind, publisher in (("audio", self.audio), ("video", self.video)):
@@ -101,10 +100,7 @@ class MediaPeer:
             pin_codec(transceiver, CODECS[kind])
             bound_nacks(transceiver.receiver)
             if not room.config.transcode:
-                on_level = self._on_level if kind == "audio" else None
-                self.buffers[kind] = install_forwarding(
-                    transceiver.receiver, kind, publisher.on_frame, on_level
-                )
+                forward_packets(transceiver.receiver, publisher.on_packet)
             self.incoming[kind] = transceiver
         # max-bundle: every m-line shares the first transceiver's transport, so one router.
         bound_ssrcs(self.incoming["audio"].receiver.transport)
@@ -133,7 +129,7 @@ class MediaPeer:
 
         self.readers.append(asyncio.ensure_future(read()))
 
-    def publisher(self, kind: str) -> Publisher:
+    def publisher(self, kind: str) -> PacketPublisher:
         """This person's audio or video publisher."""
         return self.audio if kind == "audio" else self.video
 
@@ -150,12 +146,12 @@ class MediaPeer:
         return self.level
 
     def _ask_keyframe(self) -> None:
-        buffer = self.buffers.get("video")
-        if self.closed or buffer is None or buffer.ssrc is None:
+        ssrc = self.video.ssrc
+        if self.closed or ssrc is None:
             # No packet yet, so no SSRC to name: the stream will start with a keyframe, and a
-            # subscriber still waiting for one asks again (RelayTrack.push).
+            # subscriber still waiting for one asks again (PacketSubscriber.forward).
             return
-        self.room.spawn(request_keyframe(self.incoming["video"].receiver, buffer.ssrc))
+        self.room.spawn(request_keyframe(self.incoming["video"].receiver, ssrc))
 
     def _state_changed(self) -> None:
         state = self.pc.connectionState
@@ -200,17 +196,16 @@ class MediaPeer:
         return changed
 
     def _add_outgoing(self, kind: str) -> Outgoing:
-        track = RelayTrack(kind)
-        transceiver = self.pc.addTransceiver(track, direction="sendonly")
+        track: PacketSubscriber | RelayTrack
+        if self.room.config.transcode:  # frames for aiortc's encoder, which makes keyframes
+            track = RelayTrack(kind)
+            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            limit_retransmissions(transceiver.sender)
+        else:
+            track = PacketSubscriber(kind, self.room.batch)
+            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            track.bind(transceiver.sender)
         pin_codec(transceiver, CODECS[kind])
-        limit_retransmissions(transceiver.sender)
-
-        def forward_keyframe_request() -> None:
-            if track.publisher is not None:
-                track.publisher.request_keyframe()
-
-        if not self.room.config.transcode:  # an encoder makes its own keyframes
-            on_keyframe_request(transceiver.sender, forward_keyframe_request)
         out = Outgoing(transceiver, track)
         self.outgoing.append(out)
         return out
@@ -297,6 +292,8 @@ class MediaRoom:
         self.peers: dict[str, MediaPeer] = {}
         self.muted: set[str] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.batch = Batch()
+        """Clock reads and sender counters shared by the packets of one loop iteration."""
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a coroutine in the background, keeping a reference until it is done."""
