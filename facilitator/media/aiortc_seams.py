@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +75,8 @@ from .limits import (
     BoundedNackGenerator,
     RetransmitLimiter,
 )
+
+log = logging.getLogger(__name__)
 
 _JITTER = "_RTCRtpReceiver__jitter_buffer"
 _NACKS = "_RTCRtpReceiver__nack_generator"
@@ -387,7 +390,10 @@ def forward_packets(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
         nacks = getattr(receiver, _NACKS)
         if nacks is not None and nacks.add(packet):
             await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
-        sink(packet)
+        try:
+            sink(packet)
+        except Exception:  # aiortc would close the publisher's whole connection
+            log.exception("forwarding a packet failed")
 
     receiver._handle_rtp_packet = handle_rtp  # type: ignore[method-assign]
 
@@ -468,7 +474,10 @@ class DirectSender:
         pair = dtls.transport._connection._nominated.get(1)
         if pair is None:
             return False
-        protected = dtls._tx_srtp.protect(data)
+        try:
+            protected = dtls._tx_srtp.protect(data)
+        except pylibsrtp.Error:
+            return False
         if pair is not self.pair:
             self.pair = pair
             self.address = pair.remote_addr
@@ -476,7 +485,7 @@ class DirectSender:
             plain = type(protocol) is aioice.ice.StunProtocol
             self.socket = protocol.transport if plain else None
         if self.socket is not None:
-            self.socket.sendto(protected, self.address)
+            self.socket.sendto(protected, self.address)  # asyncio reports errors, never raises
         else:
             task = asyncio.ensure_future(dtls.transport._send(protected))
             self.pending.add(task)
