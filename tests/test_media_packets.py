@@ -219,6 +219,9 @@ class FakeDirect:
         self.sent: list[bytes] = []
         self.counted = 0
 
+    def ready(self) -> bool:
+        return True
+
     def send(self, data: bytes) -> bool:
         self.sent.append(data)
         return True
@@ -417,7 +420,7 @@ async def test_the_sender_seam_sends_at_once_keeps_reports_true_and_answers_nack
     assert [p.payload for p in wire] == payloads
     assert all(p.ssrc == sender._ssrc and p.payload_type == 100 for p in wire)
     assert {p.extensions.mid for p in wire} == {"7"} and wire[0].extensions.abs_send_time
-    await asyncio.sleep(0)  # the end of the loop iteration writes the counters
+    await asyncio.sleep(0)  # the end of the first loop iteration writes the counters
     await asyncio.sleep(0)
     assert sender._RTCRtpSender__packet_count == 2  # type: ignore[attr-defined]
     assert sender._RTCRtpSender__octet_count == sum(map(len, payloads))  # type: ignore[attr-defined]
@@ -481,3 +484,23 @@ async def test_the_receiver_seam_hands_over_packets_with_its_bookkeeping() -> No
         assert streams[43].packets_received == 2
     finally:
         await receiver.stop()
+
+
+def test_a_keyframe_whose_first_packet_comes_late_is_still_sent_whole_and_in_order() -> None:
+    batch = Batch()
+    publisher = PacketPublisher("p", "video", lambda: None, batch)
+    track, direct = subscriber("video", batch)
+    track.attach(publisher)
+    publisher.close()
+    parts = [vp8_payload(4, key=True), vp8_payload(4, start=False, body=b"b")]
+    parts.append(vp8_payload(4, start=False, body=b"c"))
+    publisher.on_packet(rtp(21, 900, parts[1], marker=0))  # overtook the first one
+    publisher.on_packet(rtp(22, 900, parts[2]))
+    assert direct.sent == []  # waiting for the keyframe's start
+    publisher.on_packet(rtp(20, 900, parts[0], marker=0))
+    sent = [RtpPacket.parse(d) for d in direct.sent]
+    assert [p.payload for p in sent] == parts
+    first = sent[0].sequence_number
+    assert [p.sequence_number for p in sent] == [first, first + 1, first + 2]
+    publisher.on_packet(rtp(23, 3900, vp8_payload(5)))
+    assert RtpPacket.parse(direct.sent[-1]).sequence_number == first + 3

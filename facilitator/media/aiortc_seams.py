@@ -50,7 +50,6 @@ import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import RtpReceiver, RtpRouter, State
-from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver as _Receiver
 from aiortc.rtcrtpreceiver import StreamStatistics
@@ -75,6 +74,7 @@ from .limits import (
     BoundedNackGenerator,
     RetransmitLimiter,
 )
+from .seam_checks import packet_path_problems
 
 log = logging.getLogger(__name__)
 
@@ -148,121 +148,6 @@ def check_seams() -> None:
     problems += packet_path_problems()
     if problems:
         raise SeamError("aiortc internals moved: " + "; ".join(problems))
-
-
-_PACKET_PATH: list[tuple[Callable[..., Any], tuple[str, ...], str]] = [
-    (
-        _Receiver._handle_rtp_packet,
-        (
-            "if not self._enabled:",
-            "self.__remote_bitrate_estimator.add(",
-            "pack_remb_fci(*remb)",
-            "codec = self.__codecs.get(packet.payload_type)",
-            "self.__remote_streams[packet.ssrc] = StreamStatistics(codec.clockRate)",
-            "self.__remote_streams[packet.ssrc].add(packet)",
-            "original_ssrc = self.__rtx_ssrc.get(packet.ssrc)",
-            "unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)",
-            "await self._send_rtcp_nack(",
-        ),
-        "RTCRtpReceiver._handle_rtp_packet no longer does the bookkeeping forward_packets copies",
-    ),
-    (
-        _Receiver.__init__,
-        (
-            "self.__remote_bitrate_estimator = RemoteBitrateEstimator()",
-            "self.__remote_streams: dict[int, StreamStatistics] = {}",
-            "self.__rtcp_ssrc: Optional[int] = None",
-            "self.__codecs: dict[int, RTCRtpCodecParameters] = {}",
-            "self.__rtx_ssrc: dict[int, int] = {}",
-        ),
-        "RTCRtpReceiver.__init__ no longer keeps the state forward_packets uses",
-    ),
-    (
-        RTCDtlsTransport._handle_rtp_data,
-        ("await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)",),
-        "RTCDtlsTransport no longer hands parsed packets to receiver._handle_rtp_packet",
-    ),
-    (
-        RTCRtpSender.send,
-        (
-            "self.__rtp_header_extensions_map.configure(parameters)",
-            "self.__rtx_payload_type = codec.payloadType",
-            "self._run_rtp(parameters.codecs[0])",
-        ),
-        "RTCRtpSender.send no longer sends with the first negotiated codec",
-    ),
-    (
-        RTCRtpSender._run_rtcp,
-        (
-            "ntp_timestamp=self.__ntp_timestamp",
-            "rtp_timestamp=self.__rtp_timestamp",
-            "packet_count=self.__packet_count & 0xFFFFFFFF",
-            "octet_count=self.__octet_count & 0xFFFFFFFF",
-        ),
-        "RTCRtpSender's sender reports no longer come from its counters",
-    ),
-    (
-        RTCRtpSender._next_encoded_frame,
-        ("data = await self.__track.recv()",),
-        "RTCRtpSender no longer waits on its track's recv",
-    ),
-    (
-        RTCDtlsTransport._setup_srtp,
-        ("self._tx_srtp = Session(",),
-        "RTCDtlsTransport._setup_srtp no longer makes _tx_srtp",
-    ),
-    (
-        RTCDtlsTransport._send_rtp,
-        (
-            "if self._state != State.CONNECTED:",
-            "data = self._tx_srtp.protect(data)",
-            "await self.transport._send(data)",
-            "self.__tx_bytes += len(data)",
-            "self.__tx_packets += 1",
-        ),
-        "RTCDtlsTransport._send_rtp no longer protects with _tx_srtp and sends on its ICE link",
-    ),
-    (
-        RTCIceTransport.__init__,
-        ("self._connection = gatherer._connection", "self._send = self._connection.send"),
-        "RTCIceTransport no longer sends through its aioice connection",
-    ),
-    (
-        aioice.ice.Connection.sendto,
-        (
-            "active_pair = self._nominated.get(component)",
-            "await active_pair.protocol.send_data(data, active_pair.remote_addr)",
-        ),
-        "aioice Connection.sendto no longer sends on the nominated pair",
-    ),
-    (
-        aioice.ice.Connection.send,
-        ("await self.sendto(data, 1)",),
-        "aioice Connection.send no longer sends on component 1",
-    ),
-    (
-        aioice.ice.StunProtocol.send_data,
-        ("self.transport.sendto(data, addr)",),
-        "aioice StunProtocol.send_data is no longer one datagram sendto",
-    ),
-]
-
-
-def packet_path_problems() -> list[str]:
-    """What moved of the internals the packet path (seams 1 and 11) relies on."""
-    problems = [
-        message
-        for function, snippets, message in _PACKET_PATH
-        if not all(snippet in inspect.getsource(function) for snippet in snippets)
-    ]
-    for name in ("_send_rtcp", "_send_rtcp_nack"):
-        if not callable(getattr(_Receiver, name, None)):
-            problems.append(f"RTCRtpReceiver.{name} is gone")
-    init = inspect.getsource(RTCRtpSender.__init__)
-    for counter in ("octet_count", "rtp_timestamp", "ntp_timestamp", "rtx_payload_type"):
-        if f"self.__{counter}" not in init:
-            problems.append(f"RTCRtpSender.__init__ no longer keeps __{counter}")
-    return problems
 
 
 def install_forwarding(
@@ -438,6 +323,7 @@ class DirectSender:
         self.sent_bytes = 0
         self.sent_packets = 0
         self.pair: Any = None
+        self.dtls: RTCDtlsTransport | None = None
         self.socket: Any = None
         self.address: tuple[str, int] | None = None
         self.pending: set[asyncio.Future[None]] = set()
@@ -466,17 +352,16 @@ class DirectSender:
         if self.on_ready is not None:
             self.on_ready(self.parameters)
 
-    def send(self, data: bytes) -> bool:
-        """Protect and send one RTP packet now; False when the connection is not up."""
+    def ready(self) -> bool:
+        """True when a packet sent now would go out (the connection is up).
+
+        Call it before ``send``: it finds the session and the ICE pair ``send`` uses.
+        """
         dtls = self.sender.transport
         if dtls._state is not State.CONNECTED or dtls._tx_srtp is None:
             return False
         pair = dtls.transport._connection._nominated.get(1)
         if pair is None:
-            return False
-        try:
-            protected = dtls._tx_srtp.protect(data)
-        except pylibsrtp.Error:
             return False
         if pair is not self.pair:
             self.pair = pair
@@ -484,13 +369,25 @@ class DirectSender:
             protocol = pair.protocol
             plain = type(protocol) is aioice.ice.StunProtocol
             self.socket = protocol.transport if plain else None
-        if self.socket is not None:
-            self.socket.sendto(protected, self.address)  # asyncio reports errors, never raises
-        else:
-            task = asyncio.ensure_future(dtls.transport._send(protected))
-            self.pending.add(task)
-            task.add_done_callback(_sent)
-            task.add_done_callback(self.pending.discard)
+        self.dtls = dtls
+        return True
+
+    def send(self, data: bytes) -> bool:
+        """Protect and send one RTP packet now (after ``ready`` said True)."""
+        dtls = self.dtls
+        if dtls is None:
+            return False
+        try:
+            protected = dtls._tx_srtp.protect(data)
+            if self.socket is not None:
+                self.socket.sendto(protected, self.address)
+            else:
+                task = asyncio.ensure_future(dtls.transport._send(protected))
+                self.pending.add(task)
+                task.add_done_callback(_sent)
+                task.add_done_callback(self.pending.discard)
+        except (pylibsrtp.Error, OSError, RuntimeError):  # closing under us: nothing to send to
+            return False
         self.sent_bytes += len(protected)
         self.sent_packets += 1
         return True

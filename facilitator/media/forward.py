@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 from aiortc import RTCRtpSender
@@ -28,13 +29,20 @@ from .packets import History, Incoming, RtpWriter, StreamRewriter, abs_send_time
 from .relay import KEYFRAME_RETRY_FRAMES, Frame, Publisher, RelayTrack
 
 LevelSink = Callable[[int], None]
+RECENT = 64
+"""Video packets a publisher keeps, so a subscriber starting at a keyframe gets all of it."""
+
+
+FLUSH_SECONDS = 0.25
+"""Senders' counters are written at most this often (sender reports go out about every 1 s)."""
 
 
 class Batch:
     """Clock reads and counter updates shared by every packet of one event-loop iteration.
 
     The first packet of an iteration reads the clocks; a callback at the start of the next
-    iteration forgets them and writes the senders' counters (for their sender reports).
+    iteration forgets them and, every FLUSH_SECONDS, writes the senders' counters (for their
+    sender reports: each write keeps a packet's RTP and NTP times together).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -44,6 +52,8 @@ class Batch:
         self.ntp = 0
         self.abs_send_time = 0
         self.dirty: set[DirectSender] = set()
+        self.flushed_at = float("-inf")
+        self.timer: asyncio.TimerHandle | None = None
 
     def read(self) -> None:
         """Make ``now``, ``ntp`` and ``abs_send_time`` current for this iteration."""
@@ -59,8 +69,19 @@ class Batch:
             self.fresh = False
 
     def end(self) -> None:
-        """The iteration is over: flush counters, read the clocks afresh next time."""
+        """The iteration is over: read the clocks afresh next time; flush counters when due."""
         self.fresh = False
+        if self.now - self.flushed_at >= FLUSH_SECONDS:
+            self.flush()
+        elif self.dirty and self.timer is None:  # in case no packet follows
+            self.timer = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        """Write every sender's counters now."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.flushed_at = self.now
         dirty, self.dirty = self.dirty, set()
         for sender in dirty:
             sender.flush()
@@ -87,6 +108,8 @@ class PacketPublisher(Publisher):
         self.packets = 0
         self.held_back = False
         """Packets were held back (mute): subscribers start a new run of sequence numbers."""
+        self.recent: deque[Incoming] = deque(maxlen=RECENT)
+        """The last video packets, for subscribers that start at a keyframe."""
 
     def subscribe(self, track: RelayTrack | PacketSubscriber) -> None:
         """A new subscriber (use its ``attach``); video asks for a keyframe at once."""
@@ -128,6 +151,8 @@ class PacketPublisher(Publisher):
         for outlet in self.outlets:
             if outlet.forward(incoming) and (packet.marker or not video):
                 self.forwarded += 1
+        if video:
+            self.recent.append(incoming)
 
 
 class PacketSubscriber(MediaStreamTrack):
@@ -197,10 +222,10 @@ class PacketSubscriber(MediaStreamTrack):
     def forward(self, packet: Incoming) -> bool:
         """Rewrite and send one packet; return whether it went out."""
         writer, direct = self.writer, self.direct
-        if writer is None or direct is None:
-            return False
+        if writer is None or direct is None or not direct.ready():
+            return False  # not up yet: a keyframe must not be used up before it can go out
         rewriter = self.rewriter
-        skipped = rewriter.skipped_frames
+        skipped, waiting = rewriter.skipped_frames, rewriter.waiting
         if not rewriter.rewrite(packet, self.batch.now):
             publisher, now_skipped = self.publisher, rewriter.skipped_frames
             if publisher and now_skipped != skipped and now_skipped % KEYFRAME_RETRY_FRAMES == 0:
@@ -221,12 +246,24 @@ class PacketSubscriber(MediaStreamTrack):
         direct.count(len(rewriter.out_payload), rewriter.out_ts, batch.ntp)
         batch.dirty.add(direct)
         self.sent += 1
+        if waiting and self.publisher is not None:
+            self._catch_up(packet, self.publisher)
         return True
+
+    def _catch_up(self, start: Incoming, publisher: PacketPublisher) -> None:
+        """Starting at a keyframe: send its packets that arrived before its first one, in order."""
+        early = [
+            p
+            for p in publisher.recent
+            if p.ts == start.ts and p.seq != start.seq and (p.seq - start.seq) % 65536 < 32768
+        ]
+        for p in sorted(early, key=lambda p: (p.seq - start.seq) % 65536):
+            self.forward(p)
 
     def retransmit(self, seq: int) -> None:
         """Send packet ``seq`` again (as RTX when negotiated), if it is still kept."""
         data = self.history.get(seq)
-        if data is None or self.direct is None or self.writer is None:
+        if data is None or self.direct is None or self.writer is None or not self.direct.ready():
             return
         parameters = self.parameters
         if parameters is not None and parameters.rtx_payload_type is not None:

@@ -154,7 +154,15 @@ class Renumber:
         """The subscriber's number for ``number`` (None: older than anything mapped)."""
         modulus = self.modulus
         half = modulus >> 1
-        for first, offset in reversed(self.steps):
+        steps = self.steps
+        if steps:  # the usual case: the newest run
+            first, offset = steps[-1]
+            highest = self.highest
+            if (number - first) % modulus < half:
+                if highest is None or (number - highest) % modulus < half:
+                    self.highest = number
+                return (number + offset) % modulus
+        for first, offset in reversed(steps):
             if (number - first) % modulus < half:
                 if self.highest is None or _newer(number, self.highest, modulus):
                     self.highest = number
@@ -298,7 +306,8 @@ class StreamRewriter:
         source = packet.picture_id
         if source is None:
             return packet.payload
-        picture = self.picture.map(source) if packet.picture_bits == self.picture_bits() else None
+        renumber = self.picture
+        picture = renumber.map(source) if 1 << packet.picture_bits == renumber.modulus else None
         if picture is None:
             picture = source
         self.last_picture = picture
@@ -321,10 +330,6 @@ class StreamRewriter:
         if tl0 is not None and new_tl0 is not None:
             data[packet.tl0_at] = new_tl0
         return bytes(data) + packet.payload[len(data) :]
-
-    def picture_bits(self) -> int:
-        """Width of the picture ids being renumbered (7 or 15)."""
-        return self.picture.modulus.bit_length() - 1
 
 
 class RtpWriter:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import importlib
 import logging
 import os
 import signal
 import ssl
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +80,26 @@ def serve(args: argparse.Namespace) -> int:
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
     try:
-        return asyncio.run(_run(config, startup, library.decks))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(_run(config, startup, library.decks))
     except OSError as exc:
         print(
             f"facilitator: cannot listen on {config.host}:{config.port}: {exc.strerror}",
             file=sys.stderr,
         )
         return 1
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (``pip install 'facilitator[uvloop]'``), which
+    costs the media forwarding about a sixth less CPU; asyncio's own otherwise (None)."""
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return None
+    log.info("using uvloop's event loop")
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def _agenda_name(path: Path) -> str:
