@@ -240,6 +240,8 @@ class MediaPeer:
             await self.pc.setLocalDescription(offer)
         except Exception as exc:
             self.negotiating = False
+            if self.closed:  # closed while the offer was being made: nothing to offer
+                return
             log.exception("could not make an offer for %s", self.person_id[:6])
             raise MediaError("media-failed", "Could not set up media; try again.") from exc
         description = self.pc.localDescription
