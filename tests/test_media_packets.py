@@ -104,6 +104,10 @@ def test_writer_builds_what_aiortc_parses_back_byte_for_byte() -> None:
             payload_type=111, sequence_number=1, timestamp=2, ssrc=7, payload=b"x"
         ).serialize()
     )
+    # An id the one-byte form cannot carry is left out rather than written wrong.
+    odd = RtpWriter(7, 96, mid="1", mid_id=15, abs_send_time_id=3)
+    parsed = RtpPacket.parse(odd.build(1, 2, 0, b"x", None, 9), extensions_map(ast=3))
+    assert parsed.extensions.abs_send_time == 9 and parsed.payload == b"x"
     # RTX (RFC 4588): aiortc's unwrap gives back the original packet.
     original = writer.build(4321, 90_000, 1, payload, None, 5)
     rtx = RtpPacket.parse(writer.rtx(original, 77, 97, 0xBEEF), extensions_map(mid=1, ast=3))

@@ -350,6 +350,11 @@ class RtpWriter:
     ) -> None:
         self.ssrc = ssrc
         self.payload_type = payload_type
+        # The one-byte form carries ids 1 to 14; aiortc offers only such ids.
+        mid_id, abs_send_time_id, audio_level_id = (
+            i if i is not None and 0 < i < 15 else None
+            for i in (mid_id, abs_send_time_id, audio_level_id)
+        )
         self.abs_send_time_id = abs_send_time_id
         self.audio_level_id = audio_level_id
         mid_element = b""
