@@ -1,11 +1,13 @@
 """The only module that touches aiortc and aioice internals; ``check_seams`` guards each one.
 
 aiortc is built to decode what it receives and encode what it sends. An SFU must do neither, so
-ten seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
+these seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
 
-1. ``RTCRtpReceiver.__jitter_buffer`` is replaced by a ForwardingBuffer. The receiver feeds it
-   every depayloaded RTP packet; the buffer hands complete encoded frames straight to the SFU
-   and returns nothing to aiortc, so the decoder thread never decodes anything.
+1. ``RTCRtpReceiver._handle_rtp_packet`` is replaced per receiver (``forward_packets``): it
+   keeps aiortc's bookkeeping (statistics for receiver reports, the bitrate estimate for REMB,
+   RTX unwrapping, NACKs) and hands each RTP packet to the SFU as it is, never depayloading it.
+   The test bots instead replace ``__jitter_buffer`` with a ForwardingBuffer (``frames.py``),
+   which hands them whole encoded frames without decoding.
 2. ``RTCRtpReceiver._send_rtcp_pli`` asks a publisher for a keyframe.
 3. ``RTCRtpSender._send_keyframe`` (called on PLI/FIR from a subscriber) is overridden per sender
    to forward the request to the publisher, since nothing is encoded here.
@@ -27,6 +29,13 @@ ten seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgr
    for each new SSRC that authenticates, so SSRCs the router would drop never reach it.
 11. ``RTCPeerConnection.__connect`` runs as a task nobody awaits: ``quiet_failed_connects``
    logs its ConnectionError (a peer gone while connecting) as one line instead of a traceback.
+12. ``RTCRtpSender.send`` is wrapped per sender (``DirectSender``) to learn what the subscriber
+   negotiated (payload types, mid, header extension ids, RTX). Packets then go out without
+   aiortc's sender loop: protected with the DTLS transport's ``_tx_srtp`` and written with one
+   synchronous ``sendto`` on the nominated ICE pair's socket (aioice's ``send`` is a coroutine
+   around the same call). The sender's ``__packet_count``, ``__octet_count``,
+   ``__rtp_timestamp`` and ``__ntp_timestamp`` are kept true, so its sender reports let
+   browsers sync audio and video; its own loop idles on a track that never yields a frame.
 """
 
 from __future__ import annotations
@@ -34,9 +43,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aioice.ice
@@ -48,40 +56,44 @@ from aiortc import (
     RTCRtpSender,
     RTCRtpTransceiver,
 )
-from aiortc.jitterbuffer import JitterFrame
-from aiortc.rtcdtlstransport import RtpReceiver, RtpRouter
+from aiortc.codecs import is_rtx
+from aiortc.rtcdtlstransport import RtpReceiver, RtpRouter, State
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver as _Receiver
+from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
+    RTCP_PSFB_APP,
     RTCP_RTPFB_NACK,
     RTP_HISTORY_SIZE,
     AnyRtcpPacket,
+    RtcpPsfbPacket,
     RtcpRtpfbPacket,
     RtpPacket,
+    pack_remb_fci,
+    unwrap_rtx,
 )
-from aiortc.utils import uint16_add, uint16_gt
 
+from .frames import STALL_SECONDS as STALL_SECONDS  # the bots and tests import these from here
+from .frames import ForwardingBuffer as ForwardingBuffer
+from .frames import FrameSink, LevelSink
 from .limits import (
     MAX_RTCP_SSRCS,
     MAX_SSRCS_PER_RECEIVER,
     BoundedNackGenerator,
     RetransmitLimiter,
 )
+from .seam_checks import packet_path_problems
 
-_log = logging.getLogger(__name__)
-
-FrameSink = Callable[[bytes, int, bool], None]
-"""Receives (encoded frame, RTP timestamp, is keyframe)."""
-LevelSink = Callable[[int], None]
-"""Receives an audio level in -dBov (0 is loudest, 127 silence)."""
-
-STALL_SECONDS = 0.25
-"""How long a video frame may wait for a missing packet (NACK/RTX) before it is dropped."""
-MAX_PENDING = 1024
-"""Packets held while waiting; beyond this the buffer starts over from the next keyframe."""
+log = logging.getLogger(__name__)
 
 _JITTER = "_RTCRtpReceiver__jitter_buffer"
 _NACKS = "_RTCRtpReceiver__nack_generator"
 _RTT = "_RTCRtpSender__rtt"
+_RECEIVER = "_RTCRtpReceiver__"
+_SENDER = "_RTCRtpSender__"
+_DTLS = "_RTCDtlsTransport__"
+PacketSink = Callable[[RtpPacket], None]
+"""Receives every RTP packet of a publisher's stream, RTX already unwrapped."""
 
 
 class SeamError(RuntimeError):
@@ -146,152 +158,9 @@ def check_seams() -> None:
     connect = getattr(RTCPeerConnection, "_RTCPeerConnection__connect", None)
     if getattr(connect, "__qualname__", "") != _CONNECT_TASK:
         problems.append("RTCPeerConnection.__connect is gone (quiet_failed_connects)")
+    problems += packet_path_problems()
     if problems:
         raise SeamError("aiortc internals moved: " + "; ".join(problems))
-
-
-def _vp8_frame_start(payload: bytes) -> bool:
-    """True for the first packet of a VP8 frame (S bit set, partition 0)."""
-    return bool(payload) and (payload[0] & 0x10) != 0 and (payload[0] & 0x07) == 0
-
-
-def _vp8_keyframe(data: bytes) -> bool:
-    """True when a frame's VP8 payload header says key frame (P bit clear)."""
-    return bool(data) and (data[0] & 0x01) == 0
-
-
-@dataclass
-class ForwardingBuffer:
-    """Stands in for aiortc's JitterBuffer: releases encoded frames the moment they are whole.
-
-    Audio: every packet is a frame and goes out at once. Video: a frame goes out when its
-    packets from the start (VP8 S bit, partition 0) to the marker bit are all there, in order.
-    A frame stuck behind a lost packet for STALL_SECONDS is dropped, with everything up to the
-    next keyframe (a decoder cannot use delta frames after a gap), and a keyframe is requested.
-    Frames go to ``sink``; aiortc always gets ``None`` back, so it never decodes.
-    """
-
-    kind: str
-    """``audio`` or ``video``."""
-    sink: FrameSink
-    """Where complete frames go."""
-    on_level: LevelSink | None = None
-    """Audio levels from the RTP header extension (RFC 6464), never from decoding."""
-    clock: Callable[[], float] = time.monotonic
-    """Time source for the stall timeout."""
-    ssrc: int | None = None
-    """The publisher's SSRC, once a packet has arrived."""
-    pending: dict[int, RtpPacket] = field(default_factory=dict)
-    """Video packets not yet released, by sequence number."""
-    next_seq: int | None = None
-    """Sequence number that starts the next frame, once known."""
-    want_keyframe: bool = True
-    """Drop frames until a keyframe (at the start and after a loss)."""
-    stalled_since: float | None = None
-    """When the next frame was first found incomplete."""
-    frames: int = 0
-    """Frames released."""
-    dropped: int = 0
-    """Frames dropped because of loss."""
-
-    capacity = 1024  # aiortc reads nothing else, but keep the JitterBuffer shape
-
-    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        """Take one depayloaded packet; return (ask for a keyframe, None)."""
-        self.ssrc = packet.ssrc
-        data: bytes = getattr(packet, "_data", b"")
-        if self.kind == "audio":
-            level = packet.extensions.audio_level
-            if self.on_level is not None and level is not None:
-                self.on_level(level[1])
-            self.frames += 1
-            self.sink(data, packet.timestamp, False)
-            return False, None
-        return self._add_video(packet), None
-
-    def _add_video(self, packet: RtpPacket) -> bool:
-        seq = packet.sequence_number
-        if self.next_seq is not None and uint16_gt(self.next_seq, seq):
-            return False  # late or repeated: its frame is gone already
-        if len(self.pending) >= MAX_PENDING:
-            self._restart()
-            return True
-        self.pending[seq] = packet
-        if self.next_seq is None:
-            self._find_start()
-        pli = False
-        while self.next_seq is not None:
-            frame = self._complete_frame(self.next_seq)
-            if frame is None:
-                break
-            packets, data = frame
-            self.next_seq = uint16_add(packets[-1].sequence_number, 1)
-            for p in packets:
-                del self.pending[p.sequence_number]
-            self.stalled_since = None
-            key = _vp8_keyframe(data)
-            if self.want_keyframe and not key:
-                self.dropped += 1
-                continue
-            self.want_keyframe = False
-            self.frames += 1
-            self.sink(data, packets[0].timestamp, key)
-        if self.pending and self.next_seq is not None:
-            now = self.clock()
-            if self.stalled_since is None:
-                self.stalled_since = now
-            elif now - self.stalled_since > STALL_SECONDS:
-                self._skip_gap()
-                pli = True
-        return pli
-
-    def _complete_frame(self, start: int) -> tuple[list[RtpPacket], bytes] | None:
-        first = self.pending.get(start)
-        if first is None or not _vp8_frame_start(first.payload):
-            return None
-        packets = [first]
-        seq = start
-        while not packets[-1].marker:
-            seq = uint16_add(seq, 1)
-            packet = self.pending.get(seq)
-            if packet is None or packet.timestamp != first.timestamp:
-                return None
-            packets.append(packet)
-        return packets, b"".join(getattr(p, "_data", b"") for p in packets)
-
-    def _find_start(self, keyframe_only: bool = False) -> None:
-        """Point ``next_seq`` at the oldest frame start held (a keyframe's, if asked)."""
-        starts = [
-            s
-            for s, p in self.pending.items()
-            if _vp8_frame_start(p.payload)
-            and (not keyframe_only or _vp8_keyframe(getattr(p, "_data", b"")))
-        ]
-        if not starts:
-            self.next_seq = None
-            if keyframe_only:
-                self.pending.clear()
-            return
-        oldest = starts[0]
-        for s in starts[1:]:  # sequence-number order, which may wrap
-            if uint16_gt(oldest, s):
-                oldest = s
-        self.next_seq = oldest
-        for seq in [s for s in self.pending if uint16_gt(oldest, s)]:
-            del self.pending[seq]
-
-    def _skip_gap(self) -> None:
-        """Give up on the stuck frame: go on from the next keyframe held, or wait for one."""
-        self.dropped += 1
-        self.want_keyframe = True
-        self.stalled_since = None
-        self._find_start(keyframe_only=True)
-
-    def _restart(self) -> None:
-        self.pending.clear()
-        self.next_seq = None
-        self.want_keyframe = True
-        self.stalled_since = None
 
 
 def install_forwarding(
@@ -325,21 +194,28 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
 
 
 def limit_retransmissions(
-    sender: RTCRtpSender, limiter: RetransmitLimiter | None = None
+    sender: RTCRtpSender,
+    limiter: RetransmitLimiter | None = None,
+    retransmit: Callable[[int], None] | None = None,
 ) -> RetransmitLimiter:
     """Make ``sender`` answer NACKs through ``limiter`` instead of resending every mention.
 
-    Other RTCP (receiver reports, PLI, FIR, REMB) still goes to aiortc's own handler.
+    ``retransmit`` sends one packet again by sequence number (default: aiortc's, from the
+    sender's own history; the packet path keeps its own). Other RTCP (receiver reports, PLI,
+    FIR, REMB) still goes to aiortc's own handler.
     """
     chosen = limiter or RetransmitLimiter(history=RTP_HISTORY_SIZE)
     original = sender._handle_rtcp_packet
-    retransmit = sender._retransmit
+    resend: Callable[[int], Awaitable[None]] = sender._retransmit
 
     async def handle_rtcp(packet: AnyRtcpPacket) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             rtt = getattr(sender, _RTT, None)
             for seq in chosen.select(packet.lost, rtt, sender_packets(sender)):
-                await retransmit(seq)
+                if retransmit is not None:
+                    retransmit(seq)
+                else:
+                    await resend(seq)
             return
         await original(packet)
 
@@ -356,6 +232,203 @@ def bound_nacks(receiver: RTCRtpReceiver) -> BoundedNackGenerator | None:
     generator = BoundedNackGenerator(window=RTP_HISTORY_SIZE)
     setattr(receiver, _NACKS, generator)
     return generator
+
+
+def forward_packets(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+    """Make ``receiver`` hand each RTP packet to ``sink`` as it is, never depayloading it.
+
+    What aiortc does per packet is kept but for the decoding: the bitrate estimate (REMB to
+    the publisher), statistics for receiver reports, RTX unwrapping and NACKs (through the
+    receiver's NACK generator, bounded by ``bound_nacks``). Call it right after
+    ``addTransceiver``.
+    """
+    for name in ("codecs", "rtx_ssrc", "remote_streams", "remote_bitrate_estimator"):
+        if not hasattr(receiver, _RECEIVER + name):
+            raise SeamError(f"RTCRtpReceiver has no __{name}")
+    codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER + "codecs")
+    rtx_ssrcs: dict[int, int] = getattr(receiver, _RECEIVER + "rtx_ssrc")
+    streams: dict[int, StreamStatistics] = getattr(receiver, _RECEIVER + "remote_streams")
+    estimator = getattr(receiver, _RECEIVER + "remote_bitrate_estimator")
+    rtx_types: dict[int, bool] = {}
+
+    async def handle_rtp(packet: RtpPacket, arrival_time_ms: int) -> None:
+        if not receiver._enabled:
+            return
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = getattr(receiver, _RECEIVER + "rtcp_ssrc")
+            if rtcp_ssrc is not None and remb is not None:
+                feedback = RtcpPsfbPacket(
+                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
+                )
+                await receiver._send_rtcp(feedback)
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        rtx = rtx_types.get(packet.payload_type)
+        if rtx is None:
+            rtx = rtx_types[packet.payload_type] = is_rtx(codec)
+        if rtx:
+            original_ssrc = rtx_ssrcs.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if original_ssrc is None or len(packet.payload) < 2 or not isinstance(apt, int):
+                return  # unknown stream, or padding only (bandwidth probes)
+            if apt not in codecs:
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+        nacks = getattr(receiver, _NACKS)
+        if nacks is not None and nacks.add(packet):
+            await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
+        try:
+            sink(packet)
+        except Exception:  # aiortc would close the publisher's whole connection
+            log.exception("forwarding a packet failed")
+
+    receiver._handle_rtp_packet = handle_rtp  # type: ignore[method-assign]
+
+
+@dataclass
+class SendParameters:
+    """What one subscriber negotiated for a sender, read once its first answer is applied."""
+
+    ssrc: int
+    payload_type: int
+    rtx_ssrc: int
+    rtx_payload_type: int | None
+    mid: str | None
+    extensions: dict[str, int]
+    """Header extension id by URI."""
+
+
+MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+
+class DirectSender:
+    """Sends finished RTP packets for an RTCRtpSender without its loop, synchronously.
+
+    ``send`` protects with the transport's SRTP session and writes one datagram on the
+    nominated ICE pair (over TURN, through aioice's coroutine). Counters for sender reports
+    are kept here and written into the sender by ``flush`` (once per event-loop iteration).
+    """
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        for name in ("packet_count", "octet_count", "rtp_timestamp", "ntp_timestamp"):
+            if not hasattr(sender, _SENDER + name):
+                raise SeamError(f"RTCRtpSender has no __{name}")
+        self.sender = sender
+        self.parameters: SendParameters | None = None
+        self.on_ready: Callable[[SendParameters], None] | None = None
+        self.packets = 0
+        self.octets = 0
+        self.rtp_timestamp = 0
+        self.ntp_timestamp = 0
+        self.sent_bytes = 0
+        self.sent_packets = 0
+        self.pair: Any = None
+        self.dtls: RTCDtlsTransport | None = None
+        self.socket: Any = None
+        self.address: tuple[str, int] | None = None
+        self.pending: set[asyncio.Future[None]] = set()
+        original = sender.send
+
+        async def send(parameters: RTCRtpSendParameters) -> None:
+            await original(parameters)
+            if self.parameters is None:
+                self._configure(parameters)
+
+        sender.send = send  # type: ignore[method-assign]
+
+    def _configure(self, parameters: RTCRtpSendParameters) -> None:
+        sender = self.sender
+        payload_type = parameters.codecs[0].payloadType if parameters.codecs else None
+        if payload_type is None:
+            return
+        self.parameters = SendParameters(
+            ssrc=sender._ssrc,
+            payload_type=payload_type,
+            rtx_ssrc=sender._rtx_ssrc,
+            rtx_payload_type=getattr(sender, _SENDER + "rtx_payload_type", None),
+            mid=parameters.muxId or None,
+            extensions={ext.uri: ext.id for ext in parameters.headerExtensions},
+        )
+        if self.on_ready is not None:
+            self.on_ready(self.parameters)
+
+    def ready(self) -> bool:
+        """True when a packet sent now would go out (the connection is up).
+
+        Call it before ``send``: it finds the session and the ICE pair ``send`` uses.
+        """
+        dtls = self.sender.transport
+        if dtls._state is not State.CONNECTED or dtls._tx_srtp is None:
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None:
+            return False
+        if pair is not self.pair:
+            self.pair = pair
+            self.address = pair.remote_addr
+            protocol = pair.protocol
+            plain = type(protocol) is aioice.ice.StunProtocol
+            self.socket = protocol.transport if plain else None
+        self.dtls = dtls
+        return True
+
+    def send(self, data: bytes) -> bool:
+        """Protect and send one RTP packet now (after ``ready`` said True)."""
+        dtls = self.dtls
+        if dtls is None:
+            return False
+        try:
+            protected = dtls._tx_srtp.protect(data)
+            if self.socket is not None:
+                self.socket.sendto(protected, self.address)
+            else:
+                task = asyncio.ensure_future(dtls.transport._send(protected))
+                self.pending.add(task)
+                task.add_done_callback(_sent)
+                task.add_done_callback(self.pending.discard)
+        except (pylibsrtp.Error, OSError, RuntimeError):  # closing under us: nothing to send to
+            return False
+        self.sent_bytes += len(protected)
+        self.sent_packets += 1
+        return True
+
+    def count(self, payload_size: int, rtp_timestamp: int, ntp_timestamp: int) -> None:
+        """Note one new packet for sender reports (not for retransmissions)."""
+        self.packets += 1
+        self.octets += payload_size
+        self.rtp_timestamp = rtp_timestamp
+        self.ntp_timestamp = ntp_timestamp
+
+    def flush(self) -> None:
+        """Write the counters into the sender (and its transport's statistics)."""
+        sender = self.sender
+        setattr(sender, _SENDER + "packet_count", self.packets)
+        setattr(sender, _SENDER + "octet_count", self.octets)
+        setattr(sender, _SENDER + "rtp_timestamp", self.rtp_timestamp)
+        setattr(sender, _SENDER + "ntp_timestamp", self.ntp_timestamp)
+        if self.sent_packets:
+            dtls = sender.transport
+            for name, value in (("tx_bytes", self.sent_bytes), ("tx_packets", self.sent_packets)):
+                setattr(dtls, _DTLS + name, getattr(dtls, _DTLS + name, 0) + value)
+            self.sent_bytes = self.sent_packets = 0
+
+
+def _sent(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # a connection that went away: nothing to do
 
 
 class BoundedRtpRouter(RtpRouter):
@@ -532,7 +605,7 @@ def quiet_failed_connects(loop: asyncio.AbstractEventLoop) -> None:
         coro = task.get_coro() if isinstance(task, asyncio.Task) else None
         name = getattr(coro, "__qualname__", "")
         if isinstance(exc, ConnectionError) and name == _CONNECT_TASK:
-            _log.info("a media connection failed while connecting: %s", exc)
+            log.info("a media connection failed while connecting: %s", exc)
             return
         if default is not None:
             default(loop, context)

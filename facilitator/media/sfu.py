@@ -30,16 +30,15 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from ..errors import CodedError
 from .aiortc_seams import (
-    ForwardingBuffer,
     bound_nacks,
     bound_ssrcs,
-    install_forwarding,
+    forward_packets,
     limit_retransmissions,
-    on_keyframe_request,
     pin_codec,
     request_keyframe,
 )
-from .relay import Publisher, RelayTrack
+from .forward import Batch, PacketPublisher, PacketSubscriber
+from .relay import RelayTrack
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,8 @@ class Outgoing:
     """A send-only transceiver and the relay track it carries."""
 
     transceiver: RTCRtpTransceiver
-    track: RelayTrack
+    track: PacketSubscriber | RelayTrack
+    """Packets (the SFU) or frames (the transcoding baseline)."""
     slot: str = ""
     """Which of its publisher's SLOTS it carries now ("audio", "video" or "screen")."""
 
@@ -96,11 +96,12 @@ class MediaPeer:
             iceServers=room.config.ice_servers or [], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
         )
         self.pc = RTCPeerConnection(config)
-        self.audio = Publisher(person_id, "audio", lambda: None)
-        self.video = Publisher(person_id, "video", self._ask_keyframe)
+        self.audio = PacketPublisher(person_id, "audio", lambda: None, room.batch, self._on_level)
+        self.video = PacketPublisher(person_id, "video", lambda: self._ask_keyframe(), room.batch)
         # The shared screen is a second video, forwarded exactly like the camera.
-        self.screen = Publisher(person_id, "video", lambda: self._ask_keyframe("screen"))
-        self.buffers: dict[str, ForwardingBuffer] = {}
+        self.screen = PacketPublisher(
+            person_id, "video", lambda: self._ask_keyframe("screen"), room.batch
+        )
         self.incoming: dict[str, RTCRtpTransceiver] = {}
         self.readers: list[asyncio.Task[None]] = []
         for slot, kind in SLOTS.items():
@@ -109,10 +110,7 @@ class MediaPeer:
             pin_codec(transceiver, CODECS[kind])
             bound_nacks(transceiver.receiver)
             if not room.config.transcode:
-                on_level = self._on_level if kind == "audio" else None
-                self.buffers[slot] = install_forwarding(
-                    transceiver.receiver, kind, publisher.on_frame, on_level
-                )
+                forward_packets(transceiver.receiver, publisher.on_packet)
             self.incoming[slot] = transceiver
         # max-bundle: every m-line shares the first transceiver's transport, so one router.
         bound_ssrcs(self.incoming["audio"].receiver.transport)
@@ -141,7 +139,7 @@ class MediaPeer:
 
         self.readers.append(asyncio.ensure_future(read()))
 
-    def publisher(self, slot: str) -> Publisher:
+    def publisher(self, slot: str) -> PacketPublisher:
         """This person's audio, camera ("video") or screen publisher."""
         return {"audio": self.audio, "screen": self.screen}.get(slot, self.video)
 
@@ -158,12 +156,12 @@ class MediaPeer:
         return self.level
 
     def _ask_keyframe(self, slot: str = "video") -> None:
-        buffer = self.buffers.get(slot)
-        if self.closed or buffer is None or buffer.ssrc is None:
+        ssrc = self.publisher(slot).ssrc
+        if self.closed or ssrc is None:
             # No packet yet, so no SSRC to name: the stream will start with a keyframe, and a
-            # subscriber still waiting for one asks again (RelayTrack.push).
+            # subscriber still waiting for one asks again (PacketSubscriber.forward).
             return
-        self.room.spawn(request_keyframe(self.incoming[slot].receiver, buffer.ssrc))
+        self.room.spawn(request_keyframe(self.incoming[slot].receiver, ssrc))
 
     def _state_changed(self) -> None:
         state = self.pc.connectionState
@@ -218,17 +216,16 @@ class MediaPeer:
         )
 
     def _add_outgoing(self, kind: str) -> Outgoing:
-        track = RelayTrack(kind)
-        transceiver = self.pc.addTransceiver(track, direction="sendonly")
+        track: PacketSubscriber | RelayTrack
+        if self.room.config.transcode:  # frames for aiortc's encoder, which makes keyframes
+            track = RelayTrack(kind)
+            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            limit_retransmissions(transceiver.sender)
+        else:
+            track = PacketSubscriber(kind, self.room.batch)
+            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            track.bind(transceiver.sender)
         pin_codec(transceiver, CODECS[kind])
-        limit_retransmissions(transceiver.sender)
-
-        def forward_keyframe_request() -> None:
-            if track.publisher is not None:
-                track.publisher.request_keyframe()
-
-        if not self.room.config.transcode:  # an encoder makes its own keyframes
-            on_keyframe_request(transceiver.sender, forward_keyframe_request)
         out = Outgoing(transceiver, track, kind)
         self.outgoing.append(out)
         return out
@@ -263,6 +260,8 @@ class MediaPeer:
             await self.pc.setLocalDescription(offer)
         except Exception as exc:
             self.negotiating = False
+            if self.closed:  # closed while the offer was being made: nothing to offer
+                return
             log.exception("could not make an offer for %s", self.person_id[:6])
             raise MediaError("media-failed", "Could not set up media; try again.") from exc
         description = self.pc.localDescription
@@ -322,6 +321,8 @@ class MediaRoom:
         self.spaces: dict[str, str] = {}
         """Person id -> their space (a group, or "" for the main room); nobody listed: together."""
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.batch = Batch()
+        """Clock reads and sender counters shared by the packets of one loop iteration."""
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a coroutine in the background, keeping a reference until it is done."""
