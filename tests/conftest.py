@@ -1,8 +1,12 @@
-"""Shared test helpers: a fake clock, since the domain takes explicit ``now`` times."""
+"""Shared test helpers: a fake clock (the domain takes explicit ``now`` times), PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from .postgres import PostgresServer, postgres_server
 
 
 class FakeClock:
@@ -21,3 +25,10 @@ class FakeClock:
 def fake_clock() -> FakeClock:
     """A fake wall clock starting at a realistic epoch time."""
     return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole run (skips when PostgreSQL is not installed)."""
+    with postgres_server() as server:
+        yield server

@@ -19,11 +19,13 @@ from ..media.aiortc_seams import (
     restrict_host_addresses,
 )
 from ..media.sfu import MediaConfig, Sfu
-from ..store import Store
+from ..store import open_store
+from ..store.leases import Leases, Node
 from . import api, pages, recap, touch
 from .agendas import OFFER, PARSER, Offer
 from .keys import CONFIG, ROOMS, SFU, STORE, TEMPLATES, Config
 from .limits import LIMITS, Limits
+from .ownership import keep_leases
 from .parsing import AgendaParser
 from .rooms import Rooms
 from .security import security_headers
@@ -44,9 +46,13 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    store = Store(config.data_dir / "facilitator.sqlite3")
+    store = open_store(config.database, config.data_dir)
     app[STORE] = store
-    app[ROOMS] = Rooms(store, now or time.time, [dict(s) for s in config.ice_servers])
+    # With --node-url this process is one node of several: it runs the meetings it leases.
+    leases = Leases(store, Node(config.node_url, config.node_url)) if config.node_url else None
+    app[ROOMS] = Rooms(store, now or time.time, [dict(s) for s in config.ice_servers], leases)
+    if config.node_url:
+        app.on_response_prepare.append(_node_header)
     app[touch.TOUCH_LIMITS] = touch.TouchLimits()
     check_seams()
     guard_datagrams()
@@ -84,10 +90,15 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     return app
 
 
+async def _node_header(request: web.Request, response: web.StreamResponse) -> None:
+    # Which node answered: for operators, the proxy's logs and the failover tests.
+    response.headers["X-Facilitator-Node"] = request.app[CONFIG].node_url or ""
+
+
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     await app[STORE].open()
     yield
-    await app[ROOMS].flush()
+    await app[ROOMS].release_all()
     await app[STORE].close()
 
 
@@ -106,6 +117,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(rooms.run_saver()),
         asyncio.create_task(rooms.run_speakers(app[SFU])),
     ]
+    if rooms.leases is not None:
+        tasks.append(asyncio.create_task(keep_leases(rooms, rooms.leases)))
     yield
     await app[SFU].close()
     for task in tasks:

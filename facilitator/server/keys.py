@@ -65,6 +65,12 @@ class Config:
     """New meetings one client address may create in an hour."""
     keep_days: float = KEEP_DAYS
     """Days a meeting is kept after it ended; then it is deleted with everything in it."""
+    database: str | None = None
+    """``--database``: a SQLite path or ``sqlite:///path``, or ``postgresql://...`` (None:
+    ``facilitator.sqlite3`` under ``data_dir``)."""
+    node_url: str | None = None
+    """``--node-url``: this node's own address when several share a database (then it runs
+    only the meetings it holds a lease on)."""
     web_dir: Path = field(default_factory=lambda: web_folder())
     """Templates and static files."""
 
