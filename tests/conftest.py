@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,12 @@ def postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server for the whole run (skips when PostgreSQL is not installed)."""
     with postgres_server() as server:
         yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh database of each engine (``--database``)."""
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'data' / 'facilitator.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()

@@ -26,18 +26,7 @@ from facilitator.store import (
 )
 from facilitator.store.leases import Leases, Node, Renewal
 
-from .postgres import PostgresServer
-
 StoreMaker = Callable[[], Store]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of a fresh database of each engine."""
-    if request.param == "sqlite":
-        return f"sqlite://{tmp_path / 'data' / 'facilitator.sqlite3'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.new_database()
 
 
 @pytest.fixture
