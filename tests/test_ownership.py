@@ -108,3 +108,29 @@ async def test_a_wanted_meeting_is_saved_and_handed_over(
     assert a.live_ids() == [] and b.live_ids() == [mid]
     lease = await stores[0].lease_of(mid)
     assert lease is not None and lease.owner == "b" and lease.wanted_by is None
+
+
+async def test_a_short_database_outage_is_survived_a_long_one_stops_the_meeting(
+    stores: tuple[SqliteStore, SqliteStore], library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ownership, "RENEW_SECONDS", 0.1)
+    a = node_rooms(stores[0], "a", seconds=1.0)
+    created, _ = await a.create(library.agendas["quick-check-in"], library.decks)
+    mid = created.meeting.id
+    assert await a.get(mid) is not None and a.leases is not None
+    renewing = asyncio.create_task(keep_leases(a, a.leases))
+    try:
+        await asyncio.sleep(0.3)
+        stores[0].db.execute("PRAGMA query_only = ON")  # every renewal fails from now on
+        await asyncio.sleep(0.3)
+        assert a.live_ids() == [mid]  # the lease has not run out yet: keep going
+        stores[0].db.execute("PRAGMA query_only = OFF")
+        await asyncio.sleep(0.3)
+        stores[0].db.execute("PRAGMA query_only = ON")
+        await asyncio.sleep(1.2)
+        assert a.live_ids() == []  # stopped before its lease could run out
+    finally:
+        renewing.cancel()
+        stores[0].db.execute("PRAGMA query_only = OFF")
+    lease = await stores[0].lease_of(mid)
+    assert lease is not None and lease.owner == "a"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Protocol
 
 from aiohttp import web
@@ -46,19 +47,30 @@ class RoomsWithLeases(Protocol):
 
 async def keep_leases(rooms: RoomsWithLeases, leases: Leases) -> None:
     """Renew this node's leases every RENEW_SECONDS; stop or hand over what it must."""
+    renewed: dict[str, float] = {}
+    """When each meeting's lease was last renewed (monotonic), by this loop."""
     while True:
         await asyncio.sleep(RENEW_SECONDS)
-        for meeting_id in rooms.live_ids():
+        live = rooms.live_ids()
+        for gone in set(renewed) - set(live):
+            del renewed[gone]
+        for meeting_id in live:
             try:
                 renewal = await leases.renew(meeting_id)
+                renewed[meeting_id] = time.monotonic()
             except Exception:
-                # The database is unreachable: the lease runs out soon, and another node
-                # may take the meeting; stop running it before that can happen.
                 log.exception("cannot renew the lease of meeting %s", meeting_id[:6])
+                since = time.monotonic() - renewed.setdefault(meeting_id, time.monotonic())
+                # One failed renewal is survivable; stop before the lease can run out, after
+                # which another node may take the meeting.
+                if since + 1.5 * RENEW_SECONDS < leases.seconds:
+                    continue
                 renewal = Renewal.LOST
             if renewal is Renewal.LOST:
                 log.warning("meeting %s: lease lost, no longer running it", meeting_id[:6])
+                renewed.pop(meeting_id, None)
                 await rooms.drop(meeting_id)
             elif renewal is Renewal.WANTED:
                 log.info("meeting %s: handing it over to another node", meeting_id[:6])
+                renewed.pop(meeting_id, None)
                 await rooms.hand_over(meeting_id)
