@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh Debian machine with Python 3.11:
 #   make run    creates .venv, installs facilitator, starts a server with a sample agenda
-#   make test   installs test needs (Chromium from Debian if missing) and runs the whole suite
+#   make test   installs test needs (Chromium, PostgreSQL, HAProxy from Debian if missing) and runs
+#               the whole suite
 #   make lint   ruff, mypy, and tsc over the browser's JavaScript (Node.js from Debian if missing)
 
 PYTHON ?= python3
@@ -41,6 +42,8 @@ test-tools:
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing="$$missing iproute2"; \
 	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing from Debian:$$missing"; \
 		$(SUDO) apt-get update -qq && \

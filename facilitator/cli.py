@@ -74,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="where meetings are stored (default: ./data)",
     )
     serve.add_argument(
+        "--database",
+        metavar="URL",
+        help="where meetings are stored: a SQLite file (a path, or sqlite:///path; default: "
+        "facilitator.sqlite3 in --data) or postgresql://... shared by several nodes",
+    )
+    serve.add_argument(
+        "--node-url",
+        metavar="URL",
+        help="this node's own address when several nodes share a PostgreSQL --database "
+        "(each runs the meetings it holds a lease on; see docs/scaling.md)",
+    )
+    serve.add_argument(
         "--keep-days",
         type=float,
         default=30.0,
@@ -150,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("plain", "json"),
         default="plain",
         help="plain lines, or one JSON object a line (default: plain)",
+    )
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database's tables up to date",
+        description="Run the database migrations this version needs (serve runs them at start "
+        "too). Prints the schema version before and after.",
+    )
+    migrate.add_argument("--database", metavar="URL", help="as for serve (default: in --data)")
+    migrate.add_argument(
+        "--data", type=Path, default=Path("data"), metavar="DIR", help="as for serve"
     )
     load = commands.add_parser(
         "loadtest",
@@ -271,9 +293,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args)
         if args.command == "loadtest":
             return loadtest(args)
+        if args.command == "migrate":
+            return migrate(args.database, args.data)
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def migrate(database: str | None, data_dir: Path) -> int:
+    """Run the store's migrations and say which schema version it is at."""
+    import asyncio
+
+    from .store import STORE_ERRORS, NoDriver, open_store
+
+    async def run() -> tuple[int, int]:
+        store = open_store(database, data_dir)
+        try:
+            return await store.migrate()
+        finally:
+            await store.close()
+
+    refusals: tuple[type[Exception], ...] = (NoDriver, *STORE_ERRORS)
+    try:
+        before, after = asyncio.run(run())
+    except refusals as exc:
+        print(f"facilitator: cannot migrate the database: {exc}", file=sys.stderr)
+        return 1
+    if before == after:
+        print(f"The database is up to date (schema version {after}).")
+    else:
+        print(f"Migrated the database from schema version {before} to {after}.")
+    return 0
 
 
 def loadtest(args: argparse.Namespace) -> int:

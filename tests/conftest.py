@@ -1,8 +1,13 @@
-"""Shared test helpers: a fake clock, since the domain takes explicit ``now`` times."""
+"""Shared test helpers: a fake clock (the domain takes explicit ``now`` times), PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+
+from .postgres import PostgresServer, postgres_server
 
 
 class FakeClock:
@@ -21,3 +26,19 @@ class FakeClock:
 def fake_clock() -> FakeClock:
     """A fake wall clock starting at a realistic epoch time."""
     return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole run (skips when PostgreSQL is not installed)."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh database of each engine (``--database``)."""
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'data' / 'facilitator.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()

@@ -1,4 +1,6 @@
-"""The store: sessions, deletions that leave nothing behind, and saves that fail and retry."""
+"""The SQLite store: deletions that leave nothing behind, old files, saves that fail and retry.
+
+What every engine must do is in test_store_contract.py."""
 
 from __future__ import annotations
 
@@ -12,10 +14,9 @@ import pytest
 from facilitator.library import Library, load_library
 from facilitator.server.rooms import Rooms
 from facilitator.store import (
-    SESSION_SECONDS,
     UNJOINED_SESSION_SECONDS,
     Session,
-    Store,
+    SqliteStore,
     is_disk_full,
 )
 
@@ -29,8 +30,8 @@ def library() -> Library:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = Store(tmp_path / "data" / "facilitator.sqlite3")
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    store = SqliteStore(tmp_path / "data" / "facilitator.sqlite3")
     await store.open()
     yield store
     await store.close()
@@ -41,7 +42,7 @@ def files_with(folder: Path, text: str) -> list[str]:
 
 
 async def test_deleted_text_is_gone_from_the_database_and_the_wal(
-    store: Store, tmp_path: Path
+    store: SqliteStore, tmp_path: Path
 ) -> None:
     await store.create_meeting("m1", "h", '{"notes": {}}')
     for version in range(10):
@@ -53,7 +54,9 @@ async def test_deleted_text_is_gone_from_the_database_and_the_wal(
     assert (await store.load_meeting("m1")) is not None
 
 
-async def test_a_deleted_meeting_leaves_nothing_readable(store: Store, tmp_path: Path) -> None:
+async def test_a_deleted_meeting_leaves_nothing_readable(
+    store: SqliteStore, tmp_path: Path
+) -> None:
     chat = [{"text": f"chat line {i} {SECRET}"} for i in range(21)]
     await store.create_meeting("m1", "h", "{}")
     for _ in range(5):
@@ -64,51 +67,6 @@ async def test_a_deleted_meeting_leaves_nothing_readable(store: Store, tmp_path:
     assert files_with(tmp_path / "data", "chat line") == []
     assert await store.load_meeting("m1") is None
     assert await store.count_sessions("m1") == 0
-
-
-async def test_snapshots_may_be_handed_over_as_dicts(store: Store) -> None:
-    await store.create_meeting("m1", "h", "{}")
-    await store.save_snapshot("m1", {"title": "Näme", "n": [1, 2]})
-    stored = await store.load_meeting("m1")
-    assert stored is not None and stored.snapshot == {"title": "Näme", "n": [1, 2]}
-
-
-async def test_claiming_a_session_stores_it_once(store: Store) -> None:
-    await store.create_meeting("m1", "h", "{}")
-    first = await store.claim_session(Session("t1", "m1", "p1", False))
-    again = await store.claim_session(Session("t1", "m1", "p-other-tab", False))
-    assert first == again == Session("t1", "m1", "p1", False)
-    assert await store.count_sessions("m1") == 1
-
-
-async def test_a_replaced_token_stops_working(store: Store) -> None:
-    await store.create_meeting("m1", "h", "{}")
-    await store.claim_session(Session("old", "m1", "p1", False))
-    await store.replace_session("old", Session("new", "m1", "p1", True))
-    assert await store.load_session("old", "m1") is None
-    assert await store.load_session("new", "m1") == Session("new", "m1", "p1", True)
-    assert await store.person_has_other_session(Session("old", "m1", "p1", False))
-    assert not await store.person_has_other_session(Session("new", "m1", "p1", True))
-
-
-async def test_unused_and_expired_sessions_are_forgotten(store: Store) -> None:
-    await store.create_meeting("m1", "h", "{}")
-    await store.save_session(Session("never-joined", "m1", "p1", False))
-    await store.save_session(Session("host-not-joined-yet", "m1", "p2", True))
-    await store.claim_session(Session("joined", "m1", "p3", False))
-    now = (await _created_at(store)) + 1
-    assert await store.forget_old_sessions(now) == 0
-    assert await store.forget_old_sessions(now + UNJOINED_SESSION_SECONDS) == 1
-    assert await store.load_session("never-joined", "m1") is None
-    assert await store.load_session("host-not-joined-yet", "m1") is not None
-    assert await store.load_session("joined", "m1") is not None
-    assert await store.forget_old_sessions(now + SESSION_SECONDS) == 2
-    assert await store.count_sessions("m1") == 0
-
-
-async def _created_at(store: Store) -> float:
-    with sqlite3.connect(store.path) as db:
-        return float(db.execute("SELECT MAX(created_at) FROM sessions").fetchone()[0])
 
 
 async def test_an_old_database_gets_the_joined_column(tmp_path: Path) -> None:
@@ -123,7 +81,7 @@ async def test_an_old_database_gets_the_joined_column(tmp_path: Path) -> None:
             "INSERT INTO meetings VALUES ('m1', 'h', '{}', 0, 0);"
             "INSERT INTO sessions VALUES ('t1', 'm1', 'p1', 0, 0);"
         )
-    store = Store(path)
+    store = SqliteStore(path)
     await store.open()
     try:
         # Old rows count as joined: they last until their cookie expires, no longer.
@@ -141,7 +99,9 @@ def test_disk_full_errors_are_recognised() -> None:
     assert not is_disk_full(ValueError("full"))
 
 
-async def test_a_failed_save_is_retried_not_marked_done(store: Store, library: Library) -> None:
+async def test_a_failed_save_is_retried_not_marked_done(
+    store: SqliteStore, library: Library
+) -> None:
     rooms = Rooms(store, now=lambda: 1_700_000_000.0)
     room, _ = await rooms.create(library.agendas["quick-check-in"], library.decks)
     room.meeting.arrive("f", "Fay", "facilitator", 1_700_000_000.0)

@@ -81,7 +81,8 @@ class LightBot:
                     continue
                 if not info["own"]:
                     owners[mid] = (info["person"], info["kind"])
-                elif info["kind"] not in self._sending:
+                elif info["kind"] in ("audio", "video") and info["kind"] not in self._sending:
+                    # (Not the "screen" m-line: a synthetic participant shares no screen.)
                     self._sending.add(info["kind"])
                     track = self.audio if info["kind"] == "audio" else self.video
                     transceiver.sender.replaceTrack(IdleTrack(info["kind"]))

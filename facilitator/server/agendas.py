@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import logging
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,6 +17,7 @@ from ..domain.durations import format_duration
 from ..domain.people import MAX_PEOPLE_LIMIT
 from ..domain.yamlfile import FileError
 from ..library import Library, LibraryCache
+from ..store import STORE_ERRORS
 from .keys import CONFIG, ROOMS
 from .parsing import MAX_AGENDA_BYTES, AgendaParser
 from .rooms import Room
@@ -227,7 +227,7 @@ async def create(request: web.Request, req: MeetingRequest) -> tuple[Room, str, 
             lobby=req.lobby,
             scheduled_at=req.scheduled_at,
         )
-    except (sqlite3.Error, OSError) as exc:
+    except STORE_ERRORS as exc:
         log.error("could not save a new meeting: %s", exc)
         raise StoreFailure(str(exc)) from None
     participant, facilitator = links(link_base(request), room.meeting.id, key)

@@ -19,6 +19,8 @@ from ..media.aiortc_seams import (
     restrict_host_addresses,
 )
 from ..media.sfu import MediaConfig, Sfu
+from ..store import open_store
+from ..store.leases import Leases, Node
 from . import api, pages, recap, touch
 from .agendas import OFFER, PARSER, Offer
 from .forwarded import name_worker, owner_of, trust_front
@@ -34,11 +36,12 @@ from .metrics import (
     metrics_page,
     sample_media,
 )
+from .ownership import keep_leases
 from .parsing import AgendaParser
 from .rooms import Rooms
 from .security import security_headers
 from .stats import LAG, LoopLag, stats
-from .timed_store import TimedStore
+from .timed_store import timed
 from .ws import meeting_socket
 
 RECENT_LAG_SAMPLES = 4000
@@ -63,10 +66,15 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    store = TimedStore(config.data_dir / "facilitator.sqlite3")
+    store = timed(open_store(config.database, config.data_dir))
     app[STORE] = store
     browser_servers = [dict(s) for s in config.ice_servers]
-    app[ROOMS] = Rooms(store, now or time.time, browser_servers, owns=_owner_check(config))
+    # With --node-url this process is one node of several: it runs the meetings it leases.
+    leases = Leases(store, Node(config.node_url, config.node_url)) if config.node_url else None
+    owns = _owner_check(config)
+    app[ROOMS] = Rooms(store, now or time.time, browser_servers, leases, owns=owns)
+    if config.node_url:
+        app.on_response_prepare.append(_node_header)
     app[touch.TOUCH_LIMITS] = touch.TouchLimits()
     check_seams()
     guard_datagrams()
@@ -118,10 +126,15 @@ def _owner_check(config: Config) -> Callable[[str], bool] | None:
     return lambda meeting_id: owner_of(meeting_id, count) == worker
 
 
+async def _node_header(request: web.Request, response: web.StreamResponse) -> None:
+    # Which node answered: for operators, the proxy's logs and the failover tests.
+    response.headers["X-Facilitator-Node"] = request.app[CONFIG].node_url or ""
+
+
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     await app[STORE].open()
     yield
-    await app[ROOMS].flush()
+    await app[ROOMS].release_all()
     await app[STORE].close()
 
 
@@ -140,6 +153,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(rooms.run_saver()),
         asyncio.create_task(rooms.run_speakers(app[SFU])),
     ]
+    if rooms.leases is not None:
+        tasks.append(asyncio.create_task(keep_leases(rooms, rooms.leases)))
     yield
     await app[SFU].close()
     for task in tasks:

@@ -73,6 +73,12 @@ class Config:
     """This process's index under ``--workers`` (None: the only process, no front)."""
     workers: int = 1
     """How many worker processes share the meetings."""
+    database: str | None = None
+    """``--database``: a SQLite path or ``sqlite:///path``, or ``postgresql://...`` (None:
+    ``facilitator.sqlite3`` under ``data_dir``)."""
+    node_url: str | None = None
+    """``--node-url``: this node's own address when several share a database (then it runs
+    only the meetings it holds a lease on)."""
     web_dir: Path = field(default_factory=lambda: web_folder())
     """Templates and static files."""
 

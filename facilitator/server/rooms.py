@@ -22,8 +22,10 @@ from ..domain.decks import Deck
 from ..domain.meeting import IN_LOBBY, IN_ROOM, Meeting, Notice
 from ..domain.retention import DAY, expires_at
 from ..media.sfu import MediaRoom, Sfu
-from ..store import Session, Store, is_disk_full
+from ..store import LeaseLost, Session, Store, is_disk_full
+from ..store.leases import Leases
 from . import protocol
+from .ownership import MeetingElsewhere
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ VIEW_CACHE_SECONDS = 1.0
 SESSION_CLEANUP_SECONDS = 3600.0
 """How often sessions that were never used (or have expired) are deleted."""
 NOT_SAVED = "We could not save that: the server's disk is full. Try again in a moment."
+MOVED = "This meeting moved to another server; reconnecting…"
 
 
 @dataclass
@@ -267,6 +270,12 @@ def lobby_value(meeting: Meeting) -> dict[str, Any]:
     }
 
 
+async def _close_all(room: Room, reason: str) -> None:
+    for client in list(room.clients):
+        with contextlib.suppress(Exception):
+            await client.ws.close(code=protocol.Close.RESTARTING, message=reason.encode())
+
+
 async def _close_later(client: Client) -> None:
     # Let the pump deliver the "removed" message before the socket closes.
     for _ in range(20):
@@ -284,9 +293,14 @@ class Rooms:
         store: Store,
         now: Callable[[], float] = time.time,
         ice_servers: list[dict[str, Any]] | None = None,
+        leases: Leases | None = None,
         owns: Callable[[str], bool] | None = None,
     ) -> None:
         self.store = store
+        self.leases = leases
+        """With a shared store: this node runs only the meetings whose lease it holds."""
+        self.leaving: set[str] = set()
+        """Meetings being handed over to another node."""
         self.now = now
         self.ice_servers = ice_servers or []
         self.owns = owns
@@ -320,8 +334,9 @@ class Rooms:
         key = new_id(24)
         room = self._room(meeting, digest(key))
         await self.store.create_meeting(meeting.id, room.key_hash, json.dumps(meeting.to_dict()))
-        if self.owns is None or self.owns(meeting.id):
+        if self.leases is None and (self.owns is None or self.owns(meeting.id)):
             self.rooms[meeting.id] = room
+        # With leases, whichever node the proxy sends its first request to takes it.
         return room, key
 
     async def get(self, meeting_id: str) -> Room | None:
@@ -331,12 +346,16 @@ class Rooms:
             return room
         if len(meeting_id) > 64:
             return None
+        if meeting_id in self.leaving:
+            raise MeetingElsewhere()
         pending = self._loading.get(meeting_id)
         if pending is None:
             pending = asyncio.get_running_loop().create_future()
             self._loading[meeting_id] = pending
             try:
                 pending.set_result(await self._load(meeting_id))
+            except MeetingElsewhere as exc:
+                pending.set_exception(exc)
             except Exception as exc:  # a broken row must not take the server down
                 log.exception("could not load meeting %s", meeting_id[:6])
                 pending.set_exception(exc)
@@ -348,6 +367,13 @@ class Rooms:
         stored = await self.store.load_meeting(meeting_id)
         if stored is None:
             return None
+        if self.leases is not None:
+            if not await self.leases.claim(meeting_id):
+                raise MeetingElsewhere()
+            # Read it again: its last owner may have saved it since.
+            stored = await self.store.load_meeting(meeting_id)
+            if stored is None:
+                return None
         meeting = Meeting.from_dict(stored.snapshot)
         meeting.restored()
         room = self._room(meeting, stored.key_hash)
@@ -367,6 +393,46 @@ class Rooms:
                 await client.ws.close(code=protocol.Close.DELETED, message=b"deleted")
         await self.store.delete_meeting(meeting_id)
 
+    def live_ids(self) -> list[str]:
+        """The meetings running in this process."""
+        return list(self.rooms)
+
+    async def drop(self, meeting_id: str) -> None:
+        """Stop running a meeting without saving it: another node may own it now. Its pages
+        reconnect (1012), through the proxy, to whichever node runs it."""
+        room = self.rooms.pop(meeting_id, None)
+        if room is not None:
+            await _close_all(room, "moved")
+
+    async def hand_over(self, meeting_id: str) -> None:
+        """Save a meeting, close its connections and release its lease to another node."""
+        room = self.rooms.get(meeting_id)
+        if room is None or self.leases is None:
+            return
+        self.leaving.add(meeting_id)
+        try:
+            await _close_all(room, "moved")
+            if room.dirty or room.acks:
+                await self.save(room)
+            self.rooms.pop(meeting_id, None)
+            await self.leases.release(meeting_id)
+        finally:
+            self.leaving.discard(meeting_id)
+
+    async def release_all(self) -> None:
+        """On a clean shutdown: save everything and let other nodes take it over at once."""
+        await self.flush()
+        if self.leases is not None:
+            for meeting_id in list(self.rooms):
+                with contextlib.suppress(Exception):
+                    await self.leases.release(meeting_id)
+
+    async def _held_elsewhere(self, meeting_id: str) -> bool:
+        if self.leases is None or meeting_id in self.rooms:
+            return False
+        lease = await self.store.lease_of(meeting_id)
+        return lease is not None and lease.owner != self.leases.node.id and lease.expires_in > 0
+
     async def expire(self, keep_days: float) -> list[str]:
         """Delete every meeting kept ``keep_days`` past its end (see ``domain/retention.py``)."""
         await self.flush()  # so a meeting that just ended is judged by its saved end
@@ -376,6 +442,8 @@ class Rooms:
             room = self.rooms.get(times.id)
             if room is not None and room.clients and room.meeting.clock.ended_at is None:
                 continue  # people are in it right now
+            if await self._held_elsewhere(times.id):
+                continue  # another node runs it, and decides
             ended = room.meeting.clock.ended_at if room is not None else times.ended_at
             scheduled = room.meeting.scheduled_at if room is not None else times.scheduled_at
             if expires_at(ended, times.updated_at, scheduled, keep_days) <= now:
@@ -413,10 +481,18 @@ class Rooms:
         room.dirty = False
         # Only the copy is made here; it is turned into JSON on the store's thread.
         snapshot = room.meeting.to_dict()
+        owner = self.leases.node.id if self.leases is not None else None
         try:
-            await self.store.save_snapshot(room.meeting.id, snapshot)
+            await self.store.save_snapshot(room.meeting.id, snapshot, owner)
             if purge:
                 await self.store.purge()
+        except LeaseLost:
+            log.warning("meeting %s: lease lost, no longer running it", room.meeting.id[:6])
+            for client, msg_id in acks:
+                client.unsaved -= 1
+                client.send(protocol.error("not-saved", MOVED, msg_id))
+            await self.drop(room.meeting.id)
+            return False
         except Exception as exc:
             room.dirty = True
             room.purge_due = room.purge_due or purge

@@ -24,6 +24,7 @@ from ..domain.agenda import Agenda
 from ..domain.decks import Deck
 from ..domain.yamlfile import FileError
 from ..library import default_folder, load_agenda, load_library
+from ..store import STORE_ERRORS, NoDriver, is_shared
 from .agendas import links
 from .app import create_app
 from .health import HEALTH
@@ -84,7 +85,16 @@ def serve(args: argparse.Namespace) -> int:
         drain_seconds=args.drain_seconds,
         worker=worker,
         workers=count,
+        database=args.database,
+        node_url=args.node_url,
     )
+    if is_shared(config.database) and not config.node_url:
+        print(
+            "facilitator: a shared --database needs --node-url (this node's own address, "
+            "different on every node)",
+            file=sys.stderr,
+        )
+        return 1
     if bool(config.tls_cert) != bool(config.tls_key):
         print("facilitator: --tls-cert and --tls-key go together", file=sys.stderr)
         return 1
@@ -208,7 +218,11 @@ def ice_servers(
 
 
 async def _run(config: Config, startup: Agenda | None, decks: dict[str, Deck]) -> int:
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except NoDriver as exc:
+        print(f"facilitator: {exc}", file=sys.stderr)
+        return 1
     guard = connection_caps(check_fd_limit(), config.max_connections_per_address)
     runner = web.AppRunner(
         app,
@@ -217,7 +231,11 @@ async def _run(config: Config, startup: Agenda | None, decks: dict[str, Deck]) -
         # Idle sockets (also ones that never send a request) are closed after this long.
         keepalive_timeout=KEEPALIVE_SECONDS,
     )
-    await runner.setup()
+    try:
+        await runner.setup()  # opens the store, which runs its migrations
+    except STORE_ERRORS as exc:
+        print(f"facilitator: cannot open the database: {exc}", file=sys.stderr)
+        return 1
     ssl_context = None
     if config.tls_cert and config.tls_key:
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -1,0 +1,145 @@
+"""Two nodes on PostgreSQL behind HAProxy: one node per meeting, and a dead node's meetings
+carry on on the other one (see docs/scaling.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from facilitator.store.leases import LEASE_SECONDS
+
+from ..postgres import PostgresServer
+from .cluster import Cluster, get, haproxy_binary
+from .harness import MakePeer, Peer
+from .test_restart import item_left
+
+TAKEOVER_SECONDS = 15.0
+"""A dead node's meeting runs again this soon after its lease has run out."""
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, postgres: PostgresServer) -> Iterator[Cluster]:
+    """Nodes a and b on a fresh database, HAProxy in front."""
+    haproxy = haproxy_binary()
+    cluster = Cluster(tmp_path, postgres.new_database())
+    try:
+        cluster.start_node("a")
+        cluster.start_node("b")
+        cluster.start_proxy(haproxy)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def meeting_id(link: str) -> str:
+    return urlsplit(link).path.rsplit("/", 1)[-1]
+
+
+async def rejoin(peer: Peer, until: float) -> dict[str, object]:
+    """Join again through the proxy, retrying while the meeting moves; the reply."""
+    while True:
+        peer.ws = None
+        peer.messages.clear()
+        try:
+            reply = await peer.join()
+            if reply["type"] == "joined" or reply.get("error") == "removed":
+                return reply
+        except Exception:  # 503 while it moves, a refused or dropped connection
+            if time.monotonic() > until:
+                raise
+        await asyncio.sleep(0.25)
+
+
+async def test_each_meeting_lives_on_one_node_and_survives_its_node(
+    cluster: Cluster, peers: MakePeer
+) -> None:
+    meetings = [cluster.create_meeting() for _ in range(3)]
+    owners = {}
+    for links in meetings:
+        mid = meeting_id(links["participant_url"])
+        assert urlsplit(links["participant_url"]).port == cluster.proxy_port
+        seen = {cluster.owner_of(mid) for _ in range(5)}
+        recap = get(f"{cluster.base}/m/{mid}/recap.json")[1]["x-facilitator-node"]
+        seen.add(cluster.node_named(recap))
+        assert len(seen) == 1, f"meeting {mid} answered by {seen}"
+        owners[mid] = seen.pop()
+
+    links = meetings[0]
+    mid = meeting_id(links["participant_url"])
+    doomed, survivor = owners[mid], ({"a", "b"} - {owners[mid]}).pop()
+    sam = peers(links["facilitator_url"], "Sam")
+    ana = peers(links["participant_url"], "Ana")
+    ben = peers(links["participant_url"], "Ben")
+    for peer in (sam, ana, ben):
+        assert (await peer.join())["type"] == "joined"
+    await sam.action("start")
+    await sam.action("next-item")
+    await sam.action("next-item")  # "Funny questions": an icebreaker
+    await sam.action("extend-item", seconds=120)
+    await ana.action("chat", text="see you on the other node")
+    await sam.action("make-facilitator", person=ana.person_id())
+    await sam.action("remove", person=ben.person_id())
+    await sam.action("lock")
+    before = await sam.fresh_state(lambda s: s["meeting"]["locked"])
+    assert before["icebreaker"] is not None
+    deadline = before["clock"]["item"]["deadline"]
+    await asyncio.sleep(0.4)  # every action's ok came after its save; this is for the saver
+
+    cluster.nodes[doomed].kill()
+    killed = time.monotonic()
+    # The lease was renewed at most LEASE_SECONDS before it runs out.
+    until = killed + LEASE_SECONDS + TAKEOVER_SECONDS
+    for peer in (sam, ana):
+        assert (await rejoin(peer, until))["type"] == "joined"
+    took = time.monotonic() - killed
+    print(f"\nfailover: the meeting ran again {took:.1f} s after its node was killed")
+    assert took < LEASE_SECONDS + TAKEOVER_SECONDS
+
+    assert cluster.owner_of(mid) == survivor
+    state = await sam.fresh_state(lambda s: len(s["people"]) == 2)
+    assert state["clock"]["status"] == "running"
+    assert state["clock"]["index"] == 2
+    assert state["icebreaker"] is not None
+    assert state["icebreaker"]["title"] == before["icebreaker"]["title"] == "Funny questions"
+    assert state["meeting"]["locked"] is True
+    assert abs(state["clock"]["item"]["deadline"] - deadline) < 1
+    assert abs(item_left(state, time.time()) - (deadline - time.time())) < 1
+    roles = {p["name"]: p["role"] for p in state["people"]}
+    assert roles == {"Sam": "facilitator", "Ana": "facilitator"}
+    history = await ana.wait_for("chat-history")
+    assert [m["text"] for m in history["value"]["messages"]] == ["see you on the other node"]
+    ben.ws = None
+    assert (await ben.join())["error"] == "removed"
+
+    # The other meetings are all on the survivor now, each still on one node.
+    for other in meetings[1:]:
+        oid = meeting_id(other["participant_url"])
+        deadline_other = time.monotonic() + LEASE_SECONDS + TAKEOVER_SECONDS
+        while True:
+            status, headers, _ = get(f"{cluster.base}/m/{oid}")
+            if status == 200:
+                break
+            assert time.monotonic() < deadline_other, status
+            await asyncio.sleep(0.25)
+        assert cluster.node_named(headers["x-facilitator-node"]) == survivor
+
+    # The killed node comes back: the proxy sends the meeting to it again, and the node that
+    # ran it meanwhile hands it over (the pages reconnect by themselves, 1012).
+    cluster.restart_node(doomed)
+    back_by = time.monotonic() + 30
+    while cluster.owner_of(mid) != doomed:
+        assert time.monotonic() < back_by, "the meeting did not move back"
+        await asyncio.sleep(0.25)
+    for peer in (sam, ana):
+        await peer.wait_closed(timeout=10)
+        assert (await rejoin(peer, time.monotonic() + 15))["type"] == "joined"
+    moved_back = await sam.fresh_state(lambda s: len(s["people"]) == 2)
+    assert moved_back["meeting"]["locked"] is True
+    assert abs(moved_back["clock"]["item"]["deadline"] - deadline) < 1
+    assert {p["name"]: p["role"] for p in moved_back["people"]} == roles
+    assert cluster.owner_of(mid) == doomed
