@@ -94,12 +94,16 @@ async def idle_connections(ctx: AttackContext, count: int = 1100) -> Counts:
     """Slowloris: ``count`` TCP connections that never send a request, reopened when closed."""
     host, port = ctx.base.split("//", 1)[1].rsplit(":", 1)
     counts: Counts = Counter()
-    writers: list[asyncio.StreamWriter] = []
+    open_: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    def closed(pair: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> bool:
+        reader, writer = pair
+        return reader.at_eof() or reader.exception() is not None or writer.transport.is_closing()
 
     async def one() -> None:
         try:
-            _, writer = await asyncio.open_connection(host, int(port), local_addr=(ctx.address, 0))
-            writers.append(writer)
+            pair = await asyncio.open_connection(host, int(port), local_addr=(ctx.address, 0))
+            open_.append(pair)
             counts["connects"] += 1
         except OSError:
             counts["connect failed"] += 1
@@ -107,17 +111,18 @@ async def idle_connections(ctx: AttackContext, count: int = 1100) -> Counts:
     ctx.start()
     await asyncio.gather(*(one() for _ in range(count)))
     await asyncio.sleep(0.5)
-    counts["closed at once"] = sum(w.transport.is_closing() for w in writers)
+    counts["closed at once"] = sum(map(closed, open_))
     while ctx.running():
         await asyncio.sleep(min(1.0, ctx.left()))
-        for writer in [w for w in writers if w.transport.is_closing()]:
-            writers.remove(writer)
-            writer.close()
+        for pair in [p for p in open_ if closed(p)]:
+            open_.remove(pair)
+            pair[1].close()
+            counts["closed by the server"] += 1
         if ctx.running():  # a persistent attacker opens them again
-            await asyncio.gather(*(one() for _ in range(count - len(writers))))
+            await asyncio.gather(*(one() for _ in range(count - len(open_))))
     await asyncio.sleep(0.2)
-    counts["open at the end"] = sum(not w.transport.is_closing() for w in writers)
-    for writer in writers:
+    counts["open at the end"] = sum(not closed(p) for p in open_)
+    for _, writer in open_:
         writer.close()
     return counts
 
@@ -129,13 +134,12 @@ def many_documents(size: int = 900_000) -> str:
 
 def unknown_keys(size: int = 880_000) -> str:
     """A valid agenda followed by ``size`` bytes of unknown keys."""
-    text = "title: X\nitems:\n  - title: A\n    duration: 5m\n"
-    keys: list[str] = []
-    i = 0
-    while len(text) + sum(map(len, keys)) < size:
-        keys.append(f"unknown_{i}: 1\n")
-        i += 1
-    return text + "".join(keys)
+    parts = ["title: X\nitems:\n  - title: A\n    duration: 5m\n"]
+    length = len(parts[0])
+    while length < size:
+        parts.append(f"unknown_{len(parts)}: 1\n")
+        length += len(parts[-1])
+    return "".join(parts)
 
 
 def slowest_agenda() -> str:

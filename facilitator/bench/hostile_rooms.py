@@ -271,6 +271,9 @@ async def session_fixation(ctx: AttackContext) -> Counts:
             await client.disconnect()
             async with client.http.get(ctx.facilitator) as r:
                 await r.read()
+            if r.status != 200:
+                counts[f"facilitator page {r.status}"] += 1
+                continue
             counts["token rotated" if cookie_of(client) != old else "token kept"] += 1
             async with http_from(ctx.address) as http:
                 http.cookie_jar.update_cookies(
