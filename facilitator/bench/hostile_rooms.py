@@ -34,6 +34,11 @@ async def close_all(clients: list[ProtocolClient]) -> None:
             await client.close()
 
 
+def failure(exc: BaseException) -> str:
+    """A count's name for what went wrong (a refused page load fails the client's assertion)."""
+    return "page refused" if isinstance(exc, AssertionError) else type(exc).__name__
+
+
 def close_code(client: ProtocolClient) -> str:
     """The close code of a client's WebSocket, as a count's name."""
     code = client.ws.close_code if client.ws is not None else None
@@ -53,7 +58,7 @@ async def many_tabs(ctx: AttackContext, sockets: int = 2250, toggles: float = 19
         try:
             ws = await tab.http.ws_connect(url, headers={"Origin": tab.origin})
         except WS_ERRORS as exc:
-            counts[f"refused ({type(exc).__name__})"] += 1
+            counts[f"refused ({failure(exc)})"] += 1
             return
         counts["opened"] += 1
         with contextlib.suppress(*WS_ERRORS):
@@ -107,7 +112,7 @@ async def oversized_names(ctx: AttackContext, connections: int = 3) -> Counts:
                 counts[close_code(client)] += 1
                 counts["bad-name"] += sum(m.get("error") == "bad-name" for m in client.messages)
             except WS_ERRORS as exc:
-                counts[type(exc).__name__] += 1
+                counts[failure(exc)] += 1
                 await asyncio.sleep(0.1)
             finally:
                 await close_all([client])
@@ -149,7 +154,7 @@ async def lobby_knocks(ctx: AttackContext, knocks: int = 11) -> Counts:
             reply = await host.action("admit", person=person)
             counts[f"invited: {reply.get('error') or 'admitted'}"] += 1
         except WS_ERRORS as exc:
-            counts[type(exc).__name__] += 1
+            counts[failure(exc)] += 1
         finally:
             await close_all(strangers)
     await close_all([host, *guests])
@@ -176,7 +181,7 @@ async def nested_frames(ctx: AttackContext) -> Counts:
                 if message["type"] == "error":
                     counts[message["error"]] += 1
         except WS_ERRORS as exc:
-            counts[type(exc).__name__] += 1
+            counts[failure(exc)] += 1
             await asyncio.sleep(0.1)
         finally:
             await close_all([client])
@@ -219,7 +224,7 @@ async def lookalike_names(ctx: AttackContext) -> Counts:
             else:
                 counts[reply["error"]] += 1
         except WS_ERRORS as exc:
-            counts[type(exc).__name__] += 1
+            counts[failure(exc)] += 1
             await asyncio.sleep(0.1)
         finally:
             await close_all([client])
@@ -243,7 +248,7 @@ async def removed_facilitator(ctx: AttackContext) -> Counts:
             async with co.http.post(f"{base}/delete", data={}, headers={"Origin": co.origin}) as r:
                 counts[str(r.status)] += 1
         except WS_ERRORS as exc:
-            counts[type(exc).__name__] += 1
+            counts[failure(exc)] += 1
         await asyncio.sleep(0.02)
     async with co.http.get(f"{base}/recap.json") as r:
         counts["meeting still there" if r.status == 200 else f"recap {r.status}"] += 1
@@ -286,7 +291,7 @@ async def session_fixation(ctx: AttackContext) -> Counts:
                 counts[f"old token: {reply.get('error') or reply['type']}"] += 1
                 await ws.close()
         except WS_ERRORS as exc:
-            counts[type(exc).__name__] += 1
+            counts[failure(exc)] += 1
             await asyncio.sleep(0.1)
         finally:
             await close_all([client])
@@ -315,7 +320,7 @@ async def crowd(ctx: AttackContext, people: int = 1000, notes: int = 10_000) -> 
                     authors.append(client)
                     return
         except WS_ERRORS as exc:
-            counts[type(exc).__name__] += 1
+            counts[failure(exc)] += 1
         await close_all([client])
 
     for start in range(0, people, 25):
@@ -335,7 +340,7 @@ async def crowd(ctx: AttackContext, people: int = 1000, notes: int = 10_000) -> 
                     reply = await author.action("note", about=about, text=f"{version:03d}" * 33)
                     counts[f"note {reply.get('error') or reply['type']}"] += 1
                 except WS_ERRORS as exc:
-                    counts[type(exc).__name__] += 1
+                    counts[failure(exc)] += 1
                     return
                 await asyncio.sleep(0.05)
 
