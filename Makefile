@@ -70,11 +70,13 @@ node_modules/.installed: package.json package-lock.json | node-tools
 test: $(VENV)/.test-installed test-tools node_modules/.installed
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The standard load scenarios (a few minutes): table on screen, JSON under bench/results/.
+# The standard load scenarios (a few minutes): table on screen, JSON under bench/results/;
+# then issue 17's attacks, each while another meeting is measured (about 6 minutes).
 # JANUS=1 adds Janus VideoRoom side by side (needs the Debian package: apt-get install janus).
 bench: $(VENV)/.test-installed test-tools
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator loadtest --standard \
 		$(if $(JANUS),--janus)
+	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator loadtest --attacks --duration 10
 
 # Long runs: a thousand joins and leaves must not leak memory, tasks or descriptors.
 soak: $(VENV)/.test-installed test-tools

@@ -234,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="room sizes for --janus (default 2,4,6,8)",
     )
     load.add_argument(
+        "--attacks",
+        action="store_true",
+        help="issue 17's attacks, each for --duration seconds, while another meeting is measured",
+    )
+    load.add_argument(
         "--no-pin",
         action="store_true",
         help="do not pin the server to core 0 and the load generator to the other cores",
@@ -330,6 +335,10 @@ def loadtest(args: argparse.Namespace) -> int:
     """Run the load test and print and save its results."""
     from .bench import loadtest as lt
 
+    if args.attacks:
+        from .bench.attacks import report
+
+        return report(None, args.duration, args.json)
     if args.participants < 2:
         print("facilitator: --participants must be at least 2", file=sys.stderr)
         return 2

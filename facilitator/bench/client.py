@@ -28,6 +28,7 @@ class ProtocolClient:
     With ``keep_states=False`` room states are not kept (a long-lived synthetic participant
     receives a great many of them); ``latest_state`` always holds the newest one. Messages of a
     type in ``handlers`` go to that handler (in order, on the reading task) instead of the list.
+    With ``local_address`` its connections come from that address.
     """
 
     def __init__(
@@ -37,8 +38,11 @@ class ProtocolClient:
         *,
         keep_states: bool = True,
         handlers: Mapping[str, Handler] | None = None,
+        local_address: str | None = None,
     ) -> None:
         self.link = link
+        self.local_address = local_address
+        """The address this client's connections come from (e.g. another loopback address)."""
         self.name = name
         self.keep_states = keep_states
         self.handlers = dict(handlers or {})
@@ -58,7 +62,11 @@ class ProtocolClient:
     def http(self) -> aiohttp.ClientSession:
         """This client's HTTP session (its cookie jar is the browser's)."""
         if self._http is None:
-            self._http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+            local = (self.local_address, 0) if self.local_address else None
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(local_addr=local, limit=0),
+                cookie_jar=aiohttp.CookieJar(unsafe=True),
+            )
         return self._http
 
     async def open_page(self) -> None:

@@ -23,12 +23,15 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.request import Request, urlopen
 
 from . import procstat
 from .report import RESULTS, Result, janus_table, machine, save, table
 from .workers import worker
+
+if TYPE_CHECKING:
+    from .client import ProtocolClient
 
 __all__ = ["RESULTS", "Result", "machine", "run_scenario", "save", "side_by_side", "table"]
 
@@ -239,15 +242,20 @@ async def control_delays(
         for client in (host, guest):
             await client.join()
         for _ in range(count):
-            before = guest.state()["clock"]["meeting"]["remaining"]
-            sent = time.monotonic()
-            await host.send("action", {"action": "extend-call", "seconds": 30})
-            await guest.fresh_state(lambda s: s["clock"]["meeting"]["remaining"] != before)  # noqa: B023
-            delays.append((time.monotonic() - sent) * 1000)
+            delays.append(await control_delay(host, guest))
     finally:
         for client in (host, guest):
             await client.close()
     return delays
+
+
+async def control_delay(host: ProtocolClient, guest: ProtocolClient, timeout: float = 5.0) -> float:
+    """Milliseconds from one control of a joined facilitator to a joined guest's new state."""
+    before = guest.state()["clock"]["meeting"]["remaining"]
+    sent = time.monotonic()
+    await host.send("action", {"action": "extend-call", "seconds": 30})
+    await guest.fresh_state(lambda s: s["clock"]["meeting"]["remaining"] != before, timeout)
+    return (time.monotonic() - sent) * 1000
 
 
 def machine_busy() -> tuple[float, float] | None:

@@ -26,7 +26,7 @@ from .agendas import OFFER, PARSER, Offer
 from .forwarded import name_worker, owner_of, trust_front
 from .health import HEALTH, Health, readyz, refuse_while_draining
 from .keys import CONFIG, ROOMS, SFU, STORE, TEMPLATES, Config
-from .limits import LIMITS, Limits
+from .limits import LIMITS, Limits, hang_up_on_unread_bodies
 from .logs import meeting_context
 from .metrics import (
     METRICS,
@@ -51,7 +51,13 @@ RECENT_LAG_SAMPLES = 4000
 def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Application:
     """Build the aiohttp application for ``config``."""
     # Bodies are small: a 64 KB agenda, even JSON-escaped, fits in 512 KB.
-    middlewares = [count_requests, meeting_context, refuse_while_draining, security_headers]
+    middlewares = [
+        hang_up_on_unread_bodies,
+        count_requests,
+        meeting_context,
+        refuse_while_draining,
+        security_headers,
+    ]
     if config.worker is not None:
         middlewares.insert(0, trust_front)  # first, so every later step sees the real client
     app = web.Application(middlewares=middlewares, client_max_size=512 * 1024)

@@ -14,6 +14,7 @@ import ctypes
 import logging
 import math
 import multiprocessing
+import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,12 +37,20 @@ PR_SET_PDEATHSIG = 1
 """Linux prctl option: the signal a process gets when its parent dies."""
 
 
+PARSER_NICE = 10
+"""How much lower the worker's CPU priority is than the server's."""
+
+
 def _die_with_server() -> None:
     """Worker start-up: end with the server, even when it is killed (SIGKILL leaves no time
-    to shut the pool down)."""
+    to shut the pool down), and yield the CPU to it."""
     # Not Linux: no prctl, and the pool's own shutdown is all there is.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # On a small host the worker and the event loop share cores: a second of parsing a hostile
+    # agenda must not take CPU time the meetings are waiting for.
+    with contextlib.suppress(OSError):
+        os.nice(PARSER_NICE)
 
 
 def _check_within(

@@ -321,6 +321,19 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def cmdline(pid: int) -> bytes:
+    """A process's command line (empty once it is gone)."""
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    return b""
+
+
+def nice_of(pid: int) -> int:
+    """A process's nice value (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
 async def test_the_agenda_parser_ends_with_a_killed_server(server: ServerProcess) -> None:
     assert server.proc is not None
     async with aiohttp.ClientSession() as http:
@@ -329,9 +342,55 @@ async def test_the_agenda_parser_ends_with_a_killed_server(server: ServerProcess
             assert r.status == 200
     workers = children(server.proc.pid)
     assert workers, "the parse ran in no worker process"
+    # The worker yields the CPU to the server's event loop (a lower priority: a higher nice).
+    parsers = [p for p in workers if b"resource_tracker" not in cmdline(p)]
+    assert parsers
+    for pid in parsers:
+        assert nice_of(pid) >= nice_of(server.proc.pid) + 10, (nice_of(pid), cmdline(pid))
     server.kill()
     deadline = time.monotonic() + 10
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     assert not alive, f"parser processes outlived the server: {alive}"
+
+
+async def refused_early(port: int, length: int, send: int) -> tuple[bytes, float]:
+    """Post ``send`` bytes of a ``length``-byte body from ATTACKER; the server's status line (if
+    it arrived) and the seconds until the server ended the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(ATTACKER, 0))
+    head = (
+        f"POST /api/agendas/check HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    )
+    writer.write(head.encode() + b'{"yaml": "' + b"a" * (send - 10))
+    started = time.monotonic()
+    status = b""  # a reset can overtake the answer: the body was still coming
+    try:
+        async with asyncio.timeout(8):
+            status = await reader.readline()
+            while await reader.read(65536):  # the rest of the answer, then the end
+                pass
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+    return status, time.monotonic() - started
+
+
+async def test_refused_large_bodies_are_not_read(server: ServerProcess, peers: MakePeer) -> None:
+    # Reading the rest of a refused 900 KB body (to throw it away) kept the event loop busy:
+    # the server answers and hangs up instead, and the sender's bytes stop mattering.
+    ana = peers(server.participant, "Ana")
+    await ana.join()
+    status, seconds = await refused_early(server.port, 900_000, 600_000)
+    assert status in (b"", b"HTTP/1.1 413 Request Entity Too Large\r\n"), status
+    assert seconds < 3, f"the connection stayed open {seconds:.1f} s after the answer"
+    async with attacker_session() as http:
+        for _ in range(40):  # the agenda checks' budget (bursts of 30)
+            async with http.post(f"{server.base}/api/agendas/check", json={"yaml": "a: 1"}):
+                pass
+    status, seconds = await refused_early(server.port, 900_000, 100_000)
+    assert status in (b"", b"HTTP/1.1 429 Too Many Requests\r\n"), status
+    assert seconds < 3, f"the connection stayed open {seconds:.1f} s after the answer"
+    await ping_round_trip(ana)
