@@ -107,6 +107,26 @@ def playing(page: Page, count: int, what: str, timeout: float = 45) -> set[str]:
     raise AssertionError(f"{what}: remote videos not playing: {last}")
 
 
+def tiles_inside(page: Page, what: str) -> None:
+    """Every tile on the stage is fully inside the window (none cut off by the stage)."""
+    page.wait_for_timeout(300)  # the layout follows a resize on the next frame
+    cut = page.evaluate("""() => Array.from(document.querySelectorAll("#stage article.tile"))
+        .filter((t) => !t.hidden && !t.closest("[hidden]"))
+        .map((t) => t.getBoundingClientRect())
+        .filter((r) => r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth)
+        .length""")
+    if cut:
+        box = page.evaluate("""() => {
+            const t = document.getElementById("tiles");
+            return {w: t.clientWidth, h: t.clientHeight, tw: t.style.getPropertyValue("--tile-w"),
+                    th: t.style.getPropertyValue("--tile-h"), count: t.dataset.count,
+                    layout: document.getElementById("stage").dataset.layout,
+                    kids: Array.from(t.children).map((c) => [c.className, c.hidden])};
+        }""")
+        page.screenshot(path=str(ARTIFACTS / f"failed-{what}.png"))
+        raise AssertionError(f"{what}: {cut} tiles cut off: {box}")
+
+
 def no_scroll(page: Page, what: str) -> None:
     size = page.evaluate(NO_SCROLL)
     assert size["scroll"] <= size["height"], (what, size)
@@ -177,6 +197,7 @@ def test_two_rounds_in_pairs(
         expect(page.locator(REMOTE_TILES)).to_have_count(1)
         expect(page.locator("#group-prompt")).not_to_be_empty()
         no_scroll(page, f"{key} in round 1")
+        tiles_inside(page, f"{key} in round 1")
     assert all(partner[partner[k]] == k for k in pages), partner
 
     # The facilitator sees every group; help and broadcasts reach the right people.
@@ -209,6 +230,7 @@ def test_two_rounds_in_pairs(
     expect(phone.get_by_role("region", name="Your group")).to_be_in_viewport()
     expect(phone.get_by_role("timer", name="Round time left")).to_be_in_viewport()
     no_scroll(phone, "phone in round 2")
+    tiles_inside(phone, "phone in round 2")
     phone.screenshot(path=str(artifacts / "round2-phone.png"))
     pages["ben"].screenshot(path=str(artifacts / "round2-ben.png"))
 
@@ -221,5 +243,7 @@ def test_two_rounds_in_pairs(
         noticed(page, "back in the main room")
     phone.set_viewport_size(LAPTOP)
     for key, page in pages.items():
+        no_scroll(page, f"{key} after the rounds")
+        tiles_inside(page, f"{key} after the rounds")
         page.screenshot(path=str(artifacts / f"after-{key}.png"))
     assert not problems, problems
