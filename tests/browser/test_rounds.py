@@ -13,9 +13,10 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect
 
 from ..integration.harness import ServerProcess, running_server
 from .conftest import ARTIFACTS, CHROMIUM, FLAGS
@@ -27,15 +28,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 AGENDA = Path(__file__).resolve().parents[1] / "agendas" / "pairs-two-rounds.yaml"
-LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 REMOTE_TILES = "#tiles article.tile:not(.is-you)"
 # Every toast and announcement a page ever showed, kept for the test (they fade after seconds).
 RECORD_NOTICES = """() => {
     window.__notices = [];
     new MutationObserver((changes) => {
         for (const change of changes) {
-            const target = change.target instanceof Element ? change.target : change.target.parentElement;
+            const node = change.target;
+            const target = node instanceof Element ? node : node.parentElement;
             if (target && target.closest("#toasts, #announcer")) {
                 window.__notices.push(target.closest("#toasts, #announcer").textContent);
             }
@@ -56,16 +58,16 @@ NO_SCROLL = """() => ({scroll: document.documentElement.scrollHeight, height: wi
 @pytest.fixture
 def rounds_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A server with the two-rounds agenda whose media uses 127.0.0.1 only."""
-    yield from running_server(
-        tmp_path, agenda=str(AGENDA), extra=["--ice-address", "127.0.0.1"]
-    )
+    yield from running_server(tmp_path, agenda=str(AGENDA), extra=["--ice-address", "127.0.0.1"])
 
 
 @pytest.fixture
 def media_browser(playwright: Playwright) -> Iterator[Browser]:
     """Chromium with fake camera and microphone, allowed to use loopback for WebRTC."""
     browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=[*FLAGS, "--allow-loopback-in-peer-connection"]
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*FLAGS, "--allow-loopback-in-peer-connection"],
     )
     yield browser
     browser.close()
@@ -94,15 +96,15 @@ def noticed(page: Page, text: str, timeout: float = 30) -> None:
 def playing(page: Page, count: int, what: str, timeout: float = 45) -> set[str]:
     """Wait until the stage shows ``count`` other people, each video's frames rising."""
     deadline = time.monotonic() + timeout
-    last: list[dict[str, int]] = []
+    last: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         first = {v["person"]: v["frames"] for v in page.evaluate(FRAMES)}
         page.wait_for_timeout(1000)
         last = page.evaluate(FRAMES)
         now = {v["person"]: v["frames"] for v in last}
-        if len(now) == count and set(now) == set(first):
-            if all(first[p] >= 0 and now[p] > first[p] for p in now):
-                return set(now)
+        same = len(now) == count and set(now) == set(first)
+        if same and all(first[p] >= 0 and now[p] > first[p] for p in now):
+            return set(now)
     page.screenshot(path=str(ARTIFACTS / f"failed-{what}.png"))
     raise AssertionError(f"{what}: remote videos not playing: {last}")
 
@@ -172,7 +174,8 @@ def test_two_rounds_in_pairs(
         "(tabs) => tabs.map((t) => Math.round(t.getBoundingClientRect().top))"
     )
     assert len(tops) == 5 and len(set(tops)) == 1, tops
-    fits = sam.locator("#side-panel [role=tablist]").evaluate("(l) => l.scrollWidth <= l.clientWidth")
+    tablist = sam.locator("#side-panel [role=tablist]")
+    fits = tablist.evaluate("(l) => l.scrollWidth <= l.clientWidth")
     assert fits, "the tabs do not fit in the panel's width"
     sam.get_by_role("button", name="Start").click()
     sam.locator("#fp-next").click()
@@ -217,7 +220,7 @@ def test_two_rounds_in_pairs(
     sam.get_by_role("button", name="End round").click()
 
     # Round 2: new pairs (nobody meets the same person twice), dealt by the server.
-    for key, page in pages.items():
+    for page in pages.values():
         expect(page.locator("#group-round")).to_have_text("Round 2 of 2", timeout=20_000)
     for key, page in pages.items():
         members = group_names(page)
