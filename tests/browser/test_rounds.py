@@ -211,7 +211,7 @@ def test_two_rounds_in_pairs(
     ana.get_by_role("button", name="Next card").click()
     expect(ana.locator("#group-prompt")).not_to_have_text(prompt)
     expect(pages[partner["ana"]].locator("#group-prompt")).not_to_have_text(prompt)
-    sam.get_by_label("Message to every group").fill("Two minutes to go!")
+    sam.get_by_label("Broadcast to every group").fill("Two minutes to go!")
     sam.locator("#fg-broadcast-form button").click()
     for key in ("ana", "ben", "cy"):
         expect(pages[key].locator("#broadcast-banner")).to_contain_text("Sam to every group")

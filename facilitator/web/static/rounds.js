@@ -146,7 +146,7 @@ const moveForm = el("form", { id: "fg-move", className: "fg-form" },
   el("button", { type: "submit", className: "button button-small" }, "Move"));
 const broadcastInput = el("input", { id: "fg-broadcast", type: "text", maxlength: "200", autocomplete: "off" });
 const broadcastForm = el("form", { id: "fg-broadcast-form", className: "fg-form" },
-  el("label", { for: "fg-broadcast" }, "Message to every group"),
+  el("label", { for: "fg-broadcast" }, "Broadcast to every group"),
   el("div", { className: "join-row" }, broadcastInput,
     el("button", { type: "submit", className: "button button-small" }, "Send")));
 const extendRound = el("button", { type: "button", id: "fg-extend", className: "button" }, "Round +1 min");
