@@ -16,9 +16,6 @@ DOC = (ROOT / "docs" / "protocol.md").read_text("utf-8")
 # Where the page sends an action: act("name", ...) or act(cond ? "a" : "b", ...).
 ACT_CALL = re.compile(r"(?<![\w.$])act\(")
 STRING = re.compile(r'"([^"\\]*)"')
-# Rounds in small groups: the server sends these already, and the room UI of rounds (after the
-# call-first room lands) handles them. Empty this set then.
-AWAITING_ROUNDS_UI = frozenset({"grouped", "round-warning", "broadcast", "help"})
 
 
 def js_sources() -> dict[str, str]:
@@ -108,7 +105,7 @@ def test_protocol_js_handles_every_server_message() -> None:
     body = text.split("#receive(text) {", 1)[1].split("\n  }\n", 1)[0]
     handled = set(re.findall(r'case "([a-z-]+)":', body))
     assert handled, "no message dispatch found in protocol.js"
-    missing = sorted(SERVER_TYPES - handled - AWAITING_ROUNDS_UI)
+    missing = sorted(SERVER_TYPES - handled)
     assert not missing, f"protocol.js does not handle {missing}"
     unknown = sorted(handled - SERVER_TYPES)
     assert not unknown, f"protocol.js handles {unknown}, which the server never sends"

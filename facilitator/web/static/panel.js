@@ -2,6 +2,7 @@
 // Next speaker), the rest in the Facilitator tab, and the keyboard shortcuts.
 
 import { el, setText, setHidden, isTyping } from "./dom.js";
+import { roundsPanel } from "./rounds.js";
 import { S, act, isHost, quietly } from "./state.js";
 
 /** @typedef {import("./wire.js").StateView} StateView */
@@ -40,6 +41,7 @@ export const facilitatorPanel = el("section", { id: "facilitator-panel", classNa
     fpButton("previousSpeaker", "Previous speaker"),
     fpButton("extendSpeaker", "Speaker +30 s"),
     fpButton("reshuffle", "Reshuffle")),
+  roundsPanel,
   el("div", { className: "fp-group", role: "group", "aria-label": "Room" },
     fpButton("lock", "Lock room"),
     fpButton("lobby", "Lobby on"),

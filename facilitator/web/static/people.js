@@ -84,12 +84,38 @@ export function tileList() {
 }
 
 /**
- * One tile per person in the room, in arrival order (devices.js paints their video; stage.js
+ * Who is on this page's stage: during a round in small groups, your own group (with its
+ * visitors) or, for facilitators, whoever shares your space; otherwise everyone in the room.
+ * @param {StateView} st
+ * @returns {Person[]}
+ */
+function onStage(st) {
+  const inRoom = st.people.filter((p) => p.state === "in");
+  const g = st.groups;
+  if (!g || !g.running) return inRoom;
+  const me = S.you && S.you.id;
+  /** @type {Set<string> | null} */
+  let space = null;
+  if (g.yours) space = new Set([...g.yours.members, ...g.yours.visitors]);
+  else if (g.main_room) space = new Set(g.main_room);
+  else if (g.waiting) {
+    // A participant waiting never learns the groups: the main room is whoever the server
+    // sends them media of (the last offer).
+    space = new Set(S.carried);
+  }
+  if (!space) return inRoom;
+  if (me) space.add(me);
+  const shown = space;
+  return inRoom.filter((p) => shown.has(p.id));
+}
+
+/**
+ * One tile per person on the stage, in arrival order (devices.js paints their video; stage.js
  * places them).
  * @param {StateView} st
  */
 export function renderTiles(st) {
-  const inRoom = st.people.filter((p) => p.state === "in");
+  const inRoom = onStage(st);
   const hands = handOrder(st.people);
   const speaker = st.icebreaker && !st.icebreaker.finished ? st.icebreaker.speaker : null;
   const me = S.you && S.you.id;
@@ -223,9 +249,10 @@ export function renderPeople(st, host) {
     const hb = hands.get(b.id) || Infinity;
     return ha === hb ? 0 : ha - hb;
   });
+  const avoiding = new Set(st.avoiding || []);
   renderKeyed(peopleList, ordered, (p) => p.id,
-    (p) => JSON.stringify([p, hands.get(p.id) || 0, host, p.id === me, p.id === speaker, st.meeting.sharing === p.id]),
-    (p) => buildPersonRow(p, hands.get(p.id), host, p.id === me, p.id === speaker, st.meeting.sharing === p.id));
+    (p) => JSON.stringify([p, hands.get(p.id) || 0, host, p.id === me, p.id === speaker, st.meeting.sharing === p.id, avoiding.has(p.id)]),
+    (p) => buildPersonRow(p, hands.get(p.id), host, p.id === me, p.id === speaker, st.meeting.sharing === p.id, avoiding.has(p.id)));
   setHidden(lobbySection, !waiting.length);
   renderKeyed(lobbyList, waiting, (p) => p.id, (p) => JSON.stringify([p.name]), buildLobbyRow);
 }
@@ -237,9 +264,10 @@ export function renderPeople(st, host) {
  * @param {boolean} self
  * @param {boolean} speaking
  * @param {boolean} sharing
+ * @param {boolean} avoided you asked not to be grouped with them
  * @returns {HTMLElement}
  */
-function buildPersonRow(p, hand, host, self, speaking, sharing) {
+function buildPersonRow(p, hand, host, self, speaking, sharing, avoided) {
   const info = el("div", { className: "person-info" },
     el("span", { className: "avatar-small", "aria-hidden": "true", dataset: { hue: String(hueOf(p.id)) } }, initials(p.name)),
     el("span", { className: "person-name" }, p.name),
@@ -253,6 +281,7 @@ function buildPersonRow(p, hand, host, self, speaking, sharing) {
   if (p.muted) badges.appendChild(el("span", { className: "badge badge-muted" }, "Muted"));
   if (p.opted_out) badges.appendChild(el("span", { className: "badge badge-quiet" }, "sits out"));
   const li = el("li", { className: "person" + (self ? " is-you" : ""), dataset: { personId: p.id } }, info, badges);
+  if (!self) li.appendChild(avoidToggle(p, avoided));
   if (host && !self) {
     const actions = el("div", { className: "person-actions", role: "group", "aria-label": "Actions for " + p.name });
     /**
@@ -290,6 +319,27 @@ function buildPersonRow(p, hand, host, self, speaking, sharing) {
     li.appendChild(actions);
   }
   return li;
+}
+
+/**
+ * The private "Please don't put me in a group with …" box beside someone.
+ * @param {Person} p
+ * @param {boolean} avoided
+ * @returns {HTMLElement}
+ */
+function avoidToggle(p, avoided) {
+  const id = "avoid-" + p.id;
+  const box = el("input", { type: "checkbox", id, className: "avoid-box", "aria-describedby": "avoid-private-" + p.id, dataset: { focusKey: "avoid:" + p.id } });
+  box.checked = avoided;
+  box.addEventListener("change", () => {
+    const want = box.checked;
+    act("avoid", { person: p.id, value: want }).catch(() => {
+      box.checked = !want;
+    });
+  });
+  return el("div", { className: "avoid" },
+    el("label", { className: "check avoid-label", for: id }, box, " Please don't put me in a group with " + p.name),
+    el("span", { id: "avoid-private-" + p.id, className: "avoid-private" }, "Only you see this"));
 }
 
 /**

@@ -20,6 +20,10 @@ const NO_RECONNECT_CODES = [4401, 4403, 4404, 4409];
 /** @typedef {import("./wire.js").MediaEnded} MediaEnded */
 /** @typedef {import("./wire.js").Speaking} Speaking */
 /** @typedef {import("./wire.js").Reaction} Reaction */
+/** @typedef {import("./wire.js").Grouped} Grouped */
+/** @typedef {import("./wire.js").RoundWarning} RoundWarning */
+/** @typedef {import("./wire.js").Broadcast} Broadcast */
+/** @typedef {import("./wire.js").Help} Help */
 /** @typedef {import("./wire.js").CloseInfo} CloseInfo */
 /** @typedef {import("./wire.js").ErrorInfo} ErrorInfo */
 /** @typedef {{resolve: (value: any) => void, reject: (reason: ErrorInfo) => void, type: string}} Pending */
@@ -107,6 +111,14 @@ export class MeetingConnection {
     this.onspeaking = noop;
     /** @type {(value: Reaction) => void} */
     this.onreaction = noop;
+    /** @type {(value: Grouped) => void} */
+    this.ongrouped = noop;
+    /** @type {(value: RoundWarning) => void} */
+    this.onroundwarning = noop;
+    /** @type {(value: Broadcast) => void} */
+    this.onbroadcast = noop;
+    /** @type {(value: Help) => void} */
+    this.onhelp = noop;
   }
 
   /** @returns {boolean} whether the socket is open */
@@ -414,6 +426,18 @@ export class MeetingConnection {
         break;
       case "reaction":
         this.#safely(() => this.onreaction(value));
+        break;
+      case "grouped":
+        this.#safely(() => this.ongrouped(value));
+        break;
+      case "round-warning":
+        this.#safely(() => this.onroundwarning(value));
+        break;
+      case "broadcast":
+        this.#safely(() => this.onbroadcast(value));
+        break;
+      case "help":
+        this.#safely(() => this.onhelp(value));
         break;
       default:
         break;

@@ -19,12 +19,15 @@ import {
   handButton, leaveButton, optOutLabel, peopleSection, renderMine, renderPeople, renderTiles,
 } from "./people.js";
 import { reactMenu, showReaction } from "./reactions.js";
+import {
+  broadcastBanner, groupCard, groupName, grouped, mainRoomNote, renderGroup, renderRoundsPanel, showBroadcast,
+} from "./rounds.js";
 import * as screens from "./screens.js";
 import { ownScreen, renderShare, shareButton } from "./share.js";
 import {
   addTab, isShowing, markUnread, onPanel, openPanel, panelButton, remembered, showTab, sidePanel,
 } from "./sidepanel.js";
-import { layout, renderStage, resetVisible, stage, stageBanners } from "./stage.js";
+import { layout, renderStage, resetVisible, stage, stageBanners, tiles } from "./stage.js";
 import { S, conn, isHost, keys, page, quietly } from "./state.js";
 import { getItem, setItem } from "./storage.js";
 import {
@@ -59,6 +62,11 @@ const roomHeader = el("header", { className: "topbar" },
   el("div", { className: "timers" }, ...timerBoxes),
   el("div", { className: "topbar-meta" }, endsAt));
 stageBanners.append(hardStopBanner, mutedBanner, endedBanner, devices.soundButton, devices.noteSlot);
+// During a round: your group (or why you are in the main room) and a facilitator's broadcast
+// above the tiles, in the stage's flow so they never cover the group's names.
+stage.insertBefore(groupCard, tiles);
+stage.insertBefore(broadcastBanner, tiles);
+stage.insertBefore(mainRoomNote, tiles);
 
 // The "More" menu: the settings that do not need to be one tap away.
 const selfViewButton = el("button", { type: "button", id: "self-view", className: "button button-small", "aria-pressed": "false" }, "Hide self view");
@@ -289,7 +297,9 @@ conn.onadmitted = () => {
 };
 
 conn.onstate = (value) => {
-  S.state = value;
+  // With `groups:`, an item's icebreaker means prompt cards inside each group (on "Your
+  // group"): nobody takes turns in front of the whole room, so no spotlight or speaker timer.
+  S.state = value.groups ? { ...value, icebreaker: null } : value;
   if (value.you) S.you = value.you;
   if (S.screen === "left" || S.screen === "removed") return;
   if (value.you) devices.setForcedMute(value.you.muted);
@@ -319,7 +329,39 @@ conn.onunmuted = () => {
 
 conn.onremoved = () => showRemoved();
 conn.onended = () => showEnded();
-conn.onoffer = (value) => devices.handleOffer(value);
+conn.onoffer = (value) => {
+  S.carried = new Set(Object.values(value.tracks || {}).filter((t) => !t.own && t.person).map((t) => t.person || ""));
+  devices.handleOffer(value);
+  // A participant waiting in the main room during a round sees whoever the media brings.
+  if (S.state && S.screen === "room" && S.state.groups?.waiting) {
+    paintTiles(S.state);
+    layout();
+  }
+};
+
+conn.ongrouped = (value) => {
+  const text = grouped(value);
+  if (S.state && S.screen === "room") render();
+  toast(text);
+  announce(text);
+};
+
+conn.onroundwarning = (value) => {
+  chime();
+  const text = Math.max(1, Math.round(value.left)) + " seconds left in this round";
+  toast(text, "warn");
+  announce(text);
+};
+
+conn.onbroadcast = (value) => {
+  const text = showBroadcast(value);
+  toast(text);
+  announce(text);
+};
+
+conn.onhelp = (value) => {
+  if (isHost()) notify((value.name || "Someone") + " in " + groupName(value.group) + " asked for help.", "facilitator");
+};
 
 conn.onmediaended = (value) => {
   if (devices.handleMediaEnded(value)) {
@@ -425,11 +467,13 @@ function render() {
   renderNow(st, host);
   renderIcebreaker(st);
   noticeChanges(st, host);
+  renderGroup(st);
   paintTiles(st);
   renderShare(st);
   renderStage(st, ownScreen());
   renderMine(st);
   renderPanel(st, host);
+  renderRoundsPanel(st, host);
   renderAgenda(st, host);
   renderPeople(st, host);
   renderNotes(st);

@@ -85,9 +85,11 @@ function aspectFor(w, h) {
  * @returns {number} how many tiles fit on one page
  */
 function sizeTiles(box, count, minWidth, aspect) {
-  const w = box.clientWidth;
-  const h = box.clientHeight;
-  if (!w || !h || !count) return Math.max(count, 1);
+  // A pixel to spare: clientWidth is rounded, and tiles that fill a fractional box exactly
+  // would wrap onto one more row than there is room for.
+  const w = box.clientWidth - 1;
+  const h = box.clientHeight - 1;
+  if (w <= 0 || h <= 0 || !count) return Math.max(count, 1);
   const shape = aspect || aspectFor(w, h);
   let perPage = count;
   while (perPage > 1 && fit(perPage, w, h, shape).w < minWidth) perPage -= 1;
@@ -269,6 +271,9 @@ function layoutSoon() {
   });
 }
 if (typeof ResizeObserver === "function") {
-  new ResizeObserver(layoutSoon).observe(stage);
+  const observer = new ResizeObserver(layoutSoon);
+  observer.observe(stage);
+  // The tiles' own box changes without the stage when a card or banner above it comes or goes.
+  observer.observe(tiles);
 }
 window.addEventListener("resize", layoutSoon);

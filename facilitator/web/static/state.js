@@ -44,6 +44,7 @@ export const keys = {
  * @property {string | null} speaking who is talking now (audio levels)
  * @property {boolean} myTurn this person has the icebreaker floor
  * @property {boolean} selfView the own tile is shown
+ * @property {Set<string>} carried the people whose media the server sends this page (last offer)
  */
 
 /** @type {PageState} */
@@ -60,6 +61,7 @@ export const S = {
   speaking: null,
   myTurn: false,
   selfView: getItem("local", "facilitator.selfView") !== "off",
+  carried: new Set(),
 };
 
 const wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + page.wsPath;

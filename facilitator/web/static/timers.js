@@ -1,4 +1,4 @@
-// The room header's countdowns (meeting, item, speaker), "ends at", the status badge, and the chimes.
+// The room header's countdowns (meeting, item, speaker, round in small groups), "ends at", the status badge, and the chimes.
 
 import { currentElapsed } from "./agenda.js";
 import { el, setText, setHidden, setClass } from "./dom.js";
@@ -33,8 +33,10 @@ const timerMeeting = timerBox("meeting", "Meeting time left", "Meeting");
 const timerItem = timerBox("item", "Item time left", "This item");
 const timerSpeaker = timerBox("speaker", "Speaker time left", "Speaker");
 timerSpeaker.hidden = true;
-/** The three countdown boxes, in header order. */
-export const timerBoxes = [timerMeeting, timerItem, timerSpeaker];
+const timerRound = timerBox("round", "Round time left", "Round");
+timerRound.hidden = true;
+/** The countdown boxes, in header order. */
+export const timerBoxes = [timerMeeting, timerItem, timerSpeaker, timerRound];
 export const clockBadge = el("span", { id: "clock-status", className: "badge badge-status", hidden: true });
 export const endsAt = el("p", { id: "ends-at", className: "ends-at" });
 export const chimeButton = el("button", { type: "button", id: "chime-toggle", className: "button button-small button-quiet" });
@@ -172,6 +174,13 @@ export function tick() {
   if (showSpeaker) {
     const speakerLeft = timeLeft(clock.speaker, now);
     paintTimer(timerSpeaker, speakerLeft, live && speakerLeft <= warnThreshold([10], clock.speaker?.given, 10));
+  }
+  const groups = st.groups;
+  const showRound = Boolean(groups && groups.running && groups.timer) && !ended;
+  setHidden(timerRound, !showRound);
+  if (showRound && groups?.timer) {
+    const roundLeft = timeLeft(groups.timer, now);
+    paintTimer(timerRound, roundLeft, live && roundLeft <= (groups.warn_at ?? 30));
   }
   const stopping = st.meeting.hard_stop && live ? hardStopText(meetingLeft, st.meeting.hard_stop_grace ?? 30) : "";
   setHidden(hardStopBanner, !stopping);

@@ -81,6 +81,38 @@
  * @property {IcebreakerView | null} icebreaker
  * @property {Person[]} people
  * @property {number} server_time
+ * @property {GroupsView | null} [groups] rounds in small groups (null outside such items)
+ * @property {string[]} [avoiding] the people you asked not to be grouped with (private)
+ */
+
+/**
+ * One small group of a round.
+ * @typedef {object} GroupView
+ * @property {string} id
+ * @property {number} number
+ * @property {string[]} members
+ * @property {string[]} visitors facilitators visiting it
+ * @property {string | null} prompt its icebreaker card, if the item has a deck
+ * @property {string | null} deck_title
+ */
+
+/**
+ * The `state` message's `groups`.
+ * @typedef {object} GroupsView
+ * @property {number} item
+ * @property {number} size
+ * @property {number} rounds
+ * @property {number} round
+ * @property {boolean} running
+ * @property {boolean} finished
+ * @property {Countdown | null} timer
+ * @property {string} [timer_label]
+ * @property {number} [warn_at]
+ * @property {GroupView | null} yours
+ * @property {string | null} visiting
+ * @property {boolean} waiting
+ * @property {GroupView[]} [all] facilitators only
+ * @property {string[]} [main_room] facilitators only
  */
 
 /**
@@ -104,6 +136,10 @@
 /** @typedef {{reason?: string}} MediaEnded */
 /** @typedef {{person?: string | null}} Speaking */
 /** @typedef {{person: string, reaction: string, t?: number}} Reaction */
+/** @typedef {{round: number, rounds: number, group: string | null, members: string[], reason: string}} Grouped */
+/** @typedef {{round: number, rounds: number, left: number}} RoundWarning */
+/** @typedef {{text: string, by: string, t?: number}} Broadcast */
+/** @typedef {{person: string, name: string, group: string | null}} Help */
 
 /**
  * A refused or failed request, or an `error` message answering none (`type` null).
