@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 UNSHARE := unshare $(shell [ "$$(id -u)" = 0 ] && printf '%s' -n || printf '%s' -rn)
 LOOPBACK_ONLY := $(UNSHARE) -- sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: run test lint format bench soak chromium test-tools node-tools clean
+.PHONY: run test lint format bench bench-network soak chromium test-tools node-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,8 @@ test-tools:
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing="$$missing iproute2"; \
 	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	command -v tc >/dev/null || [ -x /usr/sbin/tc ] || missing="$$missing iproute2"; \
+	command -v iptables >/dev/null || [ -x /usr/sbin/iptables ] || missing="$$missing iptables"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing from Debian:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -68,8 +70,13 @@ test: $(VENV)/.test-installed test-tools node_modules/.installed
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The standard load scenarios (a few minutes): table on screen, JSON under bench/results/.
-bench: $(VENV)/.test-installed test-tools
+bench: $(VENV)/.test-installed test-tools bench-network
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator loadtest --standard
+
+# One person on a bad link, six people (about 20 minutes): docs/performance.md, "Real networks".
+NETBENCH_ARGS ?=
+bench-network: $(VENV)/.test-installed test-tools
+	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator netbench $(NETBENCH_ARGS)
 
 # Long runs: a thousand joins and leaves must not leak memory, tasks or descriptors.
 soak: $(VENV)/.test-installed test-tools

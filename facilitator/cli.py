@@ -289,7 +289,8 @@ def netbench(args: argparse.Namespace) -> int:
     for scenario in scenarios:
         outcomes.append(netscenarios.run(scenario))
         print(file=sys.stderr)
-        print(netscenarios.table(outcomes[-1:]).splitlines()[1], file=sys.stderr)
+        rows = netscenarios.table(outcomes[-1:]).splitlines()[1 : 1 + len(outcomes[-1].phases)]
+        print("\n".join(rows), file=sys.stderr)
     print(netscenarios.table(outcomes))
     print(f"results: {netscenarios.save(outcomes, args.json)}")
     return 0

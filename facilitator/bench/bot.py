@@ -137,14 +137,18 @@ def rung(frames: tuple[bytes, ...], fps: int = 30) -> Rung:
 
 UPSHIFT_SECONDS = 3.0
 """How long the server's estimate must allow a higher rung before the publisher takes it."""
+DOWNSHIFT_SECONDS = 1.0
+"""How long the estimate must stay below the rung being sent before the publisher steps down
+(an encoder smooths its target too; each step costs a keyframe here)."""
 
 
 class LadderTrack(LoopTrack):
     """A LoopTrack that follows the server's bitrate estimate (REMB), as a browser's encoder does.
 
-    It sends the best rung (ordered best first) that fits the estimate: at once when the
-    estimate falls, after ``UPSHIFT_SECONDS`` of room when it rises. A new rung starts at its
-    keyframe (its frames refer to nothing of the old one's).
+    It sends the best rung (ordered best first) that fits the estimate: once the estimate has
+    stayed below the current rung for ``DOWNSHIFT_SECONDS``, or allowed a better one for
+    ``UPSHIFT_SECONDS``. A new rung starts at its keyframe (its frames refer to nothing of the
+    old one's).
     """
 
     def __init__(self, rungs: Sequence[Rung], fps: int, stamp: bool = False) -> None:
@@ -154,7 +158,9 @@ class LadderTrack(LoopTrack):
         self.estimate: float | None = None
         """The latest REMB, bits per second."""
         self.switches = 0
-        self._room_since: float | None = None
+        self._since: float | None = None
+        """When the estimate started to ask for another rung (None: it fits the current one)."""
+        self._direction = 0
 
     def follow(self, bitrate: float) -> None:
         """The server estimated ``bitrate`` (bps) for this video: fit the rung to it."""
@@ -162,18 +168,18 @@ class LadderTrack(LoopTrack):
         fits = next(
             (i for i, r in enumerate(self.rungs) if r.kbps * 1000 <= bitrate), len(self.rungs) - 1
         )
+        direction = (fits > self.level) - (fits < self.level)
         now = time.monotonic()
-        if fits > self.level:
-            self._room_since = None
-            self._use(fits)
-        elif fits < self.level:
-            if self._room_since is None:
-                self._room_since = now
-            elif now - self._room_since >= UPSHIFT_SECONDS:
-                self._room_since = None
-                self._use(self.level - 1)
-        else:
-            self._room_since = None
+        if direction == 0 or direction != self._direction:
+            self._since = now if direction else None
+            self._direction = direction
+            return
+        assert self._since is not None
+        wait = DOWNSHIFT_SECONDS if direction > 0 else UPSHIFT_SECONDS
+        if now - self._since >= wait:
+            self._use(fits if direction > 0 else self.level - 1)
+            self._since = None
+            self._direction = 0
 
     def _use(self, level: int) -> None:
         self.level = level

@@ -53,6 +53,8 @@ class Scenario:
     """A downlink cap on everyone else too."""
     adapt: bool = True
     """The bad person's publisher follows REMB (False: sends its full rate regardless)."""
+    others_adapt: bool = True
+    """The same for everyone else."""
     chromium: bool = False
     """The bad person is a real Chromium (silent fake microphone) instead of a bot."""
     description: str = ""
@@ -222,7 +224,7 @@ def run(scenario: Scenario, progress: bool = True) -> Outcome:
                 if i == 0 and scenario.chromium:
                     workers.start(networkers.chromium_worker, (link.pid, url, name, folder), True)
                 else:
-                    adapt = scenario.adapt or i > 0
+                    adapt = scenario.adapt if i == 0 else scenario.others_adapt
                     workers.start(networkers.bot_worker, (link.pid, link.address, url, name, adapt))
             for i in range(len(links)):
                 workers.ids.append(workers.ask(i, "join", timeout=120))
@@ -346,6 +348,7 @@ def summarise(bad: str, subscribers: dict[str, dict[str, Any]], seconds: float) 
         "bad_longest_freeze_s": round(max((w["longest_freeze_s"] for w in my_video), default=0), 1),
         "bad_audio_loss_pct": pct(max(my_audio, default=1.0)),
         "bad_kf_min": round(mean([kf_min(w) for w in my_video]), 1),
+        "bad_fps": round(mean([w["frames"] / w["seconds"] for w in my_video if w["seconds"]]), 1),
         "bad_down_kbps": round(mine["down_kbps"]),
         "bad_offered_kbps": round(mine["offered_kbps"]),
         "others_frozen_max_pct": pct(max((share(w) for w in their_video), default=1.0)),
@@ -437,6 +440,7 @@ COLUMNS = [
     ("usable", "bad_usable", "{}"),
     ("longest s", "bad_longest_freeze_s", "{:.1f}"),
     ("audio loss %", "bad_audio_loss_pct", "{:.1f}"),
+    ("fps", "bad_fps", "{:.0f}"),
     ("kf/min", "bad_kf_min", "{:.0f}"),
     ("down/offered kbit/s", "down_offered", "{}"),
     ("| others frozen %", "others_frozen_max_pct", "{:.1f}"),
