@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 UNSHARE := unshare $(shell [ "$$(id -u)" = 0 ] && printf '%s' -n || printf '%s' -rn)
 LOOPBACK_ONLY := $(UNSHARE) -- sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: run test lint format bench soak chromium test-tools node-tools clean
+.PHONY: run test lint format bench bench-network soak chromium test-tools node-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,8 @@ test-tools:
 	command -v unshare >/dev/null || missing="$$missing util-linux"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	command -v tc >/dev/null || [ -x /usr/sbin/tc ] || missing="$$missing iproute2"; \
+	command -v iptables >/dev/null || [ -x /usr/sbin/iptables ] || missing="$$missing iptables"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing from Debian:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -70,13 +72,18 @@ node_modules/.installed: package.json package-lock.json | node-tools
 test: $(VENV)/.test-installed test-tools node_modules/.installed
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The standard load scenarios (a few minutes): table on screen, JSON under bench/results/;
-# then issue 17's attacks, each while another meeting is measured (about 6 minutes).
+# The real-network scenarios (bench-network) first, then the standard load scenarios (a few
+# minutes): table on screen, JSON under bench/results/; then issue 17's attacks, each while another meeting is measured (about 6 minutes).
 # JANUS=1 adds Janus VideoRoom side by side (needs the Debian package: apt-get install janus).
-bench: $(VENV)/.test-installed test-tools
+bench: $(VENV)/.test-installed test-tools bench-network
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator loadtest --standard \
 		$(if $(JANUS),--janus)
 	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator loadtest --attacks --duration 10
+
+# One person on a bad link, six people (about 20 minutes): docs/performance.md, "Real networks".
+NETBENCH_ARGS ?=
+bench-network: $(VENV)/.test-installed test-tools
+	PATH="$$PATH:/usr/sbin:/sbin" $(LOOPBACK_ONLY) $(BIN)/facilitator netbench $(NETBENCH_ARGS)
 
 # Long runs: a thousand joins and leaves must not leak memory, tasks or descriptors.
 soak: $(VENV)/.test-installed test-tools

@@ -244,6 +244,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not pin the server to core 0 and the load generator to the other cores",
     )
 
+    net = commands.add_parser(
+        "netbench",
+        help="measure calls where one person has a bad network link",
+        description="Real-network scenarios: every participant in its own network namespace "
+        "behind a shaped link (root, inside `unshare -n`; make bench runs it). Prints one row "
+        "per window: what the person with the bad link sees, what everyone else sees.",
+    )
+    net.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="names (default: all)")
+    net.add_argument(
+        "--duration", type=float, metavar="S", help="seconds with the bad link (default: each's)"
+    )
+    net.add_argument(
+        "--after", type=float, metavar="S", help="seconds measured after the link is good again"
+    )
+    net.add_argument("--list", action="store_true", help="list the scenarios and stop")
+    net.add_argument(
+        "--json", type=Path, metavar="FILE", help="default: bench/results/netbench-DATE.json"
+    )
+
     media = serve.add_argument_group("media (WebRTC)")
     media.add_argument(
         "--ice-address",
@@ -300,6 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return loadtest(args)
         if args.command == "migrate":
             return migrate(args.database, args.data)
+        if args.command == "netbench":
+            return netbench(args)
     except KeyboardInterrupt:
         return 130
     return 2
@@ -394,6 +415,34 @@ def loadtest(args: argparse.Namespace) -> int:
         print(f"{key}:\n{value}" if key == "janus_table" else f"{key}: {value}")
     path = lt.save(results, extra, args.json)
     print(f"results: {path}")
+    return 0
+
+
+def netbench(args: argparse.Namespace) -> int:
+    """Run the network scenarios and print and save their results."""
+    from .bench import netlab, netscenarios
+
+    if args.list:
+        for scenario in netscenarios.SCENARIOS:
+            print(f"{scenario.name}: {scenario.description}")
+        return 0
+    try:
+        scenarios = netscenarios.chosen(args.scenarios, args.duration, args.after)
+    except ValueError as exc:
+        print(f"facilitator: {exc}", file=sys.stderr)
+        return 2
+    reason = netlab.unavailable()
+    if reason:
+        print(f"facilitator: {reason}", file=sys.stderr)
+        return 2
+    outcomes = []
+    for scenario in scenarios:
+        outcomes.append(netscenarios.run(scenario))
+        print(file=sys.stderr)
+        rows = netscenarios.table(outcomes[-1:]).splitlines()[1 : 1 + len(outcomes[-1].phases)]
+        print("\n".join(rows), file=sys.stderr)
+    print(netscenarios.table(outcomes))
+    print(f"results: {netscenarios.save(outcomes, args.json)}")
     return 0
 
 

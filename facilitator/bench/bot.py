@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -20,9 +21,11 @@ from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, unpack_remb_fci
 
 from ..media.aiortc_seams import install_forwarding, on_keyframe_request
 from ..media.relay import Frame
@@ -65,6 +68,12 @@ class LoopTrack(MediaStreamTrack):
         self.sent_at: dict[int, float] = {}
         """Send time (monotonic) of recent frames by pts, for delay measurements."""
         self.keyframe_requests = 0
+        self.timeline = False
+        """Keep ``sent_times`` and ``request_times`` (the network lab's measurements)."""
+        self.sent_times: list[tuple[float, int]] = []
+        """(monotonic time, bytes) of each frame sent, with ``timeline``."""
+        self.request_times: list[float] = []
+        """When keyframes were asked for, with ``timeline``."""
 
     def pause(self, paused: bool) -> None:
         """Stop (or resume) sending, for clean measurement windows."""
@@ -77,6 +86,8 @@ class LoopTrack(MediaStreamTrack):
     def request_keyframe(self) -> None:
         """The server asked for a keyframe: frame 0 is one."""
         self.keyframe_requests += 1
+        if self.timeline:
+            self.request_times.append(time.monotonic())
         if self.kind == "video":
             self.index = 0
 
@@ -103,9 +114,106 @@ class LoopTrack(MediaStreamTrack):
         self.sent_at[self.count * self.ticks] = time.monotonic()
         if len(self.sent_at) > 1000:
             self.sent_at.pop(next(iter(self.sent_at)))
+        if self.timeline:
+            self.sent_times.append((time.monotonic(), len(data)))
         self.count += 1
         self.index = (self.index + 1) % len(self.frames)
         return packet
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One pre-encoded version of the video, for a publisher that follows REMB."""
+
+    kbps: float
+    """Its real bitrate (measured from the frames, at 30 fps)."""
+    frames: tuple[bytes, ...]
+
+
+def rung(frames: tuple[bytes, ...], fps: int = 30) -> Rung:
+    """A Rung of these frames, with their measured bitrate."""
+    return Rung(sum(map(len, frames)) * 8 * fps / len(frames) / 1000, frames)
+
+
+UPSHIFT_SECONDS = 3.0
+"""How long the server's estimate must allow a higher rung before the publisher takes it."""
+DOWNSHIFT_SECONDS = 1.0
+"""How long the estimate must stay below the rung being sent before the publisher steps down
+(an encoder smooths its target too; each step costs a keyframe here)."""
+
+
+class LadderTrack(LoopTrack):
+    """A LoopTrack that follows the server's bitrate estimate (REMB), as a browser's encoder does.
+
+    It sends the best rung (ordered best first) that fits the estimate: once the estimate has
+    stayed below the current rung for ``DOWNSHIFT_SECONDS``, or allowed a better one for
+    ``UPSHIFT_SECONDS``. A new rung starts at its keyframe (its frames refer to nothing of the
+    old one's).
+    """
+
+    def __init__(self, rungs: Sequence[Rung], fps: int, stamp: bool = False) -> None:
+        super().__init__("video", rungs[0].frames, fps, stamp)
+        self.rungs = tuple(rungs)
+        self.level = 0
+        self.estimate: float | None = None
+        """The latest REMB, bits per second."""
+        self.switches = 0
+        self._since: float | None = None
+        """When the estimate started to ask for another rung (None: it fits the current one)."""
+        self._direction = 0
+
+    def follow(self, bitrate: float) -> None:
+        """The server estimated ``bitrate`` (bps) for this video: fit the rung to it."""
+        self.estimate = bitrate
+        fits = next(
+            (i for i, r in enumerate(self.rungs) if r.kbps * 1000 <= bitrate), len(self.rungs) - 1
+        )
+        direction = (fits > self.level) - (fits < self.level)
+        now = time.monotonic()
+        if direction == 0 or direction != self._direction:
+            self._since = now if direction else None
+            self._direction = direction
+            return
+        assert self._since is not None
+        wait = DOWNSHIFT_SECONDS if direction > 0 else UPSHIFT_SECONDS
+        if now - self._since >= wait:
+            self._use(fits if direction > 0 else self.level - 1)
+            self._since = None
+            self._direction = 0
+
+    def _use(self, level: int) -> None:
+        self.level = level
+        self.frames = self.rungs[level].frames
+        self.index = 0
+        self.switches += 1
+
+
+def follow_remb(sender: RTCRtpSender, callback: Callable[[float], None]) -> None:
+    """Call ``callback(bps)`` for each REMB the server sends about this sender's stream.
+
+    aiortc's sender reads REMB only to retune an encoder, and a bot has none. This wraps
+    ``RTCRtpSender._handle_rtcp_packet`` on the bot's own senders (a bench tool's hook, like
+    seam 7 of ``media/aiortc_seams.py``; ``remb_seam_problem`` guards it).
+    """
+    original = sender._handle_rtcp_packet
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            with contextlib.suppress(ValueError):
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                if sender._ssrc in ssrcs:
+                    callback(float(bitrate))
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
+
+
+def remb_seam_problem() -> str | None:
+    """What moved in aiortc for ``follow_remb`` (None: nothing)."""
+    source = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    if "unpack_remb_fci(packet.fci)" not in source or "self._ssrc in ssrcs" not in source:
+        return "RTCRtpSender._handle_rtcp_packet no longer reads REMB for its _ssrc"
+    return None
 
 
 @dataclass
@@ -117,6 +225,8 @@ class Received:
     first_keyframe_at: float | None = None
     data: list[bytes] = field(default_factory=list)
     """The frames themselves, when recording (tests)."""
+    times: list[tuple[float, int, bool]] = field(default_factory=list)
+    """(arrival time, bytes, keyframe) of each frame, with the bot's ``timeline``."""
 
 
 class Bot:
@@ -131,6 +241,8 @@ class Bot:
         record: bool = False,
         stamp: bool = False,
         on_frame: Callable[[str, str, bytes, int], None] | None = None,
+        ladder: Sequence[Rung] | None = None,
+        timeline: bool = False,
     ) -> None:
         self.link = link
         self.name = name
@@ -147,6 +259,14 @@ class Bot:
         self.received: dict[tuple[str, str], Received] = {}
         self.audio = LoopTrack("audio", media.audio, 50) if media else None
         self.video = LoopTrack("video", media.video, media.fps, stamp) if media else None
+        if media and ladder:
+            # A publisher that adapts, like a browser: it follows the server's REMB.
+            self.video = LadderTrack(ladder, media.fps, stamp)
+        self.timeline = timeline
+        """Keep arrival and send times (the network lab measures freezes from them)."""
+        for track in (self.audio, self.video):
+            if track is not None:
+                track.timeline = timeline
         self.delays: list[float] = []
         """Send-to-arrival delays (s) of stamped video frames, while ``measuring``."""
         self.measuring = False
@@ -216,6 +336,8 @@ class Bot:
                         transceiver.sender.replaceTrack(track)
                         transceiver.direction = "sendonly"
                         on_keyframe_request(transceiver.sender, track.request_keyframe)
+                        if isinstance(track, LadderTrack):
+                            follow_remb(transceiver.sender, track.follow)
                 else:
                     kind = "audio" if info["kind"] == "audio" else "video"  # a screen is video
                     install_forwarding(transceiver.receiver, kind, self._sink(mid, info["kind"]))
@@ -237,6 +359,8 @@ class Bot:
                     received.first_keyframe_at = now
             if self.record:
                 received.data.append(data)
+            if self.timeline:
+                received.times.append((now, len(data), keyframe))
             if self.measuring and kind == "video":
                 sent = read_stamp(data)
                 if sent is not None:

@@ -1,0 +1,167 @@
+"""The network lab at small scale: one constrained subscriber, one lossy one (issue 14).
+
+Each scenario has three synthetic people, each in its own network namespace behind a veth;
+person 1's link is spoiled for 12 s. The tests assert what holds today and must keep holding
+(the shaping is real, audio reaches the constrained person, the others are unaffected, the
+lab leaves nothing behind). The targets the per-subscriber allocation must meet later are the
+``meets_*`` helpers below: call them once it exists (today they fail, so nothing calls them).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+from facilitator.bench import netlab, netmetrics
+from facilitator.bench.netscenarios import Outcome, Phase, Scenario, run, table
+
+WINDOW = 12.0
+
+
+@pytest.fixture(autouse=True)
+def lab_tools() -> None:
+    """The lab needs root, tc and iptables (``make test`` runs as root and installs them)."""
+    reason = netlab.unavailable()
+    if reason:
+        pytest.skip(reason)
+
+
+def during(outcome: Outcome) -> Phase:
+    """The window with the bad link."""
+    return next(p for p in outcome.phases if p.name == "during")
+
+
+def streams(phase: Phase, person: str, kind: str) -> dict[str, dict[str, Any]]:
+    """One subscriber's received streams of a kind, by publisher."""
+    window = phase.subscribers[person]["streams"]
+    return {key.split("/")[0]: w for key, w in window.items() if key.endswith(f"/{kind}")}
+
+
+def sent(phase: Phase, person: str, kind: str) -> int:
+    """Frames a person published in the phase."""
+    return int(phase.subscribers[person]["sent"][kind]["frames"])
+
+
+def assert_lab_removed() -> None:
+    """No lab veth, rule or namespace holder is left in this namespace."""
+    assert netlab.leftover_links() == []
+    assert netlab.leftover_rules() == []
+    assert [name for _, name in socket.if_nameindex()] == ["lo"]
+
+
+def assert_others_unaffected(outcome: Outcome) -> None:
+    """Everyone but person 1 keeps receiving every video and audio stream, at a steady rate."""
+    phase = during(outcome)
+    for person in phase.subscribers:
+        if person == outcome.bad:
+            continue
+        videos = streams(phase, person, "video")
+        assert len(videos) == 2, phase.subscribers[person]
+        for publisher, window in videos.items():
+            assert window["frames"] / window["seconds"] >= 10, (person, publisher, window)
+        for publisher, window in streams(phase, person, "audio").items():
+            expected = sent(phase, publisher, "audio")
+            assert window["frames"] >= 0.8 * expected, (person, publisher, window, expected)
+
+
+def test_a_constrained_subscriber() -> None:
+    # Publishers that cannot adapt: ~550 kbit/s of video each, whatever the server estimates.
+    scenario = Scenario(
+        "test-down-600", people=3, duration=WINDOW, baseline=2, down_kbit=600,
+        adapt=False, others_adapt=False,
+    )  # fmt: skip
+    outcome = run(scenario, progress=False)
+    assert_lab_removed()
+    assert outcome.connected
+    phase = during(outcome)
+    mine = phase.subscribers[outcome.bad]
+    # The cap is real: at most 600 kbit/s arrive, while the server offers more (two ~550 kbit/s
+    # videos and two audio streams).
+    assert 100 < mine["down_kbps"] <= 600 * 1.05, mine
+    assert mine["offered_kbps"] > mine["down_kbps"], mine
+    # Audio keeps reaching the constrained person from both others (today about half of it:
+    # it shares the full queue with the video; the allocation's target is under 1% loss).
+    audio = streams(phase, outcome.bad, "audio")
+    assert len(audio) == 2
+    for publisher, window in audio.items():
+        assert window["frames"] >= 0.2 * sent(phase, publisher, "audio"), (publisher, window)
+    # The harness's counters moved: frames, bytes and freezes were measured.
+    videos = streams(phase, outcome.bad, "video")
+    assert all(w["bytes"] > 0 for w in videos.values())
+    assert phase.summary["bad_frozen_pct"] >= 0 and phase.summary["others_down_kbps"] > 500
+    assert_others_unaffected(outcome)
+    assert "test-down-600" in table([outcome])
+
+
+def test_a_lossy_subscriber() -> None:
+    scenario = Scenario(
+        "test-loss-5", people=3, duration=WINDOW, baseline=2, down_loss=0.05,
+        adapt=False, others_adapt=False,
+    )  # fmt: skip
+    outcome = run(scenario, progress=False)
+    assert_lab_removed()
+    assert outcome.connected
+    phase = during(outcome)
+    # The loss is real (5% of ~600 audio packets each) and nothing else is lost on the way.
+    losses = [
+        netmetrics.loss(w["frames"], sent(phase, publisher, "audio"))
+        for publisher, w in streams(phase, outcome.bad, "audio").items()
+    ]
+    assert len(losses) == 2
+    assert 0.01 < sum(losses) / 2 < 0.15, losses
+    # Video keeps arriving (retransmissions and keyframes repair most of it).
+    for window in streams(phase, outcome.bad, "video").values():
+        assert window["frames"] > 0.3 * 30 * window["seconds"], window
+    assert_others_unaffected(outcome)
+
+
+# The targets of issue 14's allocation, for the next helper to call (they fail today).
+
+
+def meets_constrained_target(outcome: Outcome) -> None:
+    """A constrained subscriber gets every audio stream with < 1% loss and the speaker's video
+    at >= 20 fps, < 2% of the time frozen (the rest paused or thinned); the others see no change.
+    """
+    phase = during(outcome)
+    assert phase.summary["bad_audio_loss_pct"] < 1
+    best = max(streams(phase, outcome.bad, "video").values(), key=lambda w: w["frames"])
+    assert best["frames"] / best["seconds"] >= 20
+    assert best["frozen_s"] / best["seconds"] < 0.02
+    assert phase.summary["others_frozen_max_pct"] < 1
+    baseline = next(p for p in outcome.phases if p.name == "baseline")
+    assert phase.summary["others_down_kbps"] <= 1.1 * baseline.summary["others_down_kbps"]
+
+
+def meets_lossy_target(outcome: Outcome) -> None:
+    """With 5% loss on one person: the others see that person's video frozen < 2% of the time
+    with under 2 keyframes a minute; that person sees the others frozen < 3%."""
+    summary = during(outcome).summary
+    assert summary["seen_bad_frozen_max_pct"] < 2
+    assert max(int(x) for x in str(summary["others_kf_min"]).split("-")) < 2
+    assert summary["bad_frozen_max_pct"] < 3
+
+
+def meets_recovery_target(outcome: Outcome, within: float = 3.0) -> None:
+    """After the link is good again, audio and video return within ``within`` seconds."""
+    after = next(p for p in outcome.phases if p.name == "after")
+    assert after.summary["bad_recovery_s"] is not None
+    assert after.summary["bad_recovery_s"] <= within
+    assert after.summary["seen_bad_recovery_s"] is not None
+    assert after.summary["seen_bad_recovery_s"] <= within
+
+
+def test_freezes_follow_chromiums_definition() -> None:
+    """A 1 s hole in a 30 fps stream is one freeze of ~1 s; a stream that never came is frozen."""
+    steady = [(i / 30, 1000, i % 30 == 0) for i in range(300)]
+    window = netmetrics.window(steady, 2.0, 8.0, video=True)
+    assert window.frames == 180 and window.frozen_s == 0 and window.keyframes_per_min == 60
+    holed = [a for a in steady if not 4 <= a[0] < 5]
+    window = netmetrics.window(holed, 2.0, 8.0, video=True)
+    assert window.freezes == 1 and 1.0 <= window.frozen_s <= 1.05 and not window.usable
+    assert netmetrics.window([], 0.0, 5.0, video=True).frozen_share == 1.0
+    # Recovery: the stream runs 2 s without a freeze from the first frame after the hole.
+    assert netmetrics.recovery(holed, 3.0, 10.0) == pytest.approx(2.0, abs=0.05)
+    assert netmetrics.recovery(steady[:90], 0.0, 10.0) == 0.0
+    assert netmetrics.recovery(steady[:30], 0.0, 10.0) is None
