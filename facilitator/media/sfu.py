@@ -35,8 +35,8 @@ from .aiortc_seams import (
     bound_ssrcs,
     install_forwarding,
     limit_retransmissions,
+    offer_codecs,
     on_keyframe_request,
-    pin_codec,
     request_keyframe,
 )
 from .relay import Publisher, RelayTrack
@@ -106,7 +106,7 @@ class MediaPeer:
         for slot, kind in SLOTS.items():
             publisher = self.publisher(slot)
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
-            pin_codec(transceiver, CODECS[kind])
+            offer_codecs(transceiver, kind)
             bound_nacks(transceiver.receiver)
             if not room.config.transcode:
                 on_level = self._on_level if kind == "audio" else None
@@ -220,7 +220,7 @@ class MediaPeer:
     def _add_outgoing(self, kind: str) -> Outgoing:
         track = RelayTrack(kind)
         transceiver = self.pc.addTransceiver(track, direction="sendonly")
-        pin_codec(transceiver, CODECS[kind])
+        offer_codecs(transceiver, kind)
         limit_retransmissions(transceiver.sender)
 
         def forward_keyframe_request() -> None:
