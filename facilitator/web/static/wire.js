@@ -103,6 +103,7 @@
 /** @typedef {{sdp: string, tracks?: Record<string, TrackInfo>}} Offer */
 /** @typedef {{reason?: string}} MediaEnded */
 /** @typedef {{person?: string | null}} Speaking */
+/** @typedef {{constrained?: boolean}} Network */
 /** @typedef {{person: string, reaction: string, t?: number}} Reaction */
 
 /**
