@@ -36,18 +36,25 @@ these seams are used (``tests/test_media_units.py`` fails loudly if an aiortc up
    around the same call). The sender's ``__packet_count``, ``__octet_count``,
    ``__rtp_timestamp`` and ``__ntp_timestamp`` are kept true, so its sender reports let
    browsers sync audio and video; its own loop idles on a track that never yields a frame.
+13. ``RTCRtpTransceiver._codecs`` (what aiortc negotiated) is a property on the server's
+   transceivers (``offer_codecs``), so Opus carries ``usedtx=1;useinbandfec=1`` and VP8 its RTX.
+14. ``aioice.ice.Connection.query_consent`` is replaced (``tolerant_consent``): aioice closes a
+   connection after a few consent checks of one try each fail, which a busy server causes itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import logging
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aioice.ice
+import aioice.stun
 import pylibsrtp
 from aiortc import (
     RTCDtlsTransport,
@@ -58,6 +65,7 @@ from aiortc import (
 )
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import RtpReceiver, RtpRouter, State
+from aiortc.rtcpeerconnection import filter_preferred_codecs
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver as _Receiver
 from aiortc.rtcrtpreceiver import StreamStatistics
@@ -159,6 +167,8 @@ def check_seams() -> None:
     if getattr(connect, "__qualname__", "") != _CONNECT_TASK:
         problems.append("RTCPeerConnection.__connect is gone (quiet_failed_connects)")
     problems += packet_path_problems()
+    problems.extend(_codec_problems())
+    problems.extend(_consent_problems())
     if problems:
         raise SeamError("aiortc internals moved: " + "; ".join(problems))
 
@@ -546,6 +556,72 @@ def pin_codec(transceiver: RTCRtpTransceiver, mime_type: str) -> None:
     transceiver.setCodecPreferences(codecs)
 
 
+OPUS_PARAMETERS: dict[str, int | str | None] = {"usedtx": 1, "useinbandfec": 1}
+"""fmtp the server's offers ask browsers for: silence costs almost nothing (DTX), and a lost
+packet can be rebuilt from the next one (in-band FEC)."""
+OFFERED = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
+"""The codecs offered for each kind: one codec (aiortc sends with the first), and VP8's RTX."""
+
+
+class ParameterizedTransceiver(RTCRtpTransceiver):
+    """An aiortc transceiver whose negotiated codecs carry extra fmtp parameters.
+
+    aiortc assigns ``_codecs`` when it makes an offer or applies an answer, from its
+    process-wide codec table; the copies kept here add ``extra`` to codecs of those MIME types,
+    so only the server's own transceivers change and the table stays as it is.
+    """
+
+    extra: dict[str, dict[str, int | str | None]]
+    """Lower-case MIME type -> parameters to add."""
+
+    @property
+    def _codecs(self) -> list[RTCRtpCodecParameters]:
+        codecs: list[RTCRtpCodecParameters] = self.__dict__.get("_parameterized_codecs", [])
+        return codecs
+
+    @_codecs.setter
+    def _codecs(self, codecs: list[RTCRtpCodecParameters]) -> None:
+        chosen = []
+        for codec in codecs:
+            extra = self.__dict__.get("extra", {}).get(codec.mimeType.lower())
+            if extra and not is_rtx(codec):
+                codec = copy.deepcopy(codec)
+                codec.parameters = {**codec.parameters, **extra}
+            chosen.append(codec)
+        self.__dict__["_parameterized_codecs"] = chosen
+
+
+def offer_codecs(transceiver: RTCRtpTransceiver, kind: str) -> None:
+    """Offer Opus with DTX and in-band FEC, or VP8 with RTX, and nothing else."""
+    wanted = OFFERED[kind]
+    capabilities = RTCRtpSender.getCapabilities(transceiver.kind).codecs
+    codecs = [c for m in wanted for c in capabilities if c.mimeType.lower() == m.lower()]
+    if len(codecs) != len(wanted):
+        raise SeamError(f"aiortc offers no {' and '.join(wanted)}")
+    transceiver.setCodecPreferences(codecs)
+    if kind == "audio":
+        transceiver.__class__ = ParameterizedTransceiver
+        transceiver.__dict__["extra"] = {"audio/opus": dict(OPUS_PARAMETERS)}
+
+
+def _codec_problems() -> list[str]:
+    problems = []
+    offer = inspect.getsource(RTCPeerConnection.createOffer)
+    if "transceiver._codecs = filter_preferred_codecs(" not in offer:
+        problems.append("RTCPeerConnection.createOffer no longer assigns transceiver._codecs")
+    if "transceiver._codecs = common" not in inspect.getsource(
+        RTCPeerConnection.setRemoteDescription
+    ):
+        problems.append("RTCPeerConnection.setRemoteDescription no longer sets _codecs")
+    if "self._codecs: list[RTCRtpCodecParameters] = []" not in inspect.getsource(
+        RTCRtpTransceiver.__init__
+    ):
+        problems.append("RTCRtpTransceiver.__init__ no longer keeps _codecs")
+    if "rtx_enabled" not in inspect.getsource(filter_preferred_codecs):
+        problems.append("aiortc no longer adds RTX for a preferred codec")
+    return problems
+
+
 _ORIGINAL_HOST_ADDRESSES = aioice.ice.get_host_addresses
 
 
@@ -585,6 +661,69 @@ def _guarded_datagram_received(
 def guard_datagrams() -> None:
     """Drop empty datagrams, and non-STUN ones from strangers, before aiortc sees them."""
     aioice.ice.StunProtocol.datagram_received = _guarded_datagram_received  # type: ignore[method-assign]
+
+
+CONSENT_RETRANSMISSIONS = 2
+"""Each consent check is sent again up to twice (aioice: never): tries 0.5 s then 1 s apart, and
+2 s for the last answer, so a response held up by a busy event loop still counts."""
+CONSENT_FAILURES = 6
+"""Failed checks in a row (each about 5 s after the last) before a connection is closed: about
+50 s without any answer, where aioice's one-try checks give up after 33 s of answers later than
+0.5 s."""
+_ORIGINAL_QUERY_CONSENT = aioice.ice.Connection.query_consent
+
+
+async def tolerant_query_consent(connection: aioice.ice.Connection) -> None:
+    """aioice's consent freshness loop (RFC 7675), with retries and a log line on closing."""
+    assert connection.remote_password is not None
+    key = connection.remote_password.encode("utf8")
+    failures = 0
+    while True:
+        interval = float(aioice.ice.CONSENT_INTERVAL)
+        await asyncio.sleep(interval * (0.8 + 0.4 * random.random()))
+        for pair in list(connection._nominated.values()):
+            request = connection.build_request(pair, nominate=False)
+            try:
+                await pair.protocol.request(
+                    request,
+                    pair.remote_addr,
+                    integrity_key=key,
+                    retransmissions=CONSENT_RETRANSMISSIONS,
+                )
+                failures = 0
+            except aioice.stun.TransactionError:
+                failures += 1
+            if failures >= CONSENT_FAILURES:
+                log.warning(
+                    "closing a media connection: %d consent checks in a row got no answer",
+                    failures,
+                )
+                connection._query_consent_task = None  # close() must not cancel this task
+                await connection.close()
+                return
+
+
+def tolerant_consent() -> None:
+    """Make every ICE connection's consent checks tolerant (process-wide, like aioice's)."""
+    aioice.ice.Connection.query_consent = tolerant_query_consent  # type: ignore[assignment]
+
+
+def _consent_problems() -> list[str]:
+    problems = []
+    source = inspect.getsource(_ORIGINAL_QUERY_CONSENT)
+    for needed in (
+        "self._nominated.values()",
+        "self.build_request(pair, nominate=False)",
+        "retransmissions=0",
+        "CONSENT_FAILURES",
+        "self._query_consent_task = None",
+        "self.close()",
+    ):
+        if needed not in source:
+            problems.append(f"aioice Connection.query_consent no longer has {needed}")
+    if "self.query_consent()" not in inspect.getsource(aioice.ice.Connection.connect):
+        problems.append("aioice Connection.connect no longer starts query_consent")
+    return problems
 
 
 _CONNECT_TASK = "RTCPeerConnection.__connect"

@@ -34,7 +34,7 @@ from .aiortc_seams import (
     bound_ssrcs,
     forward_packets,
     limit_retransmissions,
-    pin_codec,
+    offer_codecs,
     request_keyframe,
 )
 from .forward import Batch, PacketPublisher, PacketSubscriber
@@ -107,7 +107,7 @@ class MediaPeer:
         for slot, kind in SLOTS.items():
             publisher = self.publisher(slot)
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
-            pin_codec(transceiver, CODECS[kind])
+            offer_codecs(transceiver, kind)
             bound_nacks(transceiver.receiver)
             if not room.config.transcode:
                 forward_packets(transceiver.receiver, publisher.on_packet)
@@ -225,7 +225,7 @@ class MediaPeer:
             track = PacketSubscriber(kind, self.room.batch)
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
             track.bind(transceiver.sender)
-        pin_codec(transceiver, CODECS[kind])
+        offer_codecs(transceiver, kind)
         out = Outgoing(transceiver, track, kind)
         self.outgoing.append(out)
         return out

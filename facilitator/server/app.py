@@ -17,6 +17,7 @@ from ..media.aiortc_seams import (
     guard_datagrams,
     quiet_failed_connects,
     restrict_host_addresses,
+    tolerant_consent,
 )
 from ..media.sfu import MediaConfig, Sfu
 from ..store import open_store
@@ -84,6 +85,7 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     app[touch.TOUCH_LIMITS] = touch.TouchLimits()
     check_seams()
     guard_datagrams()
+    tolerant_consent()
     restrict_host_addresses(config.ice_addresses)
     servers = [RTCIceServer(**server) for server in config.ice_servers]
     app[pages.CREATED] = pages.CreatedViews()

@@ -42,6 +42,8 @@ SERVER_TYPES = frozenset(
         "media-ended",
         "speaking",
         "reaction",
+        # Allocation: this subscriber gets fewer videos for its network (not sent before wiring).
+        "network",
         # Rounds in small groups.
         "grouped",
         "round-warning",

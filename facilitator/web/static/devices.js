@@ -5,6 +5,7 @@ import { initials } from "./format.js";
 import { LocalMedia } from "./localmedia.js";
 import { MediaLink } from "./peer.js";
 import { tileOf } from "./people.js";
+import { LABELS, QualityMeter, grade } from "./quality.js";
 import { setScreen } from "./stage.js";
 import { S, act, conn } from "./state.js";
 import { getItem, setItem } from "./storage.js";
@@ -17,6 +18,7 @@ const MIC_KEY = "facilitator.mic";
 const CAMERA_DEVICE_KEY = "facilitator.cameraDevice";
 const MIC_DEVICE_KEY = "facilitator.micDevice";
 const OPEN_WAIT_MS = 4000;
+const QUALITY_MS = 2000;
 
 /** The camera and microphone (localmedia.js); null where the browser has no WebRTC. */
 export const media = LocalMedia.supported()
@@ -241,7 +243,61 @@ export function paintTileMedia(personId) {
   if (current && current !== video) current.remove();
   if (video && video.parentNode !== holder) holder.appendChild(video);
   setClass(tile.node, "has-video", Boolean(video) && show);
+  if (personId === me) paintQuality(tile.node);
 }
+
+// ---------------------------------------------------------------- your connection's quality
+
+const meter = new QualityMeter();
+/** @type {import("./quality.js").Grade | null} this browser's connection, from its own getStats() */
+let ownGrade = null;
+
+/**
+ * Show the connection's grade on the person's own tile (nothing until there is one).
+ * @param {HTMLElement} tileNode
+ */
+function paintQuality(tileNode) {
+  const info = tileNode.querySelector(".tile-info");
+  let badge = /** @type {HTMLElement | null} */ (tileNode.querySelector(".tile-quality"));
+  if (!ownGrade || !info) {
+    badge?.remove();
+    return;
+  }
+  if (!badge) {
+    badge = el("span", { className: "tile-quality" });
+    info.appendChild(badge);
+  }
+  if (badge.dataset.quality === ownGrade) return;
+  badge.dataset.quality = ownGrade;
+  badge.title = "Your connection: " + LABELS[ownGrade].toLowerCase();
+  setText(badge, "Connection: " + LABELS[ownGrade].toLowerCase());
+}
+
+/**
+ * Set the grade shown (the sampler below, or the browser tests' hook).
+ * @param {import("./quality.js").Grade | null} value
+ */
+export function showQuality(value) {
+  ownGrade = value;
+  const tile = S.you ? tileOf(S.you.id) : undefined;
+  if (tile) paintQuality(tile.node);
+}
+
+async function sampleQuality() {
+  const pc = link?.pc;
+  if (!pc || pc.connectionState !== "connected") {
+    if (ownGrade) showQuality(null);
+    return;
+  }
+  try {
+    const report = await pc.getStats();
+    showQuality(grade(meter.sample(/** @type {Iterable<Record<string, unknown>>} */ (report.values()))));
+  } catch {
+    // The connection closed while sampling: the next sample says so.
+  }
+}
+
+if (link) setInterval(() => void sampleQuality(), QUALITY_MS);
 
 if (media && link) {
   media.onlocal = (stream) => {

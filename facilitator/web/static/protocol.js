@@ -19,6 +19,7 @@ const NO_RECONNECT_CODES = [4401, 4403, 4404, 4409];
 /** @typedef {import("./wire.js").Offer} Offer */
 /** @typedef {import("./wire.js").MediaEnded} MediaEnded */
 /** @typedef {import("./wire.js").Speaking} Speaking */
+/** @typedef {import("./wire.js").Network} Network */
 /** @typedef {import("./wire.js").Reaction} Reaction */
 /** @typedef {import("./wire.js").Grouped} Grouped */
 /** @typedef {import("./wire.js").RoundWarning} RoundWarning */
@@ -109,6 +110,8 @@ export class MeetingConnection {
     this.onmediaended = noop;
     /** @type {(value: Speaking) => void} */
     this.onspeaking = noop;
+    /** @type {(value: Network) => void} */
+    this.onnetwork = noop;
     /** @type {(value: Reaction) => void} */
     this.onreaction = noop;
     /** @type {(value: Grouped) => void} */
@@ -438,6 +441,9 @@ export class MeetingConnection {
         break;
       case "help":
         this.#safely(() => this.onhelp(value));
+        break;
+      case "network":
+        this.#safely(() => this.onnetwork(value));
         break;
       default:
         break;

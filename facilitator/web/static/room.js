@@ -1,8 +1,10 @@
 // The meeting page's entry module (room.html loads only this one): the room layout, joining and
 // leaving, the connection's callbacks, and render().
 //
-// Test hook: this module alone sets `window.__facilitatorTest = {media}` (the LocalMedia), so the
-// browser tests can check what the page sends and plays. Nothing on the page reads it.
+// Test hook: this module alone sets `window.__facilitatorTest = {media, quality, network}` (the
+// LocalMedia; the own tile's connection grade, as devices.showQuality; and what a `network`
+// message does), so the browser tests can check what the page sends and plays, and show states a
+// loopback network never has. Nothing on the page reads it.
 
 import {
   agendaSection, nowTitle, passButton, renderAgenda, renderIcebreaker, renderNow,
@@ -61,12 +63,26 @@ const roomHeader = el("header", { className: "topbar" },
   el("div", { className: "topbar-title" }, el("div", { className: "room-heading" }, roomHeading, clockBadge), nowTitle),
   el("div", { className: "timers" }, ...timerBoxes),
   el("div", { className: "topbar-meta" }, endsAt));
-stageBanners.append(hardStopBanner, mutedBanner, endedBanner, devices.soundButton, devices.noteSlot);
+/** Says when the server sends this person fewer videos for their connection (`network`). */
+const networkNotice = el("div", { id: "network-notice", role: "status", "aria-live": "polite" });
+stageBanners.append(hardStopBanner, mutedBanner, endedBanner, networkNotice, devices.soundButton, devices.noteSlot);
 // During a round: your group (or why you are in the main room) and a facilitator's broadcast
 // above the tiles, in the stage's flow so they never cover the group's names.
 stage.insertBefore(groupCard, tiles);
 stage.insertBefore(broadcastBanner, tiles);
 stage.insertBefore(mainRoomNote, tiles);
+
+/**
+ * The server's `network` message: show or clear the "fewer videos" notice.
+ * @param {import("./wire.js").Network} value
+ */
+function showNetwork(value) {
+  const shown = networkNotice.firstChild !== null;
+  if (Boolean(value.constrained) === shown) return;
+  networkNotice.replaceChildren(...(value.constrained
+    ? [el("p", { className: "banner banner-info" }, "Your connection is weak: showing fewer videos.")]
+    : []));
+}
 
 // The "More" menu: the settings that do not need to be one tap away.
 const selfViewButton = el("button", { type: "button", id: "self-view", className: "button button-small", "aria-pressed": "false" }, "Hide self view");
@@ -273,6 +289,7 @@ function showEnded() {
 // ---------------------------------------------------------------- connection callbacks
 
 conn.onjoined = (value) => {
+  showNetwork({ constrained: false }); // the server says again if it still holds videos back
   S.you = value.you || S.you;
   setItem("session", keys.joined, "1");
   setStatus("");
@@ -368,6 +385,8 @@ conn.onmediaended = (value) => {
     toast("Your camera and microphone are now used in your other tab or window.");
   }
 };
+
+conn.onnetwork = (value) => showNetwork(value);
 
 conn.onspeaking = (value) => {
   S.speaking = value.person || null;
@@ -495,7 +514,9 @@ function start() {
   app.append(screens.statusLine, ...screens.screenNodes, roomScreen, toasts);
   if (screens.keyError) app.insertBefore(screens.keyError, app.firstChild);
   setInterval(tick, TICK_MS);
-  /** @type {Window & {__facilitatorTest?: {media: typeof media}}} */ (window).__facilitatorTest = { media };
+  /** @type {Window & {__facilitatorTest?: object}} */ (window).__facilitatorTest = {
+    media, quality: devices.showQuality, network: showNetwork,
+  };
 
   screens.nameInput.value = S.name;
   renderChimes();

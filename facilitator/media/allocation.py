@@ -1,0 +1,359 @@
+"""What each subscriber receives when its network cannot take everything: a pure policy.
+
+No aiortc and no asyncio: every method that depends on time takes ``now`` (tests drive it with a
+fake clock, like the domain). The SFU feeds it REMBs, receiver-report loss and who is relevant,
+and carries out its plans (see docs/media.md, "Allocation"):
+
+- ``DownlinkEstimate``: one subscriber's downlink from its REMB and the loss it reports
+  (Galène's rule: over 10% loss cut, under 2% grow slowly up to the REMB, between hold).
+- ``relevance_order``: the featured stream (screen share, icebreaker speaker), the active
+  speaker, recent speakers, then tile order; only what the person has on screen.
+- ``SubscriberAllocation``: audio first, then video fitted to the budget at full rate, thinned
+  (temporal layers) or paused, with hysteresis so streams do not flap.
+- ``PublisherCap``: the REMB to send towards a publisher.
+- ``KeyframeLimiter``: one subscriber cannot raise everyone's keyframe rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+Level = Literal["full", "thin-1", "thin-2", "paused"]
+LEVELS: tuple[Level, ...] = ("full", "thin-1", "thin-2", "paused")
+"""From best to worst; a plan gives every video stream one of these."""
+RATE: dict[Level, float] = {"full": 1.0, "thin-1": 0.6, "thin-2": 0.35, "paused": 0.0}
+"""Share of a stream's full bitrate each level costs (VP8 temporal layers, measured roughly)."""
+FRAME_RATE: dict[Level, float] = {"full": 1.0, "thin-1": 0.5, "thin-2": 0.25, "paused": 0.0}
+"""Share of the frame rate each level keeps."""
+MAX_TEMPORAL_LAYER: dict[Level, int | None] = {"full": 2, "thin-1": 1, "thin-2": 0, "paused": None}
+"""The temporal layer a forwarder keeps up to for each level (None: forward nothing)."""
+
+AUDIO_KBPS = 40.0
+"""What one Opus stream takes, with headers; audio is always served first."""
+FLOOR_KBPS = 150.0
+"""A downlink estimate never falls below this (loss alone must not starve a subscriber)."""
+CUT_LOSS = 0.10
+"""Loss above which the estimate is cut, by a factor (1 - loss / 2)."""
+GROW_LOSS = 0.02
+"""Loss below which the estimate grows, by GROWTH_PER_SECOND, up to the REMB."""
+GROWTH_PER_SECOND = 0.08
+"""Growth of an estimate per second of good reports (8%)."""
+MAX_GROWTH_STEP = 1.0
+"""Seconds counted at most between two reports (a silent subscriber does not grow)."""
+RESUME_MARGIN = 0.2
+"""A stream goes up a level only when the budget exceeds the need by this share..."""
+RESUME_SECONDS = 3.0
+"""...for this many seconds in a row."""
+RECENT_SECONDS = 20.0
+"""Someone who spoke within this many seconds ranks as a recent speaker."""
+CAP_FLOOR_KBPS = 100.0
+"""The lowest REMB sent towards a publisher."""
+CAP_CEILING_KBPS = 2500.0
+"""The highest REMB sent towards a publisher (and an uplink's estimate before any loss)."""
+KEYFRAME_INTERVAL = 2.0
+"""Seconds between two keyframe requests forwarded for one subscriber and one publisher."""
+
+
+def _cut_or_grow(
+    estimate: float, loss: float, elapsed: float, floor: float, ceiling: float
+) -> float:
+    """Galène's rule for one report: cut on high loss, grow slowly on low loss, else hold."""
+    if loss > CUT_LOSS:
+        estimate *= 1.0 - loss / 2.0
+    elif loss < GROW_LOSS:
+        step = min(max(elapsed, 0.0), MAX_GROWTH_STEP)
+        estimate *= (1.0 + GROWTH_PER_SECOND) ** step
+    return max(floor, min(ceiling, estimate))
+
+
+@dataclass
+class DownlinkEstimate:
+    """One subscriber's downlink in kbit/s, from the REMB it sends and the loss it reports."""
+
+    floor: float = FLOOR_KBPS
+    remb: float | None = None
+    """The subscriber's last REMB (its own estimate): the ceiling."""
+    estimate: float | None = None
+    """Our estimate; None until the first REMB (nothing is known: nothing is held back)."""
+    reported_at: float | None = None
+    """When the last loss report came."""
+    cut_at: float | None = None
+    """When loss last cut the estimate (the subscriber is recovering for a while after)."""
+
+    def on_remb(self, kbps: float, now: float) -> None:
+        """Take a REMB: it bounds the estimate from above (and starts it)."""
+        self.remb = max(self.floor, kbps)
+        if self.estimate is None:
+            self.estimate = self.remb
+            self.reported_at = now
+        self.estimate = min(self.estimate, self.remb)
+
+    def on_loss(self, fraction: float, now: float) -> None:
+        """Take the loss fraction (0..1) of a receiver report."""
+        if self.estimate is None or self.remb is None:
+            return
+        elapsed = 0.0 if self.reported_at is None else now - self.reported_at
+        self.reported_at = now
+        before = self.estimate
+        self.estimate = _cut_or_grow(before, fraction, elapsed, self.floor, self.remb)
+        if self.estimate < before:
+            self.cut_at = now
+
+    def kbps(self) -> float | None:
+        """The downlink to plan for (None: unknown, so nothing is held back)."""
+        return self.estimate
+
+    def recovering(self, now: float, seconds: float = RESUME_SECONDS) -> bool:
+        """True shortly after loss cut the estimate."""
+        return self.cut_at is not None and now - self.cut_at < seconds
+
+
+@dataclass(frozen=True)
+class VideoStream:
+    """One video a subscriber could receive: a camera or a shared screen."""
+
+    key: str
+    """Names the stream in a plan (a person id, or e.g. ``"<person>/screen"``)."""
+    person: str
+    """Whose it is (visibility and speaking are by person)."""
+    kbps: float
+    """What it takes at full rate."""
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What matters in the room now, the same for every subscriber."""
+
+    featured: tuple[str, ...] = ()
+    """Stream keys first of all: the screen share, the icebreaker speaker's camera."""
+    speaker: str | None = None
+    """The active speaker (a person id)."""
+    last_spoke: Mapping[str, float] = field(default_factory=dict)
+    """Person id -> when they last were the active speaker."""
+    tiles: tuple[str, ...] = ()
+    """Person ids in the order the page lays out their tiles."""
+
+
+def relevance_order(
+    streams: Iterable[VideoStream],
+    focus: Focus,
+    visible: set[str] | None,
+    now: float,
+    recent: float = RECENT_SECONDS,
+) -> list[VideoStream]:
+    """The streams a subscriber has on screen, most relevant first.
+
+    ``visible`` is the set of people whose tiles the page shows (None: not reported yet, so
+    all; an empty set: a hidden tab or a minimised stage, which gets audio only).
+    """
+    tile_index = {person: i for i, person in enumerate(focus.tiles)}
+
+    def rank(stream: VideoStream) -> tuple[int, float, str]:
+        if stream.key in focus.featured:
+            return (0, float(focus.featured.index(stream.key)), stream.key)
+        if stream.person == focus.speaker:
+            return (1, 0.0, stream.key)
+        spoke = focus.last_spoke.get(stream.person)
+        if spoke is not None and now - spoke <= recent:
+            return (2, -spoke, stream.key)  # the most recent first
+        return (3, float(tile_index.get(stream.person, len(tile_index))), stream.key)
+
+    shown = [s for s in streams if visible is None or s.person in visible]
+    return sorted(shown, key=rank)
+
+
+def _cost(stream: VideoStream, level: Level) -> float:
+    return stream.kbps * RATE[level]
+
+
+def _best_fit(stream: VideoStream, current: Level, left: float) -> Level:
+    """The best level not below ``current`` whose extra cost fits in ``left``."""
+    for level in LEVELS[: LEVELS.index(current) + 1]:
+        if _cost(stream, level) - _cost(stream, current) <= left:
+            return level
+    return current
+
+
+def fit(streams: Sequence[VideoStream], budget: float, leads: int) -> dict[str, Level]:
+    """Fit video (most relevant first) into ``budget`` kbit/s.
+
+    The first ``leads`` streams (featured, active speaker) get the best level that fits; then
+    every other stream gets the lowest layer if it fits (seeing everyone beats seeing one
+    well), and what is left raises streams a level at a time in order of relevance.
+    """
+    levels: dict[str, Level] = {s.key: "paused" for s in streams}
+    left = budget
+    for stream in streams[:leads]:
+        levels[stream.key] = _best_fit(stream, "paused", left)
+        left -= _cost(stream, levels[stream.key])
+    for stream in streams[leads:]:
+        if _cost(stream, "thin-2") <= left:
+            levels[stream.key] = "thin-2"
+            left -= _cost(stream, "thin-2")
+    for stream in streams[leads:]:
+        if levels[stream.key] == "paused":
+            continue
+        before = levels[stream.key]
+        levels[stream.key] = _best_fit(stream, before, left)
+        left -= _cost(stream, levels[stream.key]) - _cost(stream, before)
+    return levels
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one subscriber receives: each video stream's level, and whether it is held back."""
+
+    levels: dict[str, Level]
+    """Stream key -> level; streams off screen are paused."""
+    constrained: bool
+    """True when a stream on screen is thinned or paused for the network (the UI says so)."""
+
+    def kbps(self, streams: Iterable[VideoStream]) -> float:
+        """What the plan's video costs."""
+        return sum(_cost(s, self.levels.get(s.key, "paused")) for s in streams)
+
+
+@dataclass
+class SubscriberAllocation:
+    """One subscriber's plan over time: down at once, up only with margin and after a while."""
+
+    margin: float = RESUME_MARGIN
+    hold: float = RESUME_SECONDS
+    levels: dict[str, Level] = field(default_factory=dict)
+    """The current level of each stream on screen."""
+    rising_since: dict[str, float] = field(default_factory=dict)
+    """Stream key -> since when it could go up (with margin), continuously."""
+
+    def update(
+        self,
+        budget: float | None,
+        audio_streams: int,
+        ordered: Sequence[VideoStream],
+        hidden: Iterable[VideoStream],
+        now: float,
+        leads: int = 1,
+    ) -> Plan:
+        """The plan for now.
+
+        ``budget``: the downlink estimate (None: unknown, everything full); ``audio_streams``:
+        how many audio streams the subscriber receives (served first); ``ordered``: the video
+        on screen, most relevant first (``relevance_order``); ``hidden``: video off screen
+        (always paused); ``leads``: how many of ``ordered`` are featured or the speaker.
+        """
+        hidden_levels: dict[str, Level] = {s.key: "paused" for s in hidden}
+        if budget is None:
+            self.levels = {s.key: "full" for s in ordered}
+            self.rising_since.clear()
+            return Plan({**hidden_levels, **self.levels}, constrained=False)
+        video = max(0.0, budget - audio_streams * AUDIO_KBPS)
+        now_fits = fit(ordered, video, leads)
+        with_margin = fit(ordered, video / (1.0 + self.margin), leads)
+        levels: dict[str, Level] = {}
+        for stream in ordered:
+            key = stream.key
+            current = self.levels.get(key, now_fits[key])  # a new stream starts where it fits
+            fits = now_fits[key]
+            if LEVELS.index(fits) > LEVELS.index(current):
+                levels[key] = fits  # down at once
+                self.rising_since.pop(key, None)
+                continue
+            # Never above what fits now, so holding levels keeps the plan within the budget.
+            target = max(LEVELS.index(with_margin[key]), LEVELS.index(fits))
+            if target < LEVELS.index(current):
+                since = self.rising_since.setdefault(key, now)
+                if now - since >= self.hold:
+                    current = LEVELS[target]
+                    self.rising_since.pop(key, None)
+            else:
+                self.rising_since.pop(key, None)
+            levels[key] = current
+        for key in list(self.rising_since):
+            if key not in levels:
+                del self.rising_since[key]
+        self.levels = levels
+        constrained = any(level != "full" for level in levels.values())
+        return Plan({**hidden_levels, **levels}, constrained)
+
+
+def allowance(plan: Plan, stream: VideoStream, budget: float | None, spare: float) -> float:
+    """What one subscriber can take of a stream: its level's rate, plus the spare budget when
+    the stream is at full rate (it could take more), or unlimited when the budget is unknown."""
+    level = plan.levels.get(stream.key, "paused")
+    if level == "full" and budget is None:
+        return float("inf")
+    extra = max(0.0, spare) if level == "full" else 0.0
+    return _cost(stream, level) + extra
+
+
+@dataclass
+class PublisherCap:
+    """The REMB to send towards one publisher.
+
+    It is what the publisher's best-served subscriber can take of it, within
+    [floor, ceiling], and never more than the publisher's own uplink estimate, which loss on
+    its uplink cuts and good reports restore (the same rule as a downlink).
+    """
+
+    floor: float = CAP_FLOOR_KBPS
+    ceiling: float = CAP_CEILING_KBPS
+    uplink: float = CAP_CEILING_KBPS
+    """Our estimate of the publisher's uplink."""
+    reported_at: float | None = None
+
+    def on_uplink_loss(self, fraction: float, now: float) -> None:
+        """Take the loss the publisher's receiver reports show on its uplink (0..1)."""
+        elapsed = 0.0 if self.reported_at is None else now - self.reported_at
+        self.reported_at = now
+        self.uplink = _cut_or_grow(self.uplink, fraction, elapsed, self.floor, self.ceiling)
+
+    def kbps(self, allowances: Iterable[float]) -> float:
+        """The REMB to send, given what each subscriber can take (nobody watching: the floor)."""
+        best = max(allowances, default=self.floor)
+        return max(self.floor, min(best, self.ceiling, self.uplink))
+
+
+@dataclass
+class KeyframeLimiter:
+    """Decides which subscribers' keyframe requests (PLI/FIR) go on to a publisher.
+
+    At most one request per subscriber per publisher per ``interval``; a subscriber that just
+    resumed a stream or is recovering from loss first waits ``interval`` for the publisher's
+    next keyframe (asked for by someone else, or periodic) before its own request goes on.
+    """
+
+    interval: float = KEYFRAME_INTERVAL
+    forwarded_at: dict[tuple[str, str], float] = field(default_factory=dict)
+    """(subscriber, publisher) -> when a request of theirs was last forwarded."""
+    waiting_since: dict[tuple[str, str], float] = field(default_factory=dict)
+    """(subscriber, publisher) -> since when it waits for the next keyframe."""
+
+    def wait_for_keyframe(self, subscriber: str, publisher: str, now: float) -> None:
+        """The subscriber just resumed this stream or is recovering: let it wait first."""
+        self.waiting_since.setdefault((subscriber, publisher), now)
+
+    def on_keyframe(self, publisher: str) -> None:
+        """The publisher sent a keyframe: everyone waiting for one has it."""
+        for key in [k for k in self.waiting_since if k[1] == publisher]:
+            del self.waiting_since[key]
+
+    def request(self, subscriber: str, publisher: str, now: float) -> bool:
+        """True when this request should be forwarded to the publisher."""
+        key = (subscriber, publisher)
+        since = self.waiting_since.get(key)
+        if since is not None:
+            if now - since < self.interval:
+                return False
+            del self.waiting_since[key]
+        last = self.forwarded_at.get(key)
+        if last is not None and now - last < self.interval:
+            return False
+        self.forwarded_at[key] = now
+        return True
+
+    def forget(self, person: str) -> None:
+        """Drop what is kept for someone who left (as subscriber or publisher)."""
+        for table in (self.forwarded_at, self.waiting_since):
+            for key in [k for k in table if person in k]:
+                del table[key]

@@ -1,0 +1,88 @@
+"""Your own connection's quality on your tile, and the notice when the server sends fewer videos.
+
+The grading runs in the page (static/quality.js has no DOM, so it is tested here by importing it);
+the notice is driven through the documented test hook, as the server does not send `network` yet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Browser, expect
+
+from ..integration.harness import ServerProcess
+from .test_video import join, media_browser, media_server, pytestmark
+
+__all__ = ["media_browser", "media_server", "pytestmark"]
+
+OWN_QUALITY = "#tiles article.tile.is-you .tile-info .tile-quality"
+
+GRADES = """async () => {
+    const q = await import("/static/quality.js");
+    const meter = new q.QualityMeter();
+    const first = meter.sample([
+        {type: "inbound-rtp", id: "in1", packetsLost: 0, packetsReceived: 100},
+    ]);
+    const lossy = meter.sample([
+        {type: "inbound-rtp", id: "in1", packetsLost: 12, packetsReceived: 188},
+        {type: "candidate-pair", nominated: true, state: "succeeded", currentRoundTripTime: 0.03},
+    ]);
+    const uplink = new q.QualityMeter().sample([
+        {type: "remote-inbound-rtp", fractionLost: 0.05, roundTripTime: 0.1},
+        {type: "candidate-pair", nominated: false, state: "succeeded", currentRoundTripTime: 2},
+    ]);
+    return {
+        nothing: q.grade({loss: null, rtt: null}),
+        good: q.grade({loss: 0, rtt: 0.05}),
+        lossFair: q.grade({loss: 0.05, rtt: null}),
+        rttFair: q.grade({loss: null, rtt: 0.3}),
+        lossWeak: q.grade({loss: 0.2, rtt: 0.05}),
+        rttWeak: q.grade({loss: 0, rtt: 0.8}),
+        first, lossy, uplink,
+    };
+}"""
+
+
+def test_own_tile_shows_connection_quality_and_the_fewer_videos_notice(
+    media_server: ServerProcess, media_browser: Browser, artifacts: Path
+) -> None:
+    errors: list[str] = []
+    sam = join(media_browser, media_server.facilitator, "Sam", errors)
+    ana = join(media_browser, media_server.participant, "Ana", errors)
+    # Loopback loses nothing and answers at once: both see "good" on their own tile only.
+    for page in (sam, ana):
+        badge = page.locator(OWN_QUALITY)
+        expect(badge).to_have_attribute("data-quality", "good", timeout=20_000)
+        expect(badge).to_have_text("Connection: good")
+        expect(page.locator("#tiles article.tile:not(.is-you) .tile-quality")).to_have_count(0)
+
+    grades = sam.evaluate(GRADES)
+    assert grades["nothing"] is None
+    assert grades["good"] == "good"
+    assert grades["lossFair"] == grades["rttFair"] == "fair"
+    assert grades["lossWeak"] == grades["rttWeak"] == "weak"
+    assert grades["first"] == {"loss": None, "rtt": None}  # inbound loss needs two samples
+    assert grades["lossy"]["loss"] == 0.12 and grades["lossy"]["rtt"] == 0.03
+    assert grades["uplink"] == {"loss": 0.05, "rtt": 0.1}  # an unselected pair does not count
+
+    # The hook shows what a weak network would; the sampler takes over again after.
+    shown = sam.evaluate(
+        """(selector) => {
+            window.__facilitatorTest.quality("weak");
+            const badge = document.querySelector(selector);
+            return [badge.dataset.quality, badge.textContent];
+        }""",
+        OWN_QUALITY,
+    )
+    assert shown == ["weak", "Connection: weak"]
+    expect(sam.locator(OWN_QUALITY)).to_have_attribute("data-quality", "good", timeout=10_000)
+
+    notice = sam.locator("#network-notice")
+    expect(notice).to_have_attribute("role", "status")
+    expect(notice).to_have_text("")
+    sam.evaluate("() => window.__facilitatorTest.network({constrained: true})")
+    expect(notice).to_have_text("Your connection is weak: showing fewer videos.")
+    expect(ana.locator("#network-notice")).to_have_text("")
+    sam.evaluate("() => window.__facilitatorTest.network({constrained: false})")
+    expect(notice).to_have_text("")
+    assert errors == []

@@ -1,0 +1,306 @@
+"""The allocation policy with a fake clock: estimates, relevance, plans, caps, keyframes."""
+
+from __future__ import annotations
+
+import pytest
+
+from facilitator.media.allocation import (
+    AUDIO_KBPS,
+    CAP_CEILING_KBPS,
+    CAP_FLOOR_KBPS,
+    FLOOR_KBPS,
+    FRAME_RATE,
+    KEYFRAME_INTERVAL,
+    LEVELS,
+    MAX_TEMPORAL_LAYER,
+    RATE,
+    RESUME_SECONDS,
+    DownlinkEstimate,
+    Focus,
+    KeyframeLimiter,
+    Plan,
+    PublisherCap,
+    SubscriberAllocation,
+    VideoStream,
+    allowance,
+    fit,
+    relevance_order,
+)
+
+CAMERA = 540.0
+"""kbit/s of one camera at full rate: 5 cameras + 5 audio streams need 2.9 Mbit/s."""
+
+
+def cameras(*people: str, kbps: float = CAMERA) -> list[VideoStream]:
+    return [VideoStream(p, p, kbps) for p in people]
+
+
+# (a) the downlink estimate
+
+
+def test_estimate_is_unknown_until_a_remb_then_starts_there() -> None:
+    est = DownlinkEstimate()
+    est.on_loss(0.5, now=0.0)  # no REMB yet: nothing to cut
+    assert est.kbps() is None
+    est.on_remb(1500, now=0.0)
+    assert est.kbps() == 1500
+
+
+def test_heavy_loss_cuts_by_half_the_loss() -> None:
+    est = DownlinkEstimate()
+    est.on_remb(2000, now=0.0)
+    est.on_loss(0.20, now=1.0)
+    assert est.kbps() == pytest.approx(2000 * (1 - 0.10))
+    assert est.recovering(now=1.5)
+    assert not est.recovering(now=1.0 + RESUME_SECONDS + 0.1)
+
+
+def test_low_loss_grows_eight_percent_a_second_up_to_the_remb() -> None:
+    est = DownlinkEstimate()
+    est.on_remb(2000, now=0.0)
+    est.on_loss(0.5, now=0.0)  # cut to 1500
+    assert est.kbps() == pytest.approx(1500)
+    est.on_loss(0.0, now=1.0)
+    assert est.kbps() == pytest.approx(1500 * 1.08)
+    for t in range(2, 40):
+        est.on_loss(0.01, now=float(t))
+    assert est.kbps() == pytest.approx(2000)  # never above the subscriber's own REMB
+
+
+def test_moderate_loss_holds() -> None:
+    est = DownlinkEstimate()
+    est.on_remb(2000, now=0.0)
+    est.on_loss(0.3, now=0.0)
+    held = est.kbps()
+    est.on_loss(0.05, now=1.0)
+    est.on_loss(0.09, now=2.0)
+    assert est.kbps() == held
+
+
+def test_a_long_silence_does_not_count_as_growth() -> None:
+    est = DownlinkEstimate()
+    est.on_remb(3000, now=0.0)
+    est.on_loss(0.5, now=0.0)
+    est.on_loss(0.0, now=60.0)
+    assert est.kbps() == pytest.approx(2250 * 1.08)
+
+
+def test_estimate_has_a_floor_and_follows_a_lower_remb() -> None:
+    est = DownlinkEstimate()
+    est.on_remb(1000, now=0.0)
+    for t in range(50):
+        est.on_loss(0.9, now=float(t))
+    assert est.kbps() == FLOOR_KBPS
+    est.on_remb(10, now=51.0)
+    assert est.kbps() == FLOOR_KBPS
+    est2 = DownlinkEstimate()
+    est2.on_remb(2000, now=0.0)
+    est2.on_remb(800, now=1.0)
+    assert est2.kbps() == 800
+
+
+# (b) relevance and visibility
+
+
+def test_relevance_featured_then_speaker_then_recent_then_tiles() -> None:
+    streams = [*cameras("a", "b", "c", "d", "e"), VideoStream("e/screen", "e", 800)]
+    focus = Focus(
+        featured=("e/screen",),
+        speaker="d",
+        last_spoke={"b": 95.0, "c": 99.0, "a": 50.0},
+        tiles=("e", "a", "b", "c", "d"),
+    )
+    order = [s.key for s in relevance_order(streams, focus, None, now=100.0)]
+    # a spoke too long ago: it falls back to tile order, after e
+    assert order == ["e/screen", "d", "c", "b", "e", "a"]
+
+
+def test_only_visible_tiles_and_a_hidden_tab_gets_audio_only() -> None:
+    streams = cameras("a", "b", "c")
+    focus = Focus(tiles=("a", "b", "c"))
+    assert [s.key for s in relevance_order(streams, focus, {"b"}, 0.0)] == ["b"]
+    assert relevance_order(streams, focus, set(), 0.0) == []
+    alloc = SubscriberAllocation()
+    plan = alloc.update(5000, 3, [], streams, now=0.0)
+    assert set(plan.levels.values()) == {"paused"}
+    assert not plan.constrained  # nothing on screen is held back for the network
+
+
+# (b) fitting video to the budget
+
+
+def test_levels_cost_and_keep_what_they_say() -> None:
+    assert [RATE[x] for x in LEVELS] == [1.0, 0.6, 0.35, 0.0]
+    assert [FRAME_RATE[x] for x in LEVELS] == [1.0, 0.5, 0.25, 0.0]
+    assert [MAX_TEMPORAL_LAYER[x] for x in LEVELS] == [2, 1, 0, None]
+
+
+def test_fit_everything_when_there_is_room() -> None:
+    streams = cameras("a", "b", "c")
+    assert set(fit(streams, 3 * CAMERA, leads=1).values()) == {"full"}
+
+
+def test_fit_leads_first_then_everyone_thin_then_upgrades_in_order() -> None:
+    streams = cameras("a", "b", "c")
+    # a full (540), b and c thin-2 (189 each) = 918; 100 left does not raise b to thin-1 (+135)
+    assert fit(streams, 1018, leads=1) == {"a": "full", "b": "thin-2", "c": "thin-2"}
+    # 150 left: b rises to thin-1, c stays
+    assert fit(streams, 1068, leads=1) == {"a": "full", "b": "thin-1", "c": "thin-2"}
+    # too little for the lead at full: it gets the best that fits, the rest what remains
+    assert fit(streams, 330, leads=1) == {"a": "thin-1", "b": "paused", "c": "paused"}
+    assert fit(streams, 0, leads=1) == {"a": "paused", "b": "paused", "c": "paused"}
+
+
+def test_plan_audio_first_then_video() -> None:
+    streams = cameras("a", "b")
+    alloc = SubscriberAllocation()
+    # 2 audio streams take 80; what is left (540) holds one camera at full only
+    plan = alloc.update(540 + 2 * AUDIO_KBPS, 2, streams, [], now=0.0)
+    assert plan.levels == {"a": "full", "b": "paused"}
+    assert plan.constrained
+    assert plan.kbps(streams) <= 540
+
+
+def test_unknown_budget_holds_nothing_back() -> None:
+    plan = SubscriberAllocation().update(None, 5, cameras("a", "b"), [], now=0.0)
+    assert plan == Plan({"a": "full", "b": "full"}, constrained=False)
+
+
+def test_down_at_once_up_only_with_margin_for_a_while() -> None:
+    streams = cameras("a", "b")
+    alloc = SubscriberAllocation()
+    need = 2 * CAMERA + 2 * AUDIO_KBPS
+    assert not alloc.update(need, 2, streams, [], now=0.0).constrained
+    low = alloc.update(need - 50, 2, streams, [], now=1.0)
+    assert low.levels["a"] == "full" and low.levels["b"] == "thin-1"  # down at once
+    # back to exactly the need: no margin, so no resume however long it lasts
+    for t in range(2, 20):
+        assert alloc.update(need, 2, streams, [], now=float(t)).levels["b"] == "thin-1"
+    # with the margin, b resumes only after RESUME_SECONDS of it
+    roomy = need * 1.3
+    t0 = 20.0
+    assert alloc.update(roomy, 2, streams, [], now=t0).levels["b"] == "thin-1"
+    assert alloc.update(roomy, 2, streams, [], now=t0 + RESUME_SECONDS - 0.5).levels["b"] == (
+        "thin-1"
+    )
+    # a dip in between starts the wait again
+    alloc.update(need, 2, streams, [], now=t0 + RESUME_SECONDS - 0.2)
+    assert alloc.update(roomy, 2, streams, [], now=t0 + RESUME_SECONDS).levels["b"] == "thin-1"
+    t1 = t0 + RESUME_SECONDS
+    plan = alloc.update(roomy, 2, streams, [], now=t1 + RESUME_SECONDS)
+    assert plan.levels["b"] == "full"
+    assert not plan.constrained
+
+
+def test_a_plan_never_exceeds_its_budget_while_holding() -> None:
+    streams = cameras("a", "b", "c", "d")
+    alloc = SubscriberAllocation()
+    budgets = [3000, 900, 2500, 2500, 600, 1800, 1800, 1800, 1800, 400, 3000, 3000, 3000]
+    for t, budget in enumerate(budgets):
+        plan = alloc.update(budget, 4, streams, [], now=float(t))
+        assert plan.kbps(streams) <= budget - 4 * AUDIO_KBPS + 1e-9
+
+
+def test_a_stream_that_leaves_the_screen_is_paused_and_forgotten() -> None:
+    a, b = cameras("a", "b")
+    alloc = SubscriberAllocation()
+    alloc.update(5000, 2, [a, b], [], now=0.0)
+    plan = alloc.update(5000, 2, [a], [b], now=1.0)
+    assert plan.levels == {"a": "full", "b": "paused"}
+    assert "b" not in alloc.levels
+
+
+def test_the_issue_scenario_in_miniature() -> None:
+    """6 people; one subscriber at 1.5 Mbit/s while the 5 streams it gets need 2.9 Mbit/s."""
+    people = ["p1", "p2", "p3", "p4", "p5", "p6"]
+    focus = Focus(speaker="p2", last_spoke={"p2": 99.0, "p4": 90.0}, tiles=tuple(people))
+    need = 5 * CAMERA + 5 * AUDIO_KBPS
+    assert need == pytest.approx(2900)
+    budgets = {p: DownlinkEstimate() for p in people}
+    for p, est in budgets.items():
+        est.on_remb(1500 if p == "p6" else 5000, now=0.0)
+    plans = {}
+    for p in people:
+        others = [q for q in people if q != p]
+        streams = relevance_order(cameras(*others), focus, None, now=100.0)
+        leads = sum(1 for s in streams if s.person == focus.speaker)
+        plans[p] = SubscriberAllocation().update(
+            budgets[p].kbps(), len(others), streams, [], now=100.0, leads=leads
+        )
+    weak = plans["p6"]
+    assert weak.constrained
+    assert FRAME_RATE[weak.levels["p2"]] * 30 >= 20  # the speaker: at least 20 fps of 30
+    assert all(weak.levels[p] in ("thin-1", "thin-2", "paused") for p in ("p1", "p3", "p4", "p5"))
+    assert weak.kbps(cameras(*people)) + 5 * AUDIO_KBPS <= 1500
+    for p in people[:5]:
+        assert not plans[p].constrained
+        assert set(plans[p].levels.values()) == {"full"}
+
+
+# (c) publisher caps
+
+
+def test_publisher_cap_follows_its_best_served_subscriber() -> None:
+    cap = PublisherCap()
+    assert cap.kbps([]) == CAP_FLOOR_KBPS  # nobody watching
+    assert cap.kbps([300, 700, 500]) == 700
+    assert cap.kbps([10]) == CAP_FLOOR_KBPS
+    assert cap.kbps([float("inf")]) == CAP_CEILING_KBPS
+
+
+def test_allowance_from_a_plan() -> None:
+    stream = VideoStream("a", "a", 500)
+    plan = Plan({"a": "thin-1"}, constrained=True)
+    assert allowance(plan, stream, 1000, spare=200) == pytest.approx(300)
+    full = Plan({"a": "full"}, constrained=False)
+    assert allowance(full, stream, 1000, spare=200) == pytest.approx(700)
+    assert allowance(full, stream, None, spare=0) == float("inf")
+    assert allowance(Plan({}, False), stream, 1000, spare=900) == 0
+
+
+def test_publisher_cap_lowered_by_uplink_loss_and_restored() -> None:
+    cap = PublisherCap()
+    cap.on_uplink_loss(0.4, now=0.0)
+    lowered = cap.kbps([2000])
+    assert lowered == pytest.approx(CAP_CEILING_KBPS * 0.8)
+    cap.on_uplink_loss(0.05, now=1.0)
+    assert cap.kbps([2000]) == lowered  # hold
+    for t in range(2, 30):
+        cap.on_uplink_loss(0.0, now=float(t))
+    assert cap.kbps([2000]) == 2000
+    assert cap.uplink == CAP_CEILING_KBPS
+
+
+# (d) keyframe requests
+
+
+def test_one_keyframe_request_per_subscriber_and_publisher_per_interval() -> None:
+    lim = KeyframeLimiter()
+    assert lim.request("s1", "p", now=0.0)
+    assert not lim.request("s1", "p", now=0.5)  # a lossy subscriber asking again
+    assert not lim.request("s1", "p", now=KEYFRAME_INTERVAL - 0.01)
+    assert lim.request("s2", "p", now=0.5)  # someone else is not held back by s1
+    assert lim.request("s1", "q", now=0.5)  # nor another publisher
+    assert lim.request("s1", "p", now=KEYFRAME_INTERVAL)
+
+
+def test_a_resumed_subscriber_waits_for_the_next_keyframe_first() -> None:
+    lim = KeyframeLimiter()
+    lim.wait_for_keyframe("s1", "p", now=10.0)
+    assert not lim.request("s1", "p", now=10.1)
+    lim.on_keyframe("p")  # the publisher's next keyframe came: the wait is over
+    assert lim.request("s1", "p", now=10.2)
+    lim2 = KeyframeLimiter()
+    lim2.wait_for_keyframe("s1", "p", now=10.0)
+    assert not lim2.request("s1", "p", now=11.0)
+    assert lim2.request("s1", "p", now=10.0 + KEYFRAME_INTERVAL)  # no keyframe came: ask
+
+
+def test_keyframe_limiter_forgets_people_who_left() -> None:
+    lim = KeyframeLimiter()
+    lim.request("s1", "p", now=0.0)
+    lim.request("s2", "s1", now=0.0)
+    lim.wait_for_keyframe("s1", "q", now=0.0)
+    lim.forget("s1")
+    assert lim.forwarded_at == {} and lim.waiting_since == {}
+    assert lim.request("s1", "p", now=0.1)
