@@ -222,3 +222,21 @@ def test_an_older_snapshot_with_one_rotation_still_loads(m: Meeting, fake_clock:
 def test_private_actions_are_a_meeting_rule(m: Meeting) -> None:
     assert m.is_private("note") and m.is_private("delete-notes")
     assert not m.is_private("chat") and not m.is_private("next-speaker")
+
+
+def test_a_groups_item_with_a_deck_runs_no_whole_room_turns(
+    library: Library, fake_clock: FakeClock
+) -> None:
+    from facilitator.domain.agenda import Groups
+
+    pairs = Item("Meet in pairs", 240, icebreaker="quick-history", groups=Groups(2, 2, 120))
+    agenda = Agenda(title="Pairs", time_limit=600, items=(pairs,))
+    meeting = Meeting("m2", agenda, dict(library.decks), created_at=fake_clock.t)
+    meeting.arrive("f", "Fay", "facilitator", fake_clock.advance(1))
+    for pid, name in (("p1", "Bob"), ("p2", "alice"), ("p3", "Carl")):
+        meeting.arrive(pid, name, "participant", fake_clock.advance(1))
+    act(meeting, "f", "start", fake_clock)
+    # The deck gives each group its prompt card; nobody in the room gets a turn or a timer.
+    assert meeting.rotation is None
+    assert meeting.clock.speaker is None
+    assert meeting.view("p1", fake_clock.t)["icebreaker"] is None

@@ -88,6 +88,8 @@ class Turns:
         item = self.agenda.items[index]
         if not item.icebreaker or self.clock.status not in (RUNNING, PAUSED):
             return
+        if item.groups is not None:
+            return  # the deck is for prompt cards inside each group, not a turn for everyone
         self.active = index
         rotation = self.rotations.get(index)
         if rotation is None:
