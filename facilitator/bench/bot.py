@@ -193,7 +193,7 @@ def follow_remb(sender: RTCRtpSender, callback: Callable[[float], None]) -> None
 
     aiortc's sender reads REMB only to retune an encoder, and a bot has none. This wraps
     ``RTCRtpSender._handle_rtcp_packet`` on the bot's own senders (a bench tool's hook, like
-    seam 7 of ``media/aiortc_seams.py``; ``remb_seam_problem`` guards it).
+    seam 7 in ``media/aiortc_seams/``; ``remb_seam_problem`` guards it).
     """
     original = sender._handle_rtcp_packet
 

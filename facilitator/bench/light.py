@@ -10,7 +10,7 @@ keyframe) and, for video, the send-time stamp after the VP8 data is read (``bot.
 the added delay is measured as the aiortc bots measure it.
 
 Bench only. The aiortc and aioice internals used here are listed in ``check_internals``, which
-fails loudly when an upgrade moves one (the product's seams live in ``media/aiortc_seams.py``).
+fails loudly when an upgrade moves one (the product's seams live in ``media/aiortc_seams/``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""What ``check_seams`` looks for in the aiortc and aioice internals the packet path uses.
+"""What ``check_seams`` looks for in the aiortc and aioice internals the seams rely on.
 
-Only source inspection lives here (the seams themselves are in ``aiortc_seams``): each entry
-names a function and the lines of it that ``forward_packets`` and ``DirectSender`` rely on.
+Only source inspection lives here (the seams themselves are in the sibling modules): each check
+names a function and the lines of it that a seam relies on.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import aioice.ice
 from aiortc import RTCDtlsTransport, RTCRtpSender
+from aiortc.rtcdtlstransport import RtpRouter
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver as _Receiver
 
@@ -127,4 +128,62 @@ def packet_path_problems() -> list[str]:
     for counter in ("octet_count", "rtp_timestamp", "ntp_timestamp", "rtx_payload_type"):
         if f"self.__{counter}" not in init:
             problems.append(f"RTCRtpSender.__init__ no longer keeps __{counter}")
+    return problems
+
+
+def internal_problems() -> list[str]:
+    """What moved of the receiver, sender, router and aioice internals the seams replace."""
+    problems = []
+    handle = inspect.getsource(_Receiver._handle_rtp_packet)
+    if "self.__jitter_buffer.add(packet)" not in handle:
+        problems.append("RTCRtpReceiver._handle_rtp_packet no longer feeds __jitter_buffer.add")
+    if "packet._data = depayload(codec, packet.payload)" not in handle:
+        problems.append("RTCRtpReceiver no longer depayloads into packet._data before buffering")
+    if "pli_flag" not in handle or "_send_rtcp_pli" not in handle:
+        problems.append("RTCRtpReceiver no longer sends a PLI when the buffer asks for one")
+    if "self.__jitter_buffer =" not in inspect.getsource(_Receiver.__init__):
+        problems.append("RTCRtpReceiver.__init__ no longer creates __jitter_buffer")
+    if not callable(getattr(_Receiver, "_send_rtcp_pli", None)):
+        problems.append("RTCRtpReceiver._send_rtcp_pli is gone")
+    if "self._send_keyframe()" not in inspect.getsource(RTCRtpSender._handle_rtcp_packet):
+        problems.append("RTCRtpSender no longer calls _send_keyframe on PLI/FIR")
+    if "self.__encoder.pack(data)" not in inspect.getsource(RTCRtpSender._next_encoded_frame):
+        problems.append("RTCRtpSender no longer packs pre-encoded av.Packet data")
+    if "self.__packet_count = 0" not in inspect.getsource(RTCRtpSender.__init__):
+        problems.append("RTCRtpSender no longer counts packets in __packet_count")
+    rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    if "for seq in packet.lost:" not in rtcp or "await self._retransmit(seq)" not in rtcp:
+        problems.append("RTCRtpSender no longer retransmits NACKed packets one by one")
+    if "self.__rtt: Optional[float] = None" not in inspect.getsource(RTCRtpSender.__init__):
+        problems.append("RTCRtpSender no longer keeps its round-trip time in __rtt")
+    if "self.__nack_generator = NackGenerator()" not in inspect.getsource(_Receiver.__init__):
+        problems.append("RTCRtpReceiver.__init__ no longer creates __nack_generator")
+    if "self.__nack_generator.add(packet)" not in handle or ".missing" not in handle:
+        problems.append("RTCRtpReceiver no longer asks __nack_generator what to NACK")
+    if "self._rtp_router = RtpRouter()" not in inspect.getsource(RTCDtlsTransport.__init__):
+        problems.append("RTCDtlsTransport.__init__ no longer creates _rtp_router")
+    if "self._rtp_router.route_rtp(packet)" not in inspect.getsource(
+        RTCDtlsTransport._handle_rtp_data
+    ):
+        problems.append("RTCDtlsTransport no longer routes RTP through _rtp_router.route_rtp")
+    if "self.ssrc_table[packet.ssrc] = pt_receiver" not in inspect.getsource(RtpRouter.route_rtp):
+        problems.append("RtpRouter.route_rtp no longer learns unknown SSRCs by payload type")
+    if "self._setup_srtp()" not in inspect.getsource(RTCDtlsTransport.start):
+        problems.append("RTCDtlsTransport.start no longer calls _setup_srtp")
+    if "self._rx_srtp = Session(" not in inspect.getsource(RTCDtlsTransport._setup_srtp):
+        problems.append("RTCDtlsTransport._setup_srtp no longer makes _rx_srtp")
+    pump = inspect.getsource(RTCDtlsTransport._recv_next)
+    if "self._rx_srtp.unprotect(data)" not in pump or "except pylibsrtp.Error" not in pump:
+        problems.append("RTCDtlsTransport no longer unprotects with _rx_srtp, dropping on Error")
+    if "self.__octet_count = 0" not in inspect.getsource(RTCRtpSender.__init__):
+        problems.append("RTCRtpSender no longer counts bytes in __octet_count")
+    receive = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
+    if "self.receiver.data_received(data" not in receive or "stun.parse_message" not in receive:
+        problems.append("aioice StunProtocol.datagram_received changed shape")
+    if not isinstance(getattr(aioice.ice.CandidatePair, "remote_addr", None), property):
+        problems.append("aioice CandidatePair.remote_addr is gone")
+    if "self._check_list" not in inspect.getsource(aioice.ice.Connection.__init__):
+        problems.append("aioice Connection no longer keeps _check_list")
+    if "get_host_addresses(" not in inspect.getsource(aioice.ice.Connection.gather_candidates):
+        problems.append("aioice Connection.gather_candidates no longer calls get_host_addresses")
     return problems

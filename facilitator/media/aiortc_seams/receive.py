@@ -1,0 +1,130 @@
+"""Seams on the receiving side: packets handed to the SFU as they are (1, 2, 8)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from aiortc import RTCRtpReceiver
+from aiortc.codecs import is_rtx
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTP_HISTORY_SIZE,
+    RtcpPsfbPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unwrap_rtx,
+)
+
+from ..frames import ForwardingBuffer as ForwardingBuffer
+from ..frames import FrameSink, LevelSink
+from ..limits import BoundedNackGenerator
+from .base import JITTER as _JITTER
+from .base import NACKS as _NACKS
+from .base import RECEIVER as _RECEIVER
+from .base import SeamError
+
+log = logging.getLogger(__name__)
+
+PacketSink = Callable[[RtpPacket], None]
+"""Receives every RTP packet of a publisher's stream, RTX already unwrapped."""
+
+
+def install_forwarding(
+    receiver: RTCRtpReceiver, kind: str, sink: FrameSink, on_level: LevelSink | None = None
+) -> ForwardingBuffer:
+    """Make ``receiver`` hand encoded frames to ``sink`` instead of decoding them.
+
+    Call it before the connection starts receiving (right after ``addTransceiver``).
+    """
+    buffer = ForwardingBuffer(kind, sink, on_level)
+    if not hasattr(receiver, _JITTER):
+        raise SeamError("RTCRtpReceiver has no __jitter_buffer to replace")
+    setattr(receiver, _JITTER, buffer)
+    return buffer
+
+
+def forwarding_buffer(receiver: RTCRtpReceiver) -> ForwardingBuffer | None:
+    """The ForwardingBuffer installed in ``receiver``, if any (tests read its SSRC and seq)."""
+    buffer = getattr(receiver, _JITTER, None)
+    return buffer if isinstance(buffer, ForwardingBuffer) else None
+
+
+async def request_keyframe(receiver: RTCRtpReceiver, ssrc: int) -> None:
+    """Send a PLI for ``ssrc`` from this receiver (the publisher answers with a keyframe)."""
+    await receiver._send_rtcp_pli(ssrc)
+
+
+def bound_nacks(receiver: RTCRtpReceiver) -> BoundedNackGenerator | None:
+    """Give a video receiver a NACK generator whose work per packet is bounded (audio: None)."""
+    if not hasattr(receiver, _NACKS):
+        raise SeamError("RTCRtpReceiver has no __nack_generator to replace")
+    if getattr(receiver, _NACKS) is None:
+        return None  # audio: aiortc sends no NACKs
+    generator = BoundedNackGenerator(window=RTP_HISTORY_SIZE)
+    setattr(receiver, _NACKS, generator)
+    return generator
+
+
+def forward_packets(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+    """Make ``receiver`` hand each RTP packet to ``sink`` as it is, never depayloading it.
+
+    What aiortc does per packet is kept but for the decoding: the bitrate estimate (REMB to
+    the publisher), statistics for receiver reports, RTX unwrapping and NACKs (through the
+    receiver's NACK generator, bounded by ``bound_nacks``). Call it right after
+    ``addTransceiver``.
+    """
+    for name in ("codecs", "rtx_ssrc", "remote_streams", "remote_bitrate_estimator"):
+        if not hasattr(receiver, _RECEIVER + name):
+            raise SeamError(f"RTCRtpReceiver has no __{name}")
+    codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER + "codecs")
+    rtx_ssrcs: dict[int, int] = getattr(receiver, _RECEIVER + "rtx_ssrc")
+    streams: dict[int, StreamStatistics] = getattr(receiver, _RECEIVER + "remote_streams")
+    estimator = getattr(receiver, _RECEIVER + "remote_bitrate_estimator")
+    rtx_types: dict[int, bool] = {}
+
+    async def handle_rtp(packet: RtpPacket, arrival_time_ms: int) -> None:
+        if not receiver._enabled:
+            return
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = getattr(receiver, _RECEIVER + "rtcp_ssrc")
+            if rtcp_ssrc is not None and remb is not None:
+                feedback = RtcpPsfbPacket(
+                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
+                )
+                await receiver._send_rtcp(feedback)
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        rtx = rtx_types.get(packet.payload_type)
+        if rtx is None:
+            rtx = rtx_types[packet.payload_type] = is_rtx(codec)
+        if rtx:
+            original_ssrc = rtx_ssrcs.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if original_ssrc is None or len(packet.payload) < 2 or not isinstance(apt, int):
+                return  # unknown stream, or padding only (bandwidth probes)
+            if apt not in codecs:
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+        nacks = getattr(receiver, _NACKS)
+        if nacks is not None and nacks.add(packet):
+            await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
+        try:
+            sink(packet)
+        except Exception:  # aiortc would close the publisher's whole connection
+            log.exception("forwarding a packet failed")
+
+    receiver._handle_rtp_packet = handle_rtp  # type: ignore[method-assign]

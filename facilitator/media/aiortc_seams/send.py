@@ -1,0 +1,201 @@
+"""Seams on the sending side: packets out without aiortc's sender loop (3, 4, 7, 12)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aioice.ice
+import pylibsrtp
+from aiortc import RTCDtlsTransport, RTCRtpSender
+from aiortc.rtcdtlstransport import State
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import RTCP_RTPFB_NACK, RTP_HISTORY_SIZE, AnyRtcpPacket, RtcpRtpfbPacket
+
+from ..limits import RetransmitLimiter
+from .base import DTLS as _DTLS
+from .base import RTT as _RTT
+from .base import SENDER as _SENDER
+from .base import SeamError
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call ``callback`` when a subscriber asks this sender for a keyframe (PLI or FIR)."""
+    sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+def limit_retransmissions(
+    sender: RTCRtpSender,
+    limiter: RetransmitLimiter | None = None,
+    retransmit: Callable[[int], None] | None = None,
+) -> RetransmitLimiter:
+    """Make ``sender`` answer NACKs through ``limiter`` instead of resending every mention.
+
+    ``retransmit`` sends one packet again by sequence number (default: aiortc's, from the
+    sender's own history; the packet path keeps its own). Other RTCP (receiver reports, PLI,
+    FIR, REMB) still goes to aiortc's own handler.
+    """
+    chosen = limiter or RetransmitLimiter(history=RTP_HISTORY_SIZE)
+    original = sender._handle_rtcp_packet
+    resend: Callable[[int], Awaitable[None]] = sender._retransmit
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            rtt = getattr(sender, _RTT, None)
+            for seq in chosen.select(packet.lost, rtt, sender_packets(sender)):
+                if retransmit is not None:
+                    retransmit(seq)
+                else:
+                    await resend(seq)
+            return
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
+    return chosen
+
+
+@dataclass
+class SendParameters:
+    """What one subscriber negotiated for a sender, read once its first answer is applied."""
+
+    ssrc: int
+    payload_type: int
+    rtx_ssrc: int
+    rtx_payload_type: int | None
+    mid: str | None
+    extensions: dict[str, int]
+    """Header extension id by URI."""
+
+
+MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+
+class DirectSender:
+    """Sends finished RTP packets for an RTCRtpSender without its loop, synchronously.
+
+    ``send`` protects with the transport's SRTP session and writes one datagram on the
+    nominated ICE pair (over TURN, through aioice's coroutine). Counters for sender reports
+    are kept here and written into the sender by ``flush`` (once per event-loop iteration).
+    """
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        for name in ("packet_count", "octet_count", "rtp_timestamp", "ntp_timestamp"):
+            if not hasattr(sender, _SENDER + name):
+                raise SeamError(f"RTCRtpSender has no __{name}")
+        self.sender = sender
+        self.parameters: SendParameters | None = None
+        self.on_ready: Callable[[SendParameters], None] | None = None
+        self.packets = 0
+        self.octets = 0
+        self.rtp_timestamp = 0
+        self.ntp_timestamp = 0
+        self.sent_bytes = 0
+        self.sent_packets = 0
+        self.pair: Any = None
+        self.dtls: RTCDtlsTransport | None = None
+        self.socket: Any = None
+        self.address: tuple[str, int] | None = None
+        self.pending: set[asyncio.Future[None]] = set()
+        original = sender.send
+
+        async def send(parameters: RTCRtpSendParameters) -> None:
+            await original(parameters)
+            if self.parameters is None:
+                self._configure(parameters)
+
+        sender.send = send  # type: ignore[method-assign]
+
+    def _configure(self, parameters: RTCRtpSendParameters) -> None:
+        sender = self.sender
+        payload_type = parameters.codecs[0].payloadType if parameters.codecs else None
+        if payload_type is None:
+            return
+        self.parameters = SendParameters(
+            ssrc=sender._ssrc,
+            payload_type=payload_type,
+            rtx_ssrc=sender._rtx_ssrc,
+            rtx_payload_type=getattr(sender, _SENDER + "rtx_payload_type", None),
+            mid=parameters.muxId or None,
+            extensions={ext.uri: ext.id for ext in parameters.headerExtensions},
+        )
+        if self.on_ready is not None:
+            self.on_ready(self.parameters)
+
+    def ready(self) -> bool:
+        """True when a packet sent now would go out (the connection is up).
+
+        Call it before ``send``: it finds the session and the ICE pair ``send`` uses.
+        """
+        dtls = self.sender.transport
+        if dtls._state is not State.CONNECTED or dtls._tx_srtp is None:
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None:
+            return False
+        if pair is not self.pair:
+            self.pair = pair
+            self.address = pair.remote_addr
+            protocol = pair.protocol
+            plain = type(protocol) is aioice.ice.StunProtocol
+            self.socket = protocol.transport if plain else None
+        self.dtls = dtls
+        return True
+
+    def send(self, data: bytes) -> bool:
+        """Protect and send one RTP packet now (after ``ready`` said True)."""
+        dtls = self.dtls
+        if dtls is None:
+            return False
+        try:
+            protected = dtls._tx_srtp.protect(data)
+            if self.socket is not None:
+                self.socket.sendto(protected, self.address)
+            else:
+                task = asyncio.ensure_future(dtls.transport._send(protected))
+                self.pending.add(task)
+                task.add_done_callback(_sent)
+                task.add_done_callback(self.pending.discard)
+        except (pylibsrtp.Error, OSError, RuntimeError):  # closing under us: nothing to send to
+            return False
+        self.sent_bytes += len(protected)
+        self.sent_packets += 1
+        return True
+
+    def count(self, payload_size: int, rtp_timestamp: int, ntp_timestamp: int) -> None:
+        """Note one new packet for sender reports (not for retransmissions)."""
+        self.packets += 1
+        self.octets += payload_size
+        self.rtp_timestamp = rtp_timestamp
+        self.ntp_timestamp = ntp_timestamp
+
+    def flush(self) -> None:
+        """Write the counters into the sender (and its transport's statistics)."""
+        sender = self.sender
+        setattr(sender, _SENDER + "packet_count", self.packets)
+        setattr(sender, _SENDER + "octet_count", self.octets)
+        setattr(sender, _SENDER + "rtp_timestamp", self.rtp_timestamp)
+        setattr(sender, _SENDER + "ntp_timestamp", self.ntp_timestamp)
+        if self.sent_packets:
+            dtls = sender.transport
+            for name, value in (("tx_bytes", self.sent_bytes), ("tx_packets", self.sent_packets)):
+                setattr(dtls, _DTLS + name, getattr(dtls, _DTLS + name, 0) + value)
+            self.sent_bytes = self.sent_packets = 0
+
+
+def _sent(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # a connection that went away: nothing to do
+
+
+def sender_packets(sender: RTCRtpSender) -> int:
+    """RTP packets a sender has sent (for the load test's packets per second)."""
+    return int(getattr(sender, "_RTCRtpSender__packet_count", 0))
+
+
+def sender_bytes(sender: RTCRtpSender) -> int:
+    """RTP payload bytes a sender has sent (for the operator's metrics)."""
+    return int(getattr(sender, "_RTCRtpSender__octet_count", 0))
