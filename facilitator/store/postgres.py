@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from .base import MeetingTimes, SchemaTooNew, StoreError
+from .base import SchemaTooNew, StoreError
 from .sql import Cursor, SqlStore, numbered
 
 T = TypeVar("T")
@@ -51,6 +51,11 @@ MIGRATIONS: tuple[str, ...] = (
 
 class PostgresStore(SqlStore):
     """One connection to the database at ``url``, used by the store's thread."""
+
+    TIMES_QUERY = (
+        "SELECT id, (snapshot::jsonb #>> '{clock,ended_at}')::float8, updated_at,"
+        " (snapshot::jsonb #>> '{scheduled_at}')::float8 FROM meetings"
+    )
 
     NOW_SQL = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
 
@@ -136,19 +141,3 @@ class PostgresStore(SqlStore):
             self.execute("VACUUM sessions")
 
         await self._run(vacuum)
-
-    async def meeting_times(self) -> list[MeetingTimes]:
-        """When each stored meeting ended (if it did), was last saved, and was scheduled for."""
-
-        def select() -> list[MeetingTimes]:
-            rows = self.execute(
-                "SELECT id, (snapshot::jsonb #>> '{clock,ended_at}')::float8, updated_at,"
-                " (snapshot::jsonb #>> '{scheduled_at}')::float8 FROM meetings"
-            ).fetchall()
-            return [MeetingTimes(str(r[0]), _float(r[1]), float(r[2]), _float(r[3])) for r in rows]
-
-        return await self._run(select)
-
-
-def _float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None

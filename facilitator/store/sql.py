@@ -21,6 +21,7 @@ from .base import (
     UNJOINED_SESSION_SECONDS,
     Lease,
     LeaseLost,
+    MeetingTimes,
     Session,
     Store,
     StoredMeeting,
@@ -52,6 +53,9 @@ class SqlStore(Store):
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn, *args)
+
+    TIMES_QUERY = ""
+    """Each meeting's id, clock.ended_at, updated_at and scheduled_at (JSON reads differ)."""
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
@@ -287,7 +291,20 @@ class SqlStore(Store):
 
         return await self._run(select)
 
+    async def meeting_times(self) -> list[MeetingTimes]:
+        """When each stored meeting ended (if it did), was last saved, and was scheduled for."""
+
+        def select() -> list[MeetingTimes]:
+            rows = self.execute(self.TIMES_QUERY).fetchall()
+            return [MeetingTimes(str(r[0]), _float(r[1]), float(r[2]), _float(r[3])) for r in rows]
+
+        return await self._run(select)
+
 
 def numbered(migrations: Sequence[T]) -> Iterator[tuple[int, T]]:
     """Migrations with their version numbers, from 1."""
     return ((number, migration) for number, migration in enumerate(migrations, start=1))
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None

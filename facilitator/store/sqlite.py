@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .base import MeetingTimes, SchemaTooNew
+from .base import SchemaTooNew
 from .sql import Cursor, SqlStore, numbered
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -60,6 +60,11 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 class SqliteStore(SqlStore):
     """The SQLite database file at ``path``, in WAL mode, written by one thread."""
+
+    TIMES_QUERY = (
+        "SELECT id, json_extract(snapshot, '$.clock.ended_at'), updated_at,"
+        " json_extract(snapshot, '$.scheduled_at') FROM meetings"
+    )
 
     NOW_SQL = "((julianday('now') - 2440587.5) * 86400.0)"
 
@@ -148,19 +153,3 @@ class SqliteStore(SqlStore):
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
         await self._run(checkpoint)
-
-    async def meeting_times(self) -> list[MeetingTimes]:
-        """When each stored meeting ended (if it did), was last saved, and was scheduled for."""
-
-        def select() -> list[MeetingTimes]:
-            rows = self.db.execute(
-                "SELECT id, json_extract(snapshot, '$.clock.ended_at'), updated_at,"
-                " json_extract(snapshot, '$.scheduled_at') FROM meetings"
-            ).fetchall()
-            return [MeetingTimes(str(r[0]), _float(r[1]), float(r[2]), _float(r[3])) for r in rows]
-
-        return await self._run(select)
-
-
-def _float(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
