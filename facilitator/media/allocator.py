@@ -108,6 +108,8 @@ class Subscriber:
     """Loss fractions of the receiver reports since the last step."""
     rtt: float | None = None
     plan: Plan | None = None
+    leads: set[str] = field(default_factory=set)
+    """The featured and speaking streams at the last step."""
     told: tuple[bool, tuple[str, ...]] = (False, ())
     """The last ``network`` message sent (constrained, paused people)."""
 
@@ -229,17 +231,21 @@ class Allocator:
         state.budget.set_kbps(budget)
         outlets = peer.outlets()
         audio = sum(1 for slot, _ in outlets if slot == "audio")
-        carried = [
-            (streams[stream_key(o.publisher.person_id, slot)], o)
-            for slot, o in outlets
-            if slot in VIDEO_SLOTS and o.publisher is not None
-        ]
+        carried = []
+        for slot, outlet in outlets:
+            if slot in VIDEO_SLOTS and outlet.publisher is not None:
+                found = streams.get(stream_key(outlet.publisher.person_id, slot))
+                if found is not None:  # else its publisher is leaving
+                    carried.append((found, outlet))
         seen = visible.get(peer.person_id)
         shown = [s for s, _ in carried if _on_screen(s, seen)]
         hidden = [s for s, _ in carried if not _on_screen(s, seen)]
         ordered = relevance_order(shown, focus, None, now)
-        leads = sum(1 for s in ordered if s.key in focus.featured or s.person == focus.speaker)
-        plan = state.allocation.update(budget, audio, ordered, hidden, now, max(1, leads))
+        leads = {s.key for s in ordered if s.key in focus.featured or s.person == focus.speaker}
+        for key in leads - state.leads:
+            state.allocation.levels.pop(key, None)  # a new speaker starts where it fits, at once
+        state.leads = leads
+        plan = state.allocation.update(budget, audio, ordered, hidden, now, max(1, len(leads)))
         state.plan = plan
         recovering = state.downlink.cut_at == now
         for stream, outlet in carried:

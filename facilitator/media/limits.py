@@ -68,7 +68,7 @@ class RetransmitBudget:
         now = self.clock()
         if self.refilled_at is not None:
             earned = (now - self.refilled_at) * self.rate
-            self.tokens = min(max(RETRANSMIT_BURST / 2, self.rate), self.tokens + earned)
+            self.tokens = min(max(RETRANSMIT_BURST, self.rate), self.tokens + earned)
         self.refilled_at = now
         if self.tokens < 1:
             self.refused += 1
