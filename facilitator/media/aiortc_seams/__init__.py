@@ -56,7 +56,8 @@ from __future__ import annotations
 
 from ..frames import STALL_SECONDS as STALL_SECONDS  # the bots and tests import these from here
 from .base import SeamError as SeamError
-from .checks import feedback_problems, internal_problems, packet_path_problems
+from .checks import feedback_problems as feedback_problems
+from .checks import internal_problems, packet_path_problems
 from .codecs import OFFERED as OFFERED
 from .codecs import OPUS_PARAMETERS as OPUS_PARAMETERS
 from .codecs import ParameterizedTransceiver as ParameterizedTransceiver
