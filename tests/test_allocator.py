@@ -33,7 +33,7 @@ from facilitator.media.aiortc_seams import (
     watch_feedback,
 )
 from facilitator.media.allocation import CAP_FLOOR_KBPS, RESUME_SECONDS
-from facilitator.media.allocator import TICK_SECONDS, Allocator, stream_key
+from facilitator.media.allocator import REMB_FRESH_SECONDS, TICK_SECONDS, Allocator, stream_key
 from facilitator.media.forward import PacketPublisher, PacketSubscriber
 from facilitator.media.limits import RetransmitBudget, RetransmitLimiter
 from facilitator.media.packets import Incoming
@@ -64,9 +64,13 @@ class FakeTransport:
 async def test_senders_hand_rembs_and_report_blocks_to_the_allocation() -> None:
     assert feedback_problems() == []
     sender = RTCRtpSender("video", FakeTransport())  # type: ignore[arg-type]
-    rembs: list[float] = []
+    rembs: list[tuple[float, list[int]]] = []
     reports: list[tuple[float, float | None]] = []
-    watch_feedback(sender, rembs.append, lambda loss, rtt: reports.append((loss, rtt)))
+    watch_feedback(
+        sender,
+        lambda kbps, ssrcs: rembs.append((kbps, ssrcs)),
+        lambda loss, rtt: reports.append((loss, rtt)),
+    )
     ssrc = sender._ssrc
     # A REMB naming this sender, and one naming only others.
     fci = pack_remb_fci(1_500_000, [ssrc, 42])
@@ -76,7 +80,7 @@ async def test_senders_hand_rembs_and_report_blocks_to_the_allocation() -> None:
     await sender._handle_rtcp_packet(
         RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=9, media_ssrc=0, fci=other)
     )
-    assert rembs == [1500.0]
+    assert rembs == [(1500.0, [ssrc, 42])]
     # A receiver report: 25% lost; aiortc's round trip from LSR/DLSR (0.3 s ago, 0.1 s held).
     sender._RTCRtpSender__lsr = 777  # type: ignore[attr-defined]
     sender._RTCRtpSender__lsr_time = time.time() - 0.3  # type: ignore[attr-defined]
@@ -215,17 +219,19 @@ class Room:
         self.sharing: str | None = None
         self.featured: str | None = None
         self.layered = False
+        self.loss: dict[str, float] = {}
+        """Loss in each person's receiver reports (none unless set)."""
 
     def peer(self, name: str) -> FakePeer:
         return next(p for p in self.peers if p.person_id == name)
 
     def step(self, kbps: float = 500.0, reports: bool = True) -> None:
         """Half a second of every camera sending ``kbps`` (with headers) and, with ``reports``,
-        a receiver report without loss from everyone; then a step."""
+        a receiver report from everyone (with the loss in ``loss``); then a step."""
         self.clock.t += TICK_SECONDS
         for peer in self.peers:
             if reports:
-                self.allocator.on_report(peer.person_id, 0.0, None)
+                self.allocator.on_report(peer.person_id, self.loss.get(peer.person_id, 0.0), None)
             video = peer.publisher("video")
             packets = 40
             video.packets += packets
@@ -251,7 +257,9 @@ async def test_a_constrained_subscriber_keeps_audio_and_the_speaker_and_is_told(
     room.speaker = "c"
     room.step()  # measures the rates: nothing is known of anyone's downlink yet
     assert all(room.paused(p) == set() for p in "abcd")
-    # a's downlink: 700 kbit/s. Audio (3 x 40) first, then the speaker's 500; the rest paused.
+    # a's downlink: 700 kbit/s, and 5% lost. Audio (3 x 40) first, then the speaker's 500; the
+    # rest paused.
+    room.loss["a"] = 0.05
     room.allocator.on_remb("a", 700)
     room.step()
     assert room.paused("a") == {"b", "d"}
@@ -275,9 +283,11 @@ async def test_streams_come_back_with_margin_after_a_while_at_a_keyframe() -> No
     room = Room("a", "b", "c")
     room.speaker = "b"
     room.step()
+    room.loss["a"] = 0.05
     room.allocator.on_remb("a", 700)
     room.step()
     assert room.paused("a") == {"c"}
+    room.loss["a"] = 0.0
     resumed = room.outlet[("a", "c")]
     asked = room.peer("c").asked["video"]
     room.allocator.on_remb("a", 3000)
@@ -300,6 +310,7 @@ async def test_temporal_layers_thin_a_stream_before_it_is_paused() -> None:
     room.speaker = "b"
     room.step()
     # 80 of audio, the speaker's 500, and 0.35 x 500 for c at the lowest layer: 755.
+    room.loss["a"] = 0.05
     room.allocator.on_remb("a", 800)
     room.step()
     assert room.paused("a") == set()
@@ -345,6 +356,7 @@ async def test_loss_in_receiver_reports_cuts_the_budget_and_the_retransmission_s
 
 async def test_publishers_are_capped_to_what_their_best_served_subscriber_takes() -> None:
     room = Room("a", "b")
+    room.loss["a"] = 0.05
     room.step()
     assert room.peer("b").caps["video"] == 2500  # nothing known: the ceiling
     assert room.peer("b").caps["screen"] is None  # nobody receives b's screen
@@ -357,6 +369,7 @@ async def test_publishers_are_capped_to_what_their_best_served_subscriber_takes(
     assert room.paused("a") == {"b"}
     assert room.peer("b").caps["video"] == CAP_FLOOR_KBPS
     # a's link gets better: once b's video fits again, b may send what a can take.
+    room.loss["a"] = 0.0
     room.allocator.on_remb("a", 5000)
     for _ in range(60):
         room.step()
@@ -390,6 +403,21 @@ async def test_a_lossy_subscribers_keyframe_requests_are_limited_for_it_alone() 
     assert asked["video"] == before + 2
 
 
+async def test_a_remb_alone_takes_nothing_away_from_a_subscriber_without_loss() -> None:
+    room = Room("a", "b", "c")
+    room.speaker = "b"
+    room.step()
+    # aiortc's REMB follows what arrives closely: here a little under it, with no loss.
+    room.allocator.on_remb("a", 1000)
+    for _ in range(6):
+        room.step()
+    assert room.paused("a") == set() and room.peer("a").messages == []
+    # Loss is what counts: 5% holds the estimate, and the REMB then decides.
+    room.loss["a"] = 0.05
+    room.step()
+    assert room.paused("a") == {"c"}
+
+
 async def test_people_who_left_are_forgotten() -> None:
     room = Room("a", "b", "c")
     room.allocator.on_remb("a", 700)
@@ -398,3 +426,26 @@ async def test_people_who_left_are_forgotten() -> None:
     room.step()  # (b and c still carry a's streams for a moment: they are left alone)
     assert "a" not in room.allocator.subscribers
     assert stream_key("a", "video") not in room.allocator.rates
+
+
+async def test_rembs_per_stream_add_up_and_a_browsers_one_for_all_replaces_them() -> None:
+    room = Room("a", "b", "c")
+    room.step()
+    downlink = room.allocator.subscribers["a"].downlink
+    # aiortc: one REMB per receiver, each about its own stream.
+    for kbps, ssrc in ((600, 1), (500, 2), (50, 3)):
+        room.allocator.on_remb("a", kbps, [ssrc])
+    room.step()
+    assert downlink.remb == 1150
+    # A browser: one REMB naming every stream it receives.
+    room.allocator.on_remb("a", 900, [1, 2, 3])
+    room.step()
+    assert downlink.remb == 900 and len(room.allocator.subscribers["a"].rembs) == 1
+    # REMBs that stopped (paused streams) stop counting, and the last estimate holds.
+    room.allocator.on_remb("a", 400, [4])  # a stream it did not name: counted besides
+    room.step()
+    assert downlink.remb == 1300
+    for _ in range(int(REMB_FRESH_SECONDS / TICK_SECONDS) + 1):
+        room.step()
+    assert room.allocator.subscribers["a"].rembs == {}
+    assert downlink.remb == 400  # the last sum that was fresh holds

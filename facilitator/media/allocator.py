@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from .allocation import (
     AUDIO_KBPS,
+    GROW_LOSS,
     MAX_TEMPORAL_LAYER,
     DownlinkEstimate,
     Focus,
@@ -38,6 +39,8 @@ HEADER_BYTES = 50
 """RTP, SRTP, UDP and IP headers per packet, counted in a stream's bitrate."""
 RATE_SMOOTHING = 0.5
 """Weight of the newest measurement in a stream's bitrate."""
+REMB_FRESH_SECONDS = 3.0
+"""A REMB older than this no longer counts (its stream is paused, or gone)."""
 VIDEO_SLOTS = ("video", "screen")
 Signal = Callable[[str, dict[str, Any]], None]
 
@@ -104,12 +107,17 @@ class Subscriber:
     allocation: SubscriberAllocation = field(default_factory=SubscriberAllocation)
     budget: RetransmitBudget = field(default_factory=RetransmitBudget)
     """Retransmissions to this person, all streams together."""
+    rembs: dict[frozenset[int], tuple[float, float]] = field(default_factory=dict)
+    """The SSRCs of a REMB -> its kbit/s and when it came. A browser's REMB names every
+    stream (one entry); aiortc's receivers each send their own (the downlink is their sum)."""
     losses: list[float] = field(default_factory=list)
     """Loss fractions of the receiver reports since the last step."""
     rtt: float | None = None
     plan: Plan | None = None
     leads: set[str] = field(default_factory=set)
     """The featured and speaking streams at the last step."""
+    healthy: bool = False
+    """The last receiver reports showed (almost) no loss."""
     told: tuple[bool, tuple[str, ...]] = (False, ())
     """The last ``network`` message sent (constrained, paused people)."""
 
@@ -140,9 +148,14 @@ class Allocator:
             found.budget.clock = self.clock
         return found
 
-    def on_remb(self, person_id: str, kbps: float) -> None:
-        """A REMB from a subscriber: its estimate of its downlink."""
-        self.subscriber(person_id).downlink.on_remb(kbps, self.clock())
+    def on_remb(self, person_id: str, kbps: float, ssrcs: Iterable[int] = ()) -> None:
+        """A REMB from a subscriber: its estimate for the streams ``ssrcs`` (all of them, from
+        a browser); one naming any of the same streams replaces an earlier one."""
+        rembs = self.subscriber(person_id).rembs
+        key = frozenset(ssrcs)
+        for other in [k for k in rembs if k & key or not k]:
+            del rembs[other]
+        rembs[key] = (kbps, self.clock())
 
     def on_report(self, person_id: str, fraction: float, rtt: float | None) -> None:
         """One receiver report block from a subscriber (loss, and the sender's round trip)."""
@@ -224,9 +237,15 @@ class Allocator:
     ) -> dict[str, float]:  # fmt: skip
         """Plan one subscriber's streams and apply the plan; return what it can take of each."""
         state = self.subscriber(peer.person_id)
+        fresh = {k: v for k, v in state.rembs.items() if now - v[1] <= REMB_FRESH_SECONDS}
+        state.rembs = fresh
+        if fresh:
+            state.downlink.on_remb(sum(kbps for kbps, _ in fresh.values()), now)
         if state.losses:
-            state.downlink.on_loss(sum(state.losses) / len(state.losses), now)
+            loss = sum(state.losses) / len(state.losses)
+            state.downlink.on_loss(loss, now)
             state.losses.clear()
+            state.healthy = loss < GROW_LOSS
         budget = state.downlink.kbps()
         state.budget.set_kbps(budget)
         outlets = peer.outlets()
@@ -241,6 +260,11 @@ class Allocator:
         shown = [s for s, _ in carried if _on_screen(s, seen)]
         hidden = [s for s, _ in carried if not _on_screen(s, seen)]
         ordered = relevance_order(shown, focus, None, now)
+        if budget is not None and state.healthy:
+            # What arrives without loss fits: a REMB alone (aiortc's follows what it receives
+            # closely) never takes a stream away; loss in the reports does.
+            keep = Plan(dict(state.allocation.levels), False).kbps(ordered)
+            budget = max(budget, keep + audio * AUDIO_KBPS)
         leads = {s.key for s in ordered if s.key in focus.featured or s.person == focus.speaker}
         for key in leads - state.leads:
             state.allocation.levels.pop(key, None)  # a new speaker starts where it fits, at once

@@ -265,7 +265,7 @@ class MediaPeer:
             track.keyframe_gate = allocator.keyframe_gate(person_id)
             watch_feedback(
                 transceiver.sender,
-                lambda kbps: allocator.on_remb(person_id, kbps),
+                lambda kbps, ssrcs: allocator.on_remb(person_id, kbps, ssrcs),
                 lambda loss, rtt: allocator.on_report(person_id, loss, rtt),
             )
         offer_codecs(transceiver, kind)

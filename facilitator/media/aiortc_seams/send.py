@@ -66,8 +66,9 @@ def limit_retransmissions(
     return chosen
 
 
-RembSink = Callable[[float], None]
-"""Receives a subscriber's REMB, in kbit/s (its estimate of its whole downlink)."""
+RembSink = Callable[[float, list[int]], None]
+"""Receives a subscriber's REMB: kbit/s and the SSRCs it is about (a browser sends one for
+every stream it receives; aiortc one per stream)."""
 ReportSink = Callable[[float, float | None], None]
 """Receives one receiver report block: the fraction lost (0..1) and the sender's round trip in
 seconds (None until aiortc has one)."""
@@ -94,7 +95,7 @@ def watch_feedback(sender: RTCRtpSender, on_remb: RembSink, on_report: ReportSin
             except ValueError:
                 return  # another application's feedback
             if sender._ssrc in ssrcs:
-                on_remb(bitrate / 1000.0)
+                on_remb(bitrate / 1000.0, ssrcs)
 
     sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
 
