@@ -120,6 +120,12 @@ class VideoStream:
     """Whose it is (visibility and speaking are by person)."""
     kbps: float
     """What it takes at full rate."""
+    layered: bool = True
+    """It carries VP8 temporal layers, so it can be thinned (else only full or paused)."""
+
+    def levels(self) -> tuple[Level, ...]:
+        """The levels this stream can be given, best first."""
+        return LEVELS if self.layered else ("full", "paused")
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,8 @@ def _cost(stream: VideoStream, level: Level) -> float:
 def _best_fit(stream: VideoStream, current: Level, left: float) -> Level:
     """The best level not below ``current`` whose extra cost fits in ``left``."""
     for level in LEVELS[: LEVELS.index(current) + 1]:
+        if level not in stream.levels():
+            continue
         if _cost(stream, level) - _cost(stream, current) <= left:
             return level
     return current
@@ -189,9 +197,10 @@ def fit(streams: Sequence[VideoStream], budget: float, leads: int) -> dict[str, 
         levels[stream.key] = _best_fit(stream, "paused", left)
         left -= _cost(stream, levels[stream.key])
     for stream in streams[leads:]:
-        if _cost(stream, "thin-2") <= left:
-            levels[stream.key] = "thin-2"
-            left -= _cost(stream, "thin-2")
+        lowest = stream.levels()[-2]  # thin-2, or full for a stream without layers
+        if _cost(stream, lowest) <= left:
+            levels[stream.key] = lowest
+            left -= _cost(stream, lowest)
     for stream in streams[leads:]:
         if levels[stream.key] == "paused":
             continue

@@ -29,12 +29,18 @@ class MediaCounters:
     """RTP packets sent to subscribers."""
     bytes_out: int = 0
     """RTP payload bytes sent to subscribers."""
+    videos_paused: int = 0
+    """Videos on someone's screen paused now because their connection cannot take them."""
+    videos_thinned: int = 0
+    """Videos on someone's screen sent at a lower frame rate now, for the same reason."""
 
 
 def media_counters(sfu: Sfu) -> MediaCounters:
     """Sum the counters of every open media connection."""
-    peers = frames_in = frames_out = packets_out = bytes_out = 0
+    peers = frames_in = frames_out = packets_out = bytes_out = paused = thinned = 0
     for room in sfu.rooms.values():
+        paused += room.allocator.paused
+        thinned += room.allocator.thinned
         for peer in room.peers.values():
             peers += 1
             frames_in += peer.audio.frames + peer.video.frames
@@ -42,4 +48,6 @@ def media_counters(sfu: Sfu) -> MediaCounters:
             for out in peer.outgoing:
                 packets_out += sender_packets(out.transceiver.sender)
                 bytes_out += sender_bytes(out.transceiver.sender)
-    return MediaCounters(len(sfu.rooms), peers, frames_in, frames_out, packets_out, bytes_out)
+    return MediaCounters(
+        len(sfu.rooms), peers, frames_in, frames_out, packets_out, bytes_out, paused, thinned
+    )

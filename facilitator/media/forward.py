@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from aiortc import RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 
 from .aiortc_seams import (
     ABS_SEND_TIME,
@@ -25,6 +25,7 @@ from .aiortc_seams import (
     limit_retransmissions,
     on_keyframe_request,
 )
+from .limits import RetransmitBudget, RetransmitLimiter
 from .packets import History, Incoming, RtpWriter, StreamRewriter, abs_send_time, ntp_time
 from .relay import KEYFRAME_RETRY_FRAMES, Frame, Publisher, RelayTrack
 
@@ -106,6 +107,10 @@ class PacketPublisher(Publisher):
         self.ssrc: int | None = None
         """The publisher's SSRC, once a packet has arrived."""
         self.packets = 0
+        self.octets = 0
+        """Payload bytes received (the allocation measures each stream's bitrate from it)."""
+        self.keyframes = 0
+        """Keyframe packets passed on (the allocation sees that a keyframe went out)."""
         self.held_back = False
         """Packets were held back (mute): subscribers start a new run of sequence numbers."""
         self.recent: deque[Incoming] = deque(maxlen=RECENT)
@@ -124,6 +129,7 @@ class PacketPublisher(Publisher):
         """One RTP packet from the publisher: pass it to every subscriber."""
         self.ssrc = packet.ssrc
         self.packets += 1
+        self.octets += len(packet.payload)
         video = self.kind == "video"
         level = None
         if not video:
@@ -153,6 +159,8 @@ class PacketPublisher(Publisher):
                 self.forwarded += 1
         if video:
             self.recent.append(incoming)
+            if incoming.keyframe:
+                self.keyframes += 1
 
 
 class PacketSubscriber(MediaStreamTrack):
@@ -178,12 +186,18 @@ class PacketSubscriber(MediaStreamTrack):
         self.sent = 0
         """Packets sent (retransmissions not included)."""
         self.retransmitted = 0
+        self.keyframe_gate: Callable[[PacketSubscriber], bool] | None = None
+        """Decides whether this subscriber's keyframe request goes on (None: always)."""
+        self.keyframes_held = 0
+        """Keyframe requests of this subscriber that were not passed on."""
 
-    def bind(self, sender: RTCRtpSender) -> None:
-        """Send through ``sender``, answering its NACKs and keyframe requests."""
+    def bind(self, sender: RTCRtpSender, budget: RetransmitBudget | None = None) -> None:
+        """Send through ``sender``, answering its NACKs (within the subscriber's ``budget``)
+        and keyframe requests."""
         self.direct = DirectSender(sender)
         self.direct.on_ready = self._ready
-        limit_retransmissions(sender, retransmit=self.retransmit)
+        limiter = RetransmitLimiter(history=RTP_HISTORY_SIZE, budget=budget)
+        limit_retransmissions(sender, limiter, retransmit=self.retransmit)
         on_keyframe_request(sender, self.keyframe_requested)
 
     def _ready(self, parameters: SendParameters) -> None:
@@ -215,9 +229,15 @@ class PacketSubscriber(MediaStreamTrack):
             self.publisher.request_keyframe()
 
     def keyframe_requested(self) -> None:
-        """The subscriber's browser lost the picture (PLI/FIR): ask the publisher, coalesced."""
-        if self.publisher is not None:
-            self.publisher.request_keyframe()
+        """The subscriber's browser lost the picture (PLI/FIR): ask the publisher, coalesced,
+        unless the stream is paused for it or its gate (the allocation) holds the request."""
+        if self.publisher is None or self.rewriter.paused:
+            return
+        gate = self.keyframe_gate
+        if gate is not None and not gate(self):
+            self.keyframes_held += 1
+            return
+        self.publisher.request_keyframe()
 
     def forward(self, packet: Incoming) -> bool:
         """Rewrite and send one packet; return whether it went out."""

@@ -39,6 +39,44 @@ def seq_newer(a: int, b: int) -> bool:
     return a != b and (a - b) % 65536 < 32768
 
 
+SUBSCRIBER_RETRANSMIT_SHARE = 0.15
+"""Share of a subscriber's downlink estimate its retransmissions may take, all streams together."""
+RETRANSMIT_PACKET_BYTES = 1100
+"""Bytes counted per retransmission when a budget in kbit/s is turned into packets."""
+
+
+@dataclass
+class RetransmitBudget:
+    """A token bucket shared by one subscriber's senders: retransmissions within a share of its
+    downlink (LiveKit's rule), so repairing loss never crowds out what it receives first."""
+
+    clock: Callable[[], float] = time.monotonic
+    rate: float | None = None
+    """Retransmissions allowed per second (None: no budget known, no limit beyond the limiter)."""
+    tokens: float = RETRANSMIT_BURST
+    refilled_at: float | None = None
+    refused: int = 0
+
+    def set_kbps(self, kbps: float | None, share: float = SUBSCRIBER_RETRANSMIT_SHARE) -> None:
+        """Follow the subscriber's downlink estimate (None: unknown)."""
+        self.rate = None if kbps is None else kbps * 1000 * share / (8 * RETRANSMIT_PACKET_BYTES)
+
+    def take(self) -> bool:
+        """True when one more retransmission fits now."""
+        if self.rate is None:
+            return True
+        now = self.clock()
+        if self.refilled_at is not None:
+            earned = (now - self.refilled_at) * self.rate
+            self.tokens = min(max(RETRANSMIT_BURST, self.rate), self.tokens + earned)
+        self.refilled_at = now
+        if self.tokens < 1:
+            self.refused += 1
+            return False
+        self.tokens -= 1
+        return True
+
+
 @dataclass
 class _Sent:
     seq: int
@@ -66,6 +104,8 @@ class RetransmitLimiter:
     """Per history slot (seq modulo ``history``): the packet in it and its retransmissions."""
     retransmitted: int = 0
     refused: int = 0
+    budget: RetransmitBudget | None = None
+    """The subscriber's budget, shared by its senders (None: this sender's bucket only)."""
 
     def select(self, lost: Iterable[int], rtt: float | None, packets_sent: int) -> list[int]:
         """The sequence numbers to send again for one NACK (each at most once, in order).
@@ -82,6 +122,8 @@ class RetransmitLimiter:
             if self.tokens < 1:
                 break
             if self._allow(seq, now, spacing):
+                if self.budget is not None and not self.budget.take():
+                    break
                 self.tokens -= 1
                 chosen.append(seq)
         self.retransmitted += len(chosen)

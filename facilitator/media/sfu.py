@@ -30,13 +30,18 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from ..errors import CodedError
 from .aiortc_seams import (
+    RembCap,
+    UplinkMeter,
     bound_nacks,
     bound_ssrcs,
     forward_packets,
     limit_retransmissions,
     offer_codecs,
     request_keyframe,
+    send_remb,
+    watch_feedback,
 )
+from .allocator import TICK_SECONDS, Allocator
 from .forward import Batch, PacketPublisher, PacketSubscriber
 from .relay import RelayTrack
 
@@ -53,6 +58,8 @@ SPEAKING_LEVEL = 60
 """-dBov under which someone counts as speaking (0 is loudest, 127 is silence)."""
 SPEAKING_HOLD = 0.4
 """Seconds a level stays valid."""
+CAP_RESEND_SHARE = 0.9
+"""A publisher's cap that falls under this share of what it was told is sent at once."""
 Signal = Callable[[str, dict[str, Any]], None]
 
 
@@ -104,13 +111,19 @@ class MediaPeer:
         )
         self.incoming: dict[str, RTCRtpTransceiver] = {}
         self.readers: list[asyncio.Task[None]] = []
+        self.caps: dict[str, RembCap] = {}
+        """The REMB cap towards this person's camera and screen (set by the allocation)."""
+        self.uplinks: dict[str, UplinkMeter] = {}
         for slot, kind in SLOTS.items():
             publisher = self.publisher(slot)
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             offer_codecs(transceiver, kind)
             bound_nacks(transceiver.receiver)
+            if kind == "video":
+                self.caps[slot] = RembCap()
+                self.uplinks[slot] = UplinkMeter(transceiver.receiver)
             if not room.config.transcode:
-                forward_packets(transceiver.receiver, publisher.on_packet)
+                forward_packets(transceiver.receiver, publisher.on_packet, self.caps.get(slot))
             self.incoming[slot] = transceiver
         # max-bundle: every m-line shares the first transceiver's transport, so one router.
         bound_ssrcs(self.incoming["audio"].receiver.transport)
@@ -154,6 +167,29 @@ class MediaPeer:
         if self.audio.muted or now - self.level_at > SPEAKING_HOLD:
             return 127
         return self.level
+
+    def outlets(self) -> list[tuple[str, PacketSubscriber]]:
+        """The outgoing streams on the packet path that carry someone, with their slot."""
+        return [
+            (out.slot, out.track)
+            for out in self.outgoing
+            if isinstance(out.track, PacketSubscriber) and out.track.publisher is not None
+        ]
+
+    def cap_publisher(self, slot: str, kbps: float | None) -> None:
+        """Cap the REMB towards this person's camera or screen; a cap well under what was
+        last sent goes out at once (aiortc's own REMBs carry it from then on)."""
+        cap = self.caps[slot]
+        cap.kbps = kbps
+        told = cap.estimate_kbps
+        if kbps is not None and told is not None and kbps < CAP_RESEND_SHARE * told:
+            cap.estimate_kbps = kbps
+            receiver = self.incoming[slot].receiver
+            self.room.spawn(send_remb(receiver, kbps, list(cap.ssrcs)))
+
+    def uplink_loss(self, slot: str) -> float | None:
+        """Loss on this person's uplink for a slot since the last call."""
+        return self.uplinks[slot].loss()
 
     def _ask_keyframe(self, slot: str = "video") -> None:
         ssrc = self.publisher(slot).ssrc
@@ -224,7 +260,14 @@ class MediaPeer:
         else:
             track = PacketSubscriber(kind, self.room.batch)
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
-            track.bind(transceiver.sender)
+            allocator, person_id = self.room.allocator, self.person_id
+            track.bind(transceiver.sender, allocator.subscriber(person_id).budget)
+            track.keyframe_gate = allocator.keyframe_gate(person_id)
+            watch_feedback(
+                transceiver.sender,
+                lambda kbps, ssrcs: allocator.on_remb(person_id, kbps, ssrcs),
+                lambda loss, rtt: allocator.on_report(person_id, loss, rtt),
+            )
         offer_codecs(transceiver, kind)
         out = Outgoing(transceiver, track, kind)
         self.outgoing.append(out)
@@ -317,7 +360,12 @@ class MediaRoom:
         self.sharing: str | None = None
         """Whose screen is forwarded (the meeting decides: one at a time)."""
         self.visible: dict[str, set[str]] = {}
-        """Whose tiles each person has on screen (kept for a later per-subscriber allocation)."""
+        """Whose tiles each person has on screen (only those get video)."""
+        self.featured: str | None = None
+        """The icebreaker speaker, whose video comes first for everyone."""
+        self.allocator = Allocator()
+        """Fits what each person receives to their downlink (see ``allocate``)."""
+        self.allocating: asyncio.Task[None] | None = None
         self.spaces: dict[str, str] = {}
         """Person id -> their space (a group, or "" for the main room); nobody listed: together."""
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -339,6 +387,7 @@ class MediaRoom:
         peer = MediaPeer(self, person_id, signal)
         peer.audio.muted = person_id in self.muted
         self.peers[person_id] = peer
+        self.start_allocation()
         await self._resync()
         return peer
 
@@ -382,8 +431,35 @@ class MediaRoom:
             self.spawn(self._resync())
 
     def set_visible(self, person_id: str, people: set[str]) -> None:
-        """Remember whose tiles one person has on screen (not acted on yet)."""
+        """Remember whose tiles one person has on screen: only those get video."""
         self.visible[person_id] = set(people)
+
+    def set_featured(self, person_id: str | None) -> None:
+        """Mirror the meeting's icebreaker speaker: their video comes first for everyone."""
+        self.featured = person_id
+
+    def start_allocation(self) -> None:
+        """Run the allocation every TICK_SECONDS while anyone is connected (one timer a room)."""
+        if self.config.transcode or (self.allocating is not None and not self.allocating.done()):
+            return
+        self.allocating = asyncio.ensure_future(self._allocate_while_connected())
+        self.allocating.add_done_callback(_log_failure)
+
+    async def _allocate_while_connected(self) -> None:
+        while self.peers:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                self.allocate()
+            except Exception:  # the next step tries again; media keeps flowing meanwhile
+                log.exception("allocation step failed in %s", self.meeting_id[:6])
+
+    def allocate(self) -> None:
+        """Fit every person's video to their downlink now, and cap the publishers."""
+        now = self.allocator.clock()
+        peers = list(self.peers.values())
+        speaker = self.loudest(time.monotonic())
+        focus = self.allocator.focus(peers, self.sharing, self.featured, now, speaker)
+        self.allocator.step(peers, self.visible, focus, now)
 
     def set_spaces(self, spaces: dict[str, str]) -> None:
         """Mirror the meeting's groups: each person gets the media of their own space only."""
@@ -402,6 +478,8 @@ class MediaRoom:
 
     async def close(self) -> None:
         """Close every connection."""
+        if self.allocating is not None:
+            self.allocating.cancel()
         for person_id in list(self.peers):
             await self.leave(person_id)
 

@@ -159,6 +159,16 @@ def collect(app: web.Application) -> list[ex.Family]:
         ),
         http,
         ex.gauge("facilitator_media_connections", "Open media connections", media.peers),
+        ex.gauge(
+            "facilitator_media_videos_paused",
+            "Videos on screen paused for a subscriber's connection",
+            media.videos_paused,
+        ),
+        ex.gauge(
+            "facilitator_media_videos_thinned",
+            "Videos on screen sent at a lower frame rate for a subscriber's connection",
+            media.videos_thinned,
+        ),
         ex.counter(
             "facilitator_media_frames_received_total",
             "Encoded frames received",

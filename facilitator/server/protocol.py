@@ -42,7 +42,7 @@ SERVER_TYPES = frozenset(
         "media-ended",
         "speaking",
         "reaction",
-        # Allocation: this subscriber gets fewer videos for its network (not sent before wiring).
+        # Allocation: this subscriber gets fewer videos for its network (media/allocator.py).
         "network",
         # Rounds in small groups.
         "grouped",

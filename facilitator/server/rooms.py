@@ -220,6 +220,8 @@ class Room:
             self.media.set_muted({p.id for p in self.meeting.people.values() if p.muted})
             self.media.set_sharing(self.meeting.sharer)
             self.media.set_spaces(self.meeting.media_spaces())
+            rotation = self.meeting.turns.current  # the icebreaker speaker's video comes first
+            self.media.set_featured(rotation.current if rotation is not None else None)
 
     def welcome(self, client: Client, msg_id: object = None) -> None:
         """Greet a connection whose person is in the room: who they are, the chat so far."""

@@ -3,8 +3,8 @@
 Each scenario has three synthetic people, each in its own network namespace behind a veth;
 person 1's link is spoiled for 12 s. The tests assert what holds today and must keep holding
 (the shaping is real, audio reaches the constrained person, the others are unaffected, the
-lab leaves nothing behind). The targets the per-subscriber allocation must meet later are the
-``meets_*`` helpers below: call them once it exists (today they fail, so nothing calls them).
+lab leaves nothing behind). The targets of the per-subscriber allocation are the ``meets_*``
+helpers below; the six-person test holds the allocation to the constrained one.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def assert_others_unaffected(outcome: Outcome) -> None:
         if person == outcome.bad:
             continue
         videos = streams(phase, person, "video")
-        assert len(videos) == 2, phase.subscribers[person]
+        assert len(videos) == len(phase.subscribers) - 1, phase.subscribers[person]
         for publisher, window in videos.items():
             assert window["frames"] / window["seconds"] >= 10, (person, publisher, window)
         for publisher, window in streams(phase, person, "audio").items():
@@ -77,22 +77,52 @@ def test_a_constrained_subscriber() -> None:
     assert outcome.connected
     phase = during(outcome)
     mine = phase.subscribers[outcome.bad]
-    # The cap is real: at most 600 kbit/s arrive, while the server offers more (two ~550 kbit/s
-    # videos and two audio streams).
+    # The cap is real: at most 600 kbit/s arrive, and the server no longer offers more than
+    # fits: two ~550 kbit/s videos that cannot adapt do not fit with the audio, so they are
+    # paused (before the allocation it offered both, and the link dropped half of everything).
     assert 100 < mine["down_kbps"] <= 600 * 1.05, mine
-    assert mine["offered_kbps"] > mine["down_kbps"], mine
-    # Audio keeps reaching the constrained person from both others (today about half of it:
-    # it shares the full queue with the video; the allocation's target is under 1% loss).
+    assert mine["offered_kbps"] <= 600, mine
+    # Audio keeps reaching the constrained person from both others, all of it now.
     audio = streams(phase, outcome.bad, "audio")
     assert len(audio) == 2
     for publisher, window in audio.items():
         assert window["frames"] >= 0.2 * sent(phase, publisher, "audio"), (publisher, window)
-    # The harness's counters moved: frames, bytes and freezes were measured.
+        assert window["frames"] >= 0.97 * sent(phase, publisher, "audio"), (publisher, window)
+    # The harness measured both videos over the window (frames, bytes and freezes; before the
+    # allocation every one had bytes, now neither fits and both are paused, frozen throughout
+    # but for the moment before the server learnt the link's limit).
     videos = streams(phase, outcome.bad, "video")
-    assert all(w["bytes"] > 0 for w in videos.values())
+    assert len(videos) == 2
+    assert all(w["seconds"] >= 0.9 * WINDOW and w["frozen_s"] > 0 for w in videos.values())
     assert phase.summary["bad_frozen_pct"] >= 0 and phase.summary["others_down_kbps"] > 500
     assert_others_unaffected(outcome)
     assert "test-down-600" in table([outcome])
+
+
+def test_a_constrained_subscriber_among_six_keeps_all_audio() -> None:
+    """Issue 14's first scenario, short: one downlink at 1.5 Mbit/s, five videos that need more.
+
+    Publishers follow the server's REMB (as browsers do), so capping them is exercised too. What
+    holds today: the server offers no more than the link carries, and every audio stream reaches
+    the constrained person. ``meets_constrained_target`` (the speaker at >= 20 fps, the others
+    unchanged) does not hold yet (see docs/performance.md).
+    """
+    scenario = Scenario("test-down-1500", people=6, duration=WINDOW, baseline=3, down_kbit=1500)
+    outcome = run(scenario, progress=False)
+    assert_lab_removed()
+    assert outcome.connected
+    phase = during(outcome)
+    mine = phase.subscribers[outcome.bad]
+    assert mine["offered_kbps"] <= 1500, mine
+    audio = streams(phase, outcome.bad, "audio")
+    assert len(audio) == 5
+    for publisher, window in audio.items():
+        assert window["frames"] >= 0.97 * sent(phase, publisher, "audio"), (publisher, window)
+    # Not every video runs at full rate for that person: some are paused.
+    rates = sorted(
+        w["frames"] / w["seconds"] for w in streams(phase, outcome.bad, "video").values()
+    )
+    assert len(rates) == 5 and rates[0] < 20, rates
 
 
 def test_a_lossy_subscriber() -> None:

@@ -44,12 +44,19 @@ these seams are used (``tests/test_media_units.py`` fails loudly if an aiortc up
    when offered.
 14. ``aioice.ice.Connection.query_consent`` is replaced (``tolerant_consent``): aioice closes a
    connection after a few consent checks of one try each fail, which a busy server causes itself.
+15. ``RTCRtpSender._handle_rtcp_packet`` is wrapped once more per sender (``watch_feedback``):
+   after aiortc (which updates ``__rtt`` from the report), each REMB naming the sender's SSRC and
+   each report block about it go to the allocation (a subscriber's downlink and loss).
+16. The REMB ``forward_packets`` sends towards a publisher is min(aiortc's estimate, a
+   ``RembCap``), and ``send_remb`` sends one at once when the cap falls; ``UplinkMeter`` reads
+   the receiver's ``__remote_streams`` statistics for the publisher's uplink loss.
 """
 
 from __future__ import annotations
 
 from ..frames import STALL_SECONDS as STALL_SECONDS  # the bots and tests import these from here
 from .base import SeamError as SeamError
+from .checks import feedback_problems as feedback_problems
 from .checks import internal_problems, packet_path_problems
 from .codecs import OFFERED as OFFERED
 from .codecs import OPUS_PARAMETERS as OPUS_PARAMETERS
@@ -67,11 +74,14 @@ from .ice import tolerant_consent as tolerant_consent
 from .ice import tolerant_query_consent as tolerant_query_consent
 from .receive import ForwardingBuffer as ForwardingBuffer
 from .receive import PacketSink as PacketSink
+from .receive import RembCap as RembCap
+from .receive import UplinkMeter as UplinkMeter
 from .receive import bound_nacks as bound_nacks
 from .receive import forward_packets as forward_packets
 from .receive import forwarding_buffer as forwarding_buffer
 from .receive import install_forwarding as install_forwarding
 from .receive import request_keyframe as request_keyframe
+from .receive import send_remb as send_remb
 from .send import ABS_SEND_TIME as ABS_SEND_TIME
 from .send import AUDIO_LEVEL as AUDIO_LEVEL
 from .send import MID as MID
@@ -81,6 +91,7 @@ from .send import limit_retransmissions as limit_retransmissions
 from .send import on_keyframe_request as on_keyframe_request
 from .send import sender_bytes as sender_bytes
 from .send import sender_packets as sender_packets
+from .send import watch_feedback as watch_feedback
 from .transport import BoundedRtpRouter as BoundedRtpRouter
 from .transport import SsrcGate as SsrcGate
 from .transport import bound_ssrcs as bound_ssrcs
@@ -90,6 +101,6 @@ from .transport import gate_srtp as gate_srtp
 def check_seams() -> None:
     """Raise SeamError naming every internal that moved (call at start-up and in tests)."""
     problems = internal_problems() + connect_problems() + packet_path_problems()
-    problems += codec_problems() + consent_problems()
+    problems += codec_problems() + consent_problems() + feedback_problems()
     if problems:
         raise SeamError("aiortc internals moved: " + "; ".join(problems))

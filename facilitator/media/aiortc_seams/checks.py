@@ -15,6 +15,7 @@ from aiortc import RTCDtlsTransport, RTCRtpSender
 from aiortc.rtcdtlstransport import RtpRouter
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver as _Receiver
+from aiortc.rtcrtpreceiver import StreamStatistics
 
 _PACKET_PATH: list[tuple[Callable[..., Any], tuple[str, ...], str]] = [
     (
@@ -128,6 +129,27 @@ def packet_path_problems() -> list[str]:
     for counter in ("octet_count", "rtp_timestamp", "ntp_timestamp", "rtx_payload_type"):
         if f"self.__{counter}" not in init:
             problems.append(f"RTCRtpSender.__init__ no longer keeps __{counter}")
+    return problems
+
+
+def feedback_problems() -> list[str]:
+    """What moved of the internals the allocation's feedback seams rely on (15, 16)."""
+    problems = []
+    rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    for snippet, message in (
+        ("filter(lambda x: x.ssrc == self._ssrc, packet.reports)", "reads report blocks"),
+        ("self.__rtt = RTT_ALPHA * self.__rtt", "keeps its round trip from reports"),
+        ("unpack_remb_fci(packet.fci)", "reads REMB"),
+    ):
+        if snippet not in rtcp:
+            problems.append(f"RTCRtpSender._handle_rtcp_packet no longer {message}")
+    handle = inspect.getsource(_Receiver._handle_rtp_packet)
+    if "remb = self.__remote_bitrate_estimator.add(" not in handle:
+        problems.append("RTCRtpReceiver no longer gets its REMB from __remote_bitrate_estimator")
+    stats = inspect.getsource(StreamStatistics)
+    for name in ("def packets_expected", "self.packets_received += 1"):
+        if name not in stats:
+            problems.append(f"StreamStatistics lost {name.split()[-1]}")
     return problems
 
 

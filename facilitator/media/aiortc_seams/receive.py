@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from aiortc import RTCRtpReceiver
 from aiortc.codecs import is_rtx
@@ -30,6 +31,70 @@ log = logging.getLogger(__name__)
 
 PacketSink = Callable[[RtpPacket], None]
 """Receives every RTP packet of a publisher's stream, RTX already unwrapped."""
+
+
+@dataclass
+class RembCap:
+    """The most the SFU lets a receiver's REMB tell its publisher (what its subscribers need).
+
+    ``forward_packets`` sends min(aiortc's estimate, ``kbps``); ``estimate_kbps`` is aiortc's
+    last estimate of the publisher's uplink, before the cap.
+    """
+
+    kbps: float | None = None
+    """None: no cap (aiortc's estimate goes out as it is)."""
+    estimate_kbps: float | None = None
+    ssrcs: list[int] = field(default_factory=list)
+    """The media SSRCs aiortc's last REMB named."""
+
+    def apply(self, bitrate: int) -> int:
+        """The bitrate (bit/s) to send for aiortc's estimate ``bitrate``."""
+        self.estimate_kbps = bitrate / 1000.0
+        if self.kbps is None:
+            return bitrate
+        return min(bitrate, int(self.kbps * 1000))
+
+
+async def send_remb(receiver: RTCRtpReceiver, kbps: float, ssrcs: list[int]) -> bool:
+    """Send a REMB of ``kbps`` for ``ssrcs`` from ``receiver`` now; False when it cannot yet."""
+    rtcp_ssrc = getattr(receiver, _RECEIVER + "rtcp_ssrc", None)
+    if rtcp_ssrc is None or not ssrcs or not receiver._enabled:
+        return False
+    fci = pack_remb_fci(int(kbps * 1000), ssrcs)
+    await receiver._send_rtcp(
+        RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
+    )
+    return True
+
+
+@dataclass
+class UplinkMeter:
+    """Loss on a publisher's uplink, from the statistics aiortc keeps for its receiver reports.
+
+    It keeps its own counts (aiortc's ``fraction_lost`` resets those of the reports), and
+    leaves RTX streams out: the loss is what the publisher's link lost, before repair.
+    """
+
+    receiver: RTCRtpReceiver
+    seen: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """SSRC -> (expected, received) at the last reading."""
+
+    def loss(self) -> float | None:
+        """The fraction of packets lost since the last call (None: nothing arrived)."""
+        streams: dict[int, StreamStatistics] = getattr(self.receiver, _RECEIVER + "remote_streams")
+        rtx: dict[int, int] = getattr(self.receiver, _RECEIVER + "rtx_ssrc")
+        expected = received = 0
+        for ssrc, stream in list(streams.items()):
+            if ssrc in rtx:
+                continue
+            now = (stream.packets_expected, stream.packets_received)
+            before = self.seen.get(ssrc, (0, 0))
+            self.seen[ssrc] = now
+            expected += now[0] - before[0]
+            received += now[1] - before[1]
+        if expected <= 0:
+            return None
+        return max(0.0, min(1.0, (expected - received) / expected))
 
 
 def install_forwarding(
@@ -68,13 +133,13 @@ def bound_nacks(receiver: RTCRtpReceiver) -> BoundedNackGenerator | None:
     return generator
 
 
-def forward_packets(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+def forward_packets(receiver: RTCRtpReceiver, sink: PacketSink, cap: RembCap | None = None) -> None:
     """Make ``receiver`` hand each RTP packet to ``sink`` as it is, never depayloading it.
 
     What aiortc does per packet is kept but for the decoding: the bitrate estimate (REMB to
-    the publisher), statistics for receiver reports, RTX unwrapping and NACKs (through the
-    receiver's NACK generator, bounded by ``bound_nacks``). Call it right after
-    ``addTransceiver``.
+    the publisher, no more than ``cap`` allows), statistics for receiver reports, RTX
+    unwrapping and NACKs (through the receiver's NACK generator, bounded by ``bound_nacks``).
+    Call it right after ``addTransceiver``.
     """
     for name in ("codecs", "rtx_ssrc", "remote_streams", "remote_bitrate_estimator"):
         if not hasattr(receiver, _RECEIVER + name):
@@ -97,9 +162,12 @@ def forward_packets(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
             )
             rtcp_ssrc = getattr(receiver, _RECEIVER + "rtcp_ssrc")
             if rtcp_ssrc is not None and remb is not None:
-                feedback = RtcpPsfbPacket(
-                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
-                )
+                bitrate, ssrcs = remb
+                if cap is not None:
+                    bitrate = cap.apply(bitrate)
+                    cap.ssrcs = ssrcs
+                fci = pack_remb_fci(bitrate, ssrcs)
+                feedback = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
                 await receiver._send_rtcp(feedback)
         codec = codecs.get(packet.payload_type)
         if codec is None:

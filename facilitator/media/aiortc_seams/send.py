@@ -12,7 +12,17 @@ import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCRtpSender
 from aiortc.rtcdtlstransport import State
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import RTCP_RTPFB_NACK, RTP_HISTORY_SIZE, AnyRtcpPacket, RtcpRtpfbPacket
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_RTPFB_NACK,
+    RTP_HISTORY_SIZE,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    unpack_remb_fci,
+)
 
 from ..limits import RetransmitLimiter
 from .base import DTLS as _DTLS
@@ -54,6 +64,40 @@ def limit_retransmissions(
 
     sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
     return chosen
+
+
+RembSink = Callable[[float, list[int]], None]
+"""Receives a subscriber's REMB: kbit/s and the SSRCs it is about (a browser sends one for
+every stream it receives; aiortc one per stream)."""
+ReportSink = Callable[[float, float | None], None]
+"""Receives one receiver report block: the fraction lost (0..1) and the sender's round trip in
+seconds (None until aiortc has one)."""
+
+
+def watch_feedback(sender: RTCRtpSender, on_remb: RembSink, on_report: ReportSink) -> None:
+    """Hand each REMB and receiver report block a subscriber sends about ``sender`` to the SFU.
+
+    aiortc still handles the packet first (it updates its round-trip estimate from the report,
+    and ignores a REMB when nothing is encoded); the callbacks then see the same packet.
+    """
+    original = sender._handle_rtcp_packet
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        await original(packet)
+        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            ssrc = sender._ssrc
+            for report in packet.reports:
+                if report.ssrc == ssrc:
+                    on_report(report.fraction_lost / 256.0, getattr(sender, _RTT, None))
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                return  # another application's feedback
+            if sender._ssrc in ssrcs:
+                on_remb(bitrate / 1000.0, ssrcs)
+
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
 
 
 @dataclass

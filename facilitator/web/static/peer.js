@@ -307,6 +307,7 @@ export class MediaLink {
     const answer = await pc.createAnswer();
     if (generation !== this.generation) return;
     await pc.setLocalDescription(answer);
+    await askTemporalLayers(this.senders.video);
     await gathered(pc, GATHER_CAP_MS);
     if (generation !== this.generation || !this.conn) return;
     this.offersHandled += 1;
@@ -385,5 +386,24 @@ export class MediaLink {
     } catch (err) {
       log(err);
     }
+  }
+}
+
+/**
+ * Ask the camera's encoder for three VP8 temporal layers (L1T3), so the server can send a weak
+ * connection a lower frame rate instead of pausing the video. Browsers that refuse keep one.
+ * @param {RTCRtpSender | null} sender
+ */
+async function askTemporalLayers(sender) {
+  if (!sender) return;
+  try {
+    const params = sender.getParameters();
+    // scalabilityMode is in WebRTC-SVC, not yet in TypeScript's DOM types.
+    const encodings = /** @type {(RTCRtpEncodingParameters & {scalabilityMode?: string})[]} */ (params.encodings || []);
+    if (!encodings.length || encodings[0].scalabilityMode === "L1T3") return;
+    encodings[0].scalabilityMode = "L1T3";
+    await sender.setParameters(params);
+  } catch (err) {
+    log(err);
   }
 }

@@ -16,6 +16,7 @@ import { S, act, quietly } from "./state.js";
  * @property {HTMLElement} holder where the video goes
  * @property {HTMLElement} name
  * @property {HTMLElement} badges
+ * @property {HTMLElement} paused says the server holds this video back for our connection
  * @property {string} sig what the tile shows now
  */
 
@@ -69,6 +70,28 @@ function handOrder(people) {
 
 /** @type {Map<string, Tile>} the tiles on screen, by person id */
 let tileMap = new Map();
+/** @type {Set<string>} whose videos the server pauses for our connection (`network`) */
+let pausedVideos = new Set();
+
+/**
+ * The server's `network` message named these people's videos as paused for us: say so on
+ * their tiles (and clear it on the others).
+ * @param {string[]} people
+ */
+export function showPausedVideos(people) {
+  pausedVideos = new Set(people);
+  for (const [id, tile] of tileMap) paintPaused(tile, id);
+}
+
+/**
+ * @param {Tile} tile
+ * @param {string} id
+ */
+function paintPaused(tile, id) {
+  const paused = pausedVideos.has(id);
+  setClass(tile.node, "video-paused", paused);
+  setHidden(tile.paused, !paused);
+}
 
 /**
  * @param {string} id
@@ -124,7 +147,10 @@ export function renderTiles(st) {
   const next = new Map();
   for (const p of inRoom) {
     let tile = old.get(p.id);
-    if (!tile) tile = buildTile(p.id);
+    if (!tile) {
+      tile = buildTile(p.id);
+      paintPaused(tile, p.id);
+    }
     next.set(p.id, tile);
     updateTile(tile, p, {
       speaking: p.id === speaker, talking: p.id === S.speaking, you: p.id === me, hand: hands.get(p.id),
@@ -140,11 +166,12 @@ export function renderTiles(st) {
  */
 function buildTile(id) {
   const avatar = el("div", { className: "tile-avatar", "aria-hidden": "true" });
-  const holder = el("div", { className: "tile-media" }, avatar);
+  const paused = el("p", { className: "tile-paused", hidden: true }, "Video paused to save bandwidth");
+  const holder = el("div", { className: "tile-media" }, avatar, paused);
   const name = el("span", { className: "tile-name" });
   const badges = el("span", { className: "tile-badges" });
   const node = el("article", { className: "tile", dataset: { personId: id } }, holder, el("div", { className: "tile-info" }, name, badges));
-  return { node, avatar, holder, name, badges, sig: "" };
+  return { node, avatar, holder, name, badges, paused, sig: "" };
 }
 
 /**

@@ -19,6 +19,7 @@ import { notesJoined, notesSection, renderNotes } from "./notes.js";
 import { facilitatorPanel, hostBar, renderPanel } from "./panel.js";
 import {
   handButton, leaveButton, optOutLabel, peopleSection, renderMine, renderPeople, renderTiles,
+  showPausedVideos,
 } from "./people.js";
 import { reactMenu, showReaction } from "./reactions.js";
 import {
@@ -77,6 +78,7 @@ stage.insertBefore(mainRoomNote, tiles);
  * @param {import("./wire.js").Network} value
  */
 function showNetwork(value) {
+  showPausedVideos(value.paused || []);
   const shown = networkNotice.firstChild !== null;
   if (Boolean(value.constrained) === shown) return;
   networkNotice.replaceChildren(...(value.constrained

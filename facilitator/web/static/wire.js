@@ -135,7 +135,7 @@
 /** @typedef {{sdp: string, tracks?: Record<string, TrackInfo>}} Offer */
 /** @typedef {{reason?: string}} MediaEnded */
 /** @typedef {{person?: string | null}} Speaking */
-/** @typedef {{constrained?: boolean}} Network */
+/** @typedef {{constrained?: boolean, paused?: string[]}} Network */
 /** @typedef {{person: string, reaction: string, t?: number}} Reaction */
 /** @typedef {{round: number, rounds: number, group: string | null, members: string[], reason: string}} Grouped */
 /** @typedef {{round: number, rounds: number, left: number}} RoundWarning */

@@ -1,0 +1,451 @@
+"""The live allocation without a network: feedback seams in, plans applied, knobs set, told.
+
+REMBs and receiver reports go in through the seams (``watch_feedback``), the allocator steps on
+a fake clock over fake peers that carry real PacketPublishers and PacketSubscribers, and the
+tests read what a subscriber's streams do (paused, thinned), what the publishers are told
+(REMB caps) and which ``network`` messages go out.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcdtlstransport import RtpRouter
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
+
+from facilitator.media.aiortc_seams import (
+    RembCap,
+    UplinkMeter,
+    feedback_problems,
+    send_remb,
+    watch_feedback,
+)
+from facilitator.media.allocation import CAP_FLOOR_KBPS, RESUME_SECONDS
+from facilitator.media.allocator import REMB_FRESH_SECONDS, TICK_SECONDS, Allocator, stream_key
+from facilitator.media.forward import PacketPublisher, PacketSubscriber
+from facilitator.media.limits import RetransmitBudget, RetransmitLimiter
+from facilitator.media.packets import Incoming
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class FakeTransport:
+    """Enough of an RTCDtlsTransport for a sender or receiver to handle and send RTCP."""
+
+    state = "connected"
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self._stats_id = "transport_fake"
+        self._rtp_router = RtpRouter()
+
+    async def _send_rtp(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+async def test_senders_hand_rembs_and_report_blocks_to_the_allocation() -> None:
+    assert feedback_problems() == []
+    sender = RTCRtpSender("video", FakeTransport())  # type: ignore[arg-type]
+    rembs: list[tuple[float, list[int]]] = []
+    reports: list[tuple[float, float | None]] = []
+    watch_feedback(
+        sender,
+        lambda kbps, ssrcs: rembs.append((kbps, ssrcs)),
+        lambda loss, rtt: reports.append((loss, rtt)),
+    )
+    ssrc = sender._ssrc
+    # A REMB naming this sender, and one naming only others.
+    fci = pack_remb_fci(1_500_000, [ssrc, 42])
+    remb = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=9, media_ssrc=0, fci=fci)
+    await sender._handle_rtcp_packet(remb)
+    other = pack_remb_fci(300_000, [42])
+    await sender._handle_rtcp_packet(
+        RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=9, media_ssrc=0, fci=other)
+    )
+    assert rembs == [(1500.0, [ssrc, 42])]
+    # A receiver report: 25% lost; aiortc's round trip from LSR/DLSR (0.3 s ago, 0.1 s held).
+    sender._RTCRtpSender__lsr = 777  # type: ignore[attr-defined]
+    sender._RTCRtpSender__lsr_time = time.time() - 0.3  # type: ignore[attr-defined]
+    block = RtcpReceiverInfo(
+        ssrc=ssrc, fraction_lost=64, packets_lost=10, highest_sequence=100, jitter=0, lsr=777,
+        dlsr=65536 // 10,
+    )  # fmt: skip
+    unrelated = RtcpReceiverInfo(
+        ssrc=42, fraction_lost=255, packets_lost=1, highest_sequence=1, jitter=0, lsr=0, dlsr=0
+    )
+    await sender._handle_rtcp_packet(RtcpRrPacket(ssrc=9, reports=[block, unrelated]))
+    assert len(reports) == 1
+    loss, rtt = reports[0]
+    assert loss == 0.25
+    assert rtt is not None and 0.15 < rtt < 0.3
+
+
+async def test_the_remb_towards_a_publisher_is_capped_and_a_lower_cap_goes_out_at_once() -> None:
+    cap = RembCap()
+    assert cap.apply(2_000_000) == 2_000_000 and cap.estimate_kbps == 2000
+    cap.kbps = 400
+    assert cap.apply(2_000_000) == 400_000  # min(aiortc's estimate, the cap)
+    assert cap.apply(300_000) == 300_000
+    transport = FakeTransport()
+    receiver = RTCRtpReceiver("video", transport)  # type: ignore[arg-type]
+    assert not await send_remb(receiver, 250, [5])  # no RTCP SSRC yet: nothing to send from
+    receiver._RTCRtpReceiver__rtcp_ssrc = 1234  # type: ignore[attr-defined]
+    assert await send_remb(receiver, 250, [5])
+    (packet,) = RtcpPacket.parse(transport.sent[-1])
+    assert isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP
+    assert unpack_remb_fci(packet.fci) == (250_000, [5])
+
+
+def test_uplink_loss_comes_from_the_receivers_statistics_without_rtx() -> None:
+    receiver = RTCRtpReceiver("video", FakeTransport())  # type: ignore[arg-type]
+    streams = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+    receiver._RTCRtpReceiver__rtx_ssrc = {7: 5}  # type: ignore[attr-defined]
+    meter = UplinkMeter(receiver)
+    assert meter.loss() is None
+    media = streams[5] = StreamStatistics(90000)
+    rtx = streams[7] = StreamStatistics(90000)
+    for seq in range(100):
+        if seq % 10 != 3:  # 10% lost
+            media.add(RtpPacket(sequence_number=seq, timestamp=seq))
+    for seq in range(50):
+        rtx.add(RtpPacket(sequence_number=seq * 3, timestamp=seq))  # repairs are left out
+    assert abs((meter.loss() or 0) - 0.09) < 0.02  # 9 of the first 100 (0..99 expected)
+    for seq in range(100, 150):
+        media.add(RtpPacket(sequence_number=seq, timestamp=seq))
+    assert meter.loss() == 0.0  # only what came since the last reading
+
+
+def test_retransmissions_share_a_budget_per_subscriber() -> None:
+    clock = Clock()
+    budget = RetransmitBudget(clock)
+    budget.set_kbps(880)  # 15% of 880 kbit/s in 1,100-byte packets: 15 a second
+    assert budget.rate == 15
+    first = RetransmitLimiter(clock, history=1 << 16, budget=budget)
+    second = RetransmitLimiter(clock, history=1 << 16, budget=budget)
+    got = first.select(range(100), rtt=None, packets_sent=0)
+    got += second.select(range(100), rtt=None, packets_sent=0)
+    assert len(got) == 64  # the shared burst, taken by both senders together
+    clock.t += 1.0
+    again = first.select(range(100, 200), None, 0) + second.select(range(100, 200), None, 0)
+    assert len(again) == 15
+
+
+class FakePeer:
+    """One person's connection as the allocator sees it: real publishers and outlets."""
+
+    def __init__(self, person_id: str, clock: Clock) -> None:
+        self.person_id = person_id
+        self.asked: dict[str, int] = {"video": 0, "screen": 0}
+        self.publishers = {
+            slot: PacketPublisher(person_id, kind, self._asker(slot), clock=clock)
+            for slot, kind in (("audio", "audio"), ("video", "video"), ("screen", "video"))
+        }
+        self.carried: list[tuple[str, PacketSubscriber]] = []
+        self.caps: dict[str, float | None] = {}
+        self.losses: dict[str, float | None] = {}
+        self.messages: list[dict[str, Any]] = []
+
+    def _asker(self, slot: str) -> Any:
+        def ask() -> None:
+            if slot in self.asked:
+                self.asked[slot] += 1
+
+        return ask
+
+    def publisher(self, slot: str) -> PacketPublisher:
+        return self.publishers[slot]
+
+    def outlets(self) -> list[tuple[str, PacketSubscriber]]:
+        return [(slot, o) for slot, o in self.carried if o.publisher is not None]
+
+    def cap_publisher(self, slot: str, kbps: float | None) -> None:
+        self.caps[slot] = kbps
+
+    def uplink_loss(self, slot: str) -> float | None:
+        return self.losses.pop(slot, None)
+
+    def signal(self, kind: str, value: dict[str, Any]) -> None:
+        assert kind == "network"
+        self.messages.append(value)
+
+    def carry(self, other: FakePeer, slot: str = "video") -> PacketSubscriber:
+        kind = "audio" if slot == "audio" else "video"
+        outlet = PacketSubscriber(kind)
+        outlet.attach(other.publisher(slot))
+        self.carried.append((slot, outlet))
+        return outlet
+
+
+class Room:
+    """People who all receive each other, stepped on a fake clock."""
+
+    def __init__(self, *names: str) -> None:
+        self.clock = Clock()
+        self.allocator = Allocator(clock=self.clock)
+        self.peers = [FakePeer(name, self.clock) for name in names]
+        self.outlet: dict[tuple[str, str], PacketSubscriber] = {}
+        for peer in self.peers:
+            for other in self.peers:
+                if other is not peer:
+                    peer.carry(other, "audio")
+                    self.outlet[(peer.person_id, other.person_id)] = peer.carry(other)
+                    outlet = self.outlet[(peer.person_id, other.person_id)]
+                    outlet.keyframe_gate = self.allocator.keyframe_gate(peer.person_id)
+        for peer in self.peers:  # the requests made on subscribing are not waited for here
+            pending = peer.publisher("video").keyframe_pending
+            if pending is not None:
+                pending.cancel()
+                peer.publisher("video").keyframe_pending = None
+        self.visible: dict[str, set[str]] = {}
+        self.speaker: str | None = None
+        self.sharing: str | None = None
+        self.featured: str | None = None
+        self.layered = False
+        self.loss: dict[str, float] = {}
+        """Loss in each person's receiver reports (none unless set)."""
+
+    def peer(self, name: str) -> FakePeer:
+        return next(p for p in self.peers if p.person_id == name)
+
+    def step(self, kbps: float = 500.0, reports: bool = True) -> None:
+        """Half a second of every camera sending ``kbps`` (with headers) and, with ``reports``,
+        a receiver report from everyone (with the loss in ``loss``); then a step."""
+        self.clock.t += TICK_SECONDS
+        for peer in self.peers:
+            if reports:
+                self.allocator.on_report(peer.person_id, self.loss.get(peer.person_id, 0.0), None)
+            video = peer.publisher("video")
+            packets = 40
+            video.packets += packets
+            video.octets += int(kbps * 1000 / 8 * TICK_SECONDS) - 50 * packets
+            if self.layered and not video.recent:
+                packet = Incoming(1, 0, 1, b"\x90\x20\x00", True)  # VP8 with a T bit
+                assert packet.tid is not None
+                video.recent.append(packet)
+        allocator = self.allocator
+        focus = allocator.focus(self.peers, self.sharing, self.featured, self.clock.t, self.speaker)
+        allocator.step(self.peers, self.visible, focus, self.clock.t)
+
+    def paused(self, subscriber: str) -> set[str]:
+        return {
+            publisher
+            for (who, publisher), outlet in self.outlet.items()
+            if who == subscriber and outlet.rewriter.paused
+        }
+
+
+async def test_a_constrained_subscriber_keeps_audio_and_the_speaker_and_is_told() -> None:
+    room = Room("a", "b", "c", "d")
+    room.speaker = "c"
+    room.step()  # measures the rates: nothing is known of anyone's downlink yet
+    assert all(room.paused(p) == set() for p in "abcd")
+    # a's downlink: 700 kbit/s, and 5% lost. Audio (3 x 40) first, then the speaker's 500; the
+    # rest paused.
+    room.loss["a"] = 0.05
+    room.allocator.on_remb("a", 700)
+    room.step()
+    assert room.paused("a") == {"b", "d"}
+    assert room.peer("a").messages == [{"constrained": True, "paused": ["b", "d"]}]
+    # Nobody else is touched or told anything.
+    assert all(room.paused(p) == set() for p in "bcd")
+    assert all(room.peer(p).messages == [] for p in "bcd")
+    # The same plan again: no new message.
+    room.step()
+    assert len(room.peer("a").messages) == 1
+    # Audio is never paused.
+    assert all(not o.rewriter.paused for slot, o in room.peer("a").outlets() if slot == "audio")
+    # The speaker changes: d's video goes first, at once (down is immediate).
+    room.speaker = "d"
+    room.step()
+    assert room.paused("a") == {"b", "c"}
+    assert room.peer("a").messages[-1] == {"constrained": True, "paused": ["b", "c"]}
+
+
+async def test_streams_come_back_with_margin_after_a_while_at_a_keyframe() -> None:
+    room = Room("a", "b", "c")
+    room.speaker = "b"
+    room.step()
+    room.loss["a"] = 0.05
+    room.allocator.on_remb("a", 700)
+    room.step()
+    assert room.paused("a") == {"c"}
+    room.loss["a"] = 0.0
+    resumed = room.outlet[("a", "c")]
+    asked = room.peer("c").asked["video"]
+    room.allocator.on_remb("a", 3000)
+    room.step()
+    assert room.paused("a") == {"c"}  # the estimate grows 8% a second on reports without loss
+    steps = 1
+    while room.paused("a"):
+        room.step()
+        steps += 1
+    # 700 * 1.08^t reaches 1.2 x (80 + 500 + 500) after about 8 s, then RESUME_SECONDS more.
+    assert 8 + RESUME_SECONDS <= steps * TICK_SECONDS <= 8 + RESUME_SECONDS + 1.5
+    assert resumed.rewriter.waiting  # it restarts at the next keyframe...
+    assert room.peer("c").asked["video"] == asked + 1  # ...which the publisher is asked for
+    assert room.peer("a").messages[-1] == {"constrained": False, "paused": []}
+
+
+async def test_temporal_layers_thin_a_stream_before_it_is_paused() -> None:
+    room = Room("a", "b", "c")
+    room.layered = True
+    room.speaker = "b"
+    room.step()
+    # 80 of audio, the speaker's 500, and 0.35 x 500 for c at the lowest layer: 755.
+    room.loss["a"] = 0.05
+    room.allocator.on_remb("a", 800)
+    room.step()
+    assert room.paused("a") == set()
+    assert room.outlet[("a", "b")].rewriter.max_temporal_layer is None
+    assert room.outlet[("a", "c")].rewriter.max_temporal_layer == 0
+    assert room.peer("a").messages == [{"constrained": True, "paused": []}]
+
+
+async def test_only_tiles_on_screen_get_video_and_a_hidden_tab_gets_audio_only() -> None:
+    room = Room("a", "b", "c")
+    room.visible["a"] = {"b"}
+    room.step()
+    assert room.paused("a") == {"c"}
+    assert room.peer("a").messages == []  # off screen is not the network's doing
+    room.visible["a"] = set()
+    room.step()
+    assert room.paused("a") == {"b", "c"}
+    audio = [o for slot, o in room.peer("a").outlets() if slot == "audio"]
+    assert len(audio) == 2 and not any(o.rewriter.paused for o in audio)
+    room.visible["a"] = {"b", "c"}
+    room.step()
+    assert room.paused("a") == set()
+
+
+async def test_loss_in_receiver_reports_cuts_the_budget_and_the_retransmission_share() -> None:
+    room = Room("a", "b", "c")
+    room.speaker = "b"
+    room.step()
+    room.allocator.on_remb("a", 1200)
+    room.step()
+    assert room.paused("a") == set()
+    state = room.allocator.subscribers["a"]
+    rate = state.budget.rate
+    for _ in range(4):
+        room.allocator.on_report("a", 0.4, 0.05)
+    room.step(reports=False)
+    # 40% loss cuts the estimate by a fifth: 960, short of both videos and the audio.
+    assert state.downlink.kbps() == 960
+    assert room.paused("a") == {"c"}
+    assert state.budget.rate is not None and rate is not None and state.budget.rate < rate
+    assert state.rtt == 0.05
+
+
+async def test_publishers_are_capped_to_what_their_best_served_subscriber_takes() -> None:
+    room = Room("a", "b")
+    room.loss["a"] = 0.05
+    room.step()
+    assert room.peer("b").caps["video"] == 2500  # nothing known: the ceiling
+    assert room.peer("b").caps["screen"] is None  # nobody receives b's screen
+    # Loss on b's own uplink lowers its cap (Galene's rule, as for a downlink).
+    room.peer("b").losses["video"] = 0.5
+    room.step()
+    assert room.peer("b").caps["video"] == 2500 * 0.75
+    room.allocator.on_remb("a", 300)  # a cannot take b's 500 at all
+    room.step()
+    assert room.paused("a") == {"b"}
+    assert room.peer("b").caps["video"] == CAP_FLOOR_KBPS
+    # a's link gets better: once b's video fits again, b may send what a can take.
+    room.loss["a"] = 0.0
+    room.allocator.on_remb("a", 5000)
+    for _ in range(60):
+        room.step()
+        if not room.paused("a"):
+            break
+    assert room.paused("a") == set()
+    budget = room.allocator.subscribers["a"].downlink.kbps()
+    cap = room.peer("b").caps["video"]
+    assert budget is not None and cap is not None
+    assert cap == budget - 40  # all of a's budget but its audio: b at full rate, and spare
+
+
+async def test_a_lossy_subscribers_keyframe_requests_are_limited_for_it_alone() -> None:
+    room = Room("a", "b", "c")
+    room.step()
+    lossy, fine = room.outlet[("a", "b")], room.outlet[("c", "b")]
+    asked = room.peer("b").asked
+    before = asked["video"]
+    for _ in range(20):  # a PLI storm from a
+        lossy.keyframe_requested()
+    assert asked["video"] == before + 1
+    assert lossy.keyframes_held == 19
+    room.clock.t += 2.1
+    fine.keyframe_requested()  # c's own request still goes on at once
+    assert asked["video"] == before + 2
+    # A paused stream asks for nothing.
+    room.visible["a"] = set()
+    room.step()
+    room.clock.t += 10
+    lossy.keyframe_requested()
+    assert asked["video"] == before + 2
+
+
+async def test_a_remb_alone_takes_nothing_away_from_a_subscriber_without_loss() -> None:
+    room = Room("a", "b", "c")
+    room.speaker = "b"
+    room.step()
+    # aiortc's REMB follows what arrives closely: here a little under it, with no loss.
+    room.allocator.on_remb("a", 1000)
+    for _ in range(6):
+        room.step()
+    assert room.paused("a") == set() and room.peer("a").messages == []
+    # Loss is what counts: 5% holds the estimate, and the REMB then decides.
+    room.loss["a"] = 0.05
+    room.step()
+    assert room.paused("a") == {"c"}
+
+
+async def test_people_who_left_are_forgotten() -> None:
+    room = Room("a", "b", "c")
+    room.allocator.on_remb("a", 700)
+    room.step()
+    room.peers = [p for p in room.peers if p.person_id != "a"]
+    room.step()  # (b and c still carry a's streams for a moment: they are left alone)
+    assert "a" not in room.allocator.subscribers
+    assert stream_key("a", "video") not in room.allocator.rates
+
+
+async def test_rembs_per_stream_add_up_and_a_browsers_one_for_all_replaces_them() -> None:
+    room = Room("a", "b", "c")
+    room.step()
+    downlink = room.allocator.subscribers["a"].downlink
+    # aiortc: one REMB per receiver, each about its own stream.
+    for kbps, ssrc in ((600, 1), (500, 2), (50, 3)):
+        room.allocator.on_remb("a", kbps, [ssrc])
+    room.step()
+    assert downlink.remb == 1150
+    # A browser: one REMB naming every stream it receives.
+    room.allocator.on_remb("a", 900, [1, 2, 3])
+    room.step()
+    assert downlink.remb == 900 and len(room.allocator.subscribers["a"].rembs) == 1
+    # REMBs that stopped (paused streams) stop counting, and the last estimate holds.
+    room.allocator.on_remb("a", 400, [4])  # a stream it did not name: counted besides
+    room.step()
+    assert downlink.remb == 1300
+    for _ in range(int(REMB_FRESH_SECONDS / TICK_SECONDS) + 1):
+        room.step()
+    assert room.allocator.subscribers["a"].rembs == {}
+    assert downlink.remb == 400  # the last sum that was fresh holds
