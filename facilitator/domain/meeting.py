@@ -325,8 +325,22 @@ class Meeting:
 
     def view(self, viewer_id: str, now: float) -> dict[str, Any]:
         """The room as one person may see it (facilitators see notes and the lobby)."""
-        viewer = self.people.get(viewer_id)
         host = self.is_facilitator(viewer_id)
+        return {**self.shared_view(host, now), **self.own_view(viewer_id, host, now)}
+
+    def own_view(self, viewer_id: str, host: bool, now: float) -> dict[str, Any]:
+        """The part of a person's view that is theirs alone: who they are, their group, whom
+        they keep apart from (``view`` adds ``shared_view``)."""
+        viewer = self.people.get(viewer_id)
+        return {
+            "you": viewer.to_dict() if viewer else None,
+            "groups": self.breakouts.view(viewer_id, host, now),
+            "avoiding": self.breakouts.avoiding(viewer_id),
+        }
+
+    def shared_view(self, host: bool, now: float) -> dict[str, Any]:
+        """The part of the view every participant sees alike (``host``: every facilitator),
+        so a change is built once for a whole room, not once per person."""
         clock = self.clock
         rows = []
         for row in timeline(clock, now):
@@ -373,7 +387,6 @@ class Meeting:
                 "sharing": self.sharer,
                 "hard_stop_grace": HARD_STOP_GRACE,
             },
-            "you": viewer.to_dict() if viewer else None,
             "clock": {
                 "status": clock.status,
                 "index": clock.index,
@@ -390,8 +403,6 @@ class Meeting:
             },
             "agenda": rows,
             "icebreaker": self.turns.view(),
-            "groups": self.breakouts.view(viewer_id, host, now),
-            "avoiding": self.breakouts.avoiding(viewer_id),
             "people": people,
             "server_time": now,
         }
