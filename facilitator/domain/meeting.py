@@ -34,6 +34,7 @@ from .people import (
     clean_name,
     clean_text,
     present_people,
+    skeleton,
     unique_name,
 )
 from .rotation import PromptPool, Rotation, RotationError
@@ -104,6 +105,8 @@ class Meeting:
     """Each person's reaction tokens and when they were counted (rate limit; not saved)."""
     contacts: Contacts = field(default_factory=Contacts)
     """Stay-in-touch choices and contact lines: each person reads only their own."""
+    shapes: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """Name -> its look-alike skeleton, so a join does not work out everyone's again."""
 
     def __post_init__(self) -> None:
         self.title = self.title or self.agenda.title
@@ -218,7 +221,16 @@ class Meeting:
     def name_for(self, person_id: str, name: str) -> str:
         """``name``, made unlike the names of everyone else in the meeting ("Ana (2)")."""
         others = (p.name for p in self.people.values() if p.id != person_id)
-        return unique_name(name, others)
+        return unique_name(name, others, self.shape_of)
+
+    def shape_of(self, name: str) -> str:
+        """The look-alike skeleton of a name (remembered for the names of the meeting)."""
+        shape = self.shapes.get(name)
+        if shape is None:
+            if len(self.shapes) > 2 * self.people_limit():
+                self.shapes.clear()  # names tried and dropped: start again
+            shape = self.shapes[name] = skeleton(name)
+        return shape
 
     def present(self) -> list[Person]:
         """People in the room and online, in arrival order."""
