@@ -392,6 +392,23 @@ def test_view_hides_notes_from_participants(m: Meeting, fake_clock: FakeClock) -
     assert all("icebreaker" not in row for row in guest["agenda"])
 
 
+def test_the_shared_view_is_the_same_for_everyone_of_a_role(
+    m: Meeting, fake_clock: FakeClock
+) -> None:
+    act(m, "f", "start", fake_clock)
+    act(m, "p2", "hand", fake_clock, raised=True)
+    now = fake_clock.t
+    own_keys = {"you", "groups", "avoiding"}
+    for viewer, host in (("f", True), ("p1", False), ("p2", False), ("p3", False)):
+        view = m.view(viewer, now)
+        assert {k: v for k, v in view.items() if k not in own_keys} == m.shared_view(host, now)
+        assert {k: view[k] for k in own_keys} == m.own_view(viewer, host, now)
+        assert view["you"]["id"] == viewer
+    assert "lobby_waiting" in m.shared_view(True, now)["meeting"]
+    assert "lobby_waiting" not in m.shared_view(False, now)["meeting"]
+    assert "notes" not in json.dumps(m.shared_view(False, now))
+
+
 @pytest.mark.parametrize(
     ("raw", "clean"),
     [

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Literal
 
 import pytest
 
+from facilitator.domain.agenda import parse_agenda
+from facilitator.domain.meeting import Meeting
 from facilitator.domain.people import (
     MAX_MARKS,
     MAX_NAME,
@@ -112,3 +115,26 @@ def test_a_look_alike_gets_a_number() -> None:
     long = "x" * MAX_NAME
     renamed = unique_name(long, [long])
     assert renamed.endswith(" (2)") and len(renamed) == MAX_NAME
+
+
+def test_a_join_works_out_the_newcomers_skeleton_not_everyones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    agenda, _ = parse_agenda("title: T\nitems:\n  - title: Talk\n    duration: 1h\n", "t.yaml", {})
+    assert agenda is not None
+    meeting = Meeting("m1", agenda, {}, created_at=0.0, max_people=100)
+    for i in range(300):  # a crowd that came and went: all remembered
+        meeting.arrive(f"p{i}", f"Crowd {i}", "participant", 1.0)
+        meeting.depart(f"p{i}", 1.0)
+    decompositions: list[str] = []
+    normalize = unicodedata.normalize
+
+    def counted(form: Literal["NFC", "NFD", "NFKC", "NFKD"], text: str) -> str:
+        if form == "NFKD":
+            decompositions.append(text)
+        return normalize(form, text)
+
+    monkeypatch.setattr(unicodedata, "normalize", counted)
+    newcomer = meeting.arrive("new", "Crowd 7", "participant", 2.0)
+    assert newcomer.name == "Crowd 7 (2)"  # still unlike everyone's
+    assert len(decompositions) < 10  # not one per person remembered (300)

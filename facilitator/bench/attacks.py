@@ -172,6 +172,8 @@ class Row:
     load_average: float
     tracebacks: int
     error: str = ""
+    full_collections: int | None = None
+    """The server's full garbage collections during the attack (each walks its whole heap)."""
 
     @property
     def stalled(self) -> bool:
@@ -323,7 +325,7 @@ async def measure(attack: Attack, seconds: float, nice: int = 0) -> Row:
             percentile(delays, 0.5), percentile(delays, 0.99), max(delays, default=None),
             len(delays), failures, percentile(pages, 0.99), len(pages), page_failures,
             cpu, server.rss_mb(), stats1["loop_lag_ms"]["p99"], stats1["loop_lag_ms"]["max"],
-            load, log.count("Traceback"),
+            load, log.count("Traceback"), full_collections=full_sweeps(stats0, stats1),
         )  # fmt: skip
     finally:
         for client in clients:
@@ -343,6 +345,13 @@ def receive(conn: Connection, timeout: float) -> tuple[str, Any]:
         return "failed", f"no answer from the attack process in {timeout:.0f} s"
     message: tuple[str, Any] = conn.recv()
     return message
+
+
+def full_sweeps(before: dict[str, Any], after: dict[str, Any]) -> int | None:
+    """Full garbage collections between two /api/stats answers (None from an older server)."""
+    if "gc" not in before or "gc" not in after:
+        return None
+    return int(after["gc"]["collections"][2]) - int(before["gc"]["collections"][2])
 
 
 def failed_row(attack: Attack, seconds: float, load: float, error: str) -> Row:
@@ -369,8 +378,8 @@ def _num(value: float | None, fmt: str = "{:.0f}") -> str:
 def table(rows: list[Row]) -> str:
     """The rows as a Markdown table (times in ms)."""
     head = "| attack | what the server did | ctl p50 | ctl p99 | ctl fail | page p99 | page fail "
-    head += "| CPU % | RSS MB | lag p99 | load |"
-    lines = [head, "|" + "---|" * 11]
+    head += "| CPU % | RSS MB | lag p99 | load | full GCs |"
+    lines = [head, "|" + "---|" * 12]
     for row in rows:
         did = row.error or summary(row.counts)
         p99 = _num(row.control_ms_p99) + (" **slow**" if row.stalled else "")
@@ -379,7 +388,7 @@ def table(rows: list[Row]) -> str:
             f"{row.control_failures}/{row.controls} | {_num(row.page_ms_p99)} | "
             f"{row.page_failures}/{row.pages} | {_num(row.server_cpu_pct)} | "
             f"{_num(row.server_rss_mb)} | {_num(row.loop_lag_ms_p99, '{:.1f}')} | "
-            f"{row.load_average:.1f} |"
+            f"{row.load_average:.1f} | {_num(row.full_collections)} |"
         )
     return "\n".join(lines)
 

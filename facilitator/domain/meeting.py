@@ -34,6 +34,7 @@ from .people import (
     clean_name,
     clean_text,
     present_people,
+    skeleton,
     unique_name,
 )
 from .rotation import PromptPool, Rotation, RotationError
@@ -104,6 +105,8 @@ class Meeting:
     """Each person's reaction tokens and when they were counted (rate limit; not saved)."""
     contacts: Contacts = field(default_factory=Contacts)
     """Stay-in-touch choices and contact lines: each person reads only their own."""
+    shapes: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """Name -> its look-alike skeleton, so a join does not work out everyone's again."""
 
     def __post_init__(self) -> None:
         self.title = self.title or self.agenda.title
@@ -218,7 +221,16 @@ class Meeting:
     def name_for(self, person_id: str, name: str) -> str:
         """``name``, made unlike the names of everyone else in the meeting ("Ana (2)")."""
         others = (p.name for p in self.people.values() if p.id != person_id)
-        return unique_name(name, others)
+        return unique_name(name, others, self.shape_of)
+
+    def shape_of(self, name: str) -> str:
+        """The look-alike skeleton of a name (remembered for the names of the meeting)."""
+        shape = self.shapes.get(name)
+        if shape is None:
+            if len(self.shapes) > 2 * self.people_limit():
+                self.shapes.clear()  # names tried and dropped: start again
+            shape = self.shapes[name] = skeleton(name)
+        return shape
 
     def present(self) -> list[Person]:
         """People in the room and online, in arrival order."""
@@ -325,8 +337,22 @@ class Meeting:
 
     def view(self, viewer_id: str, now: float) -> dict[str, Any]:
         """The room as one person may see it (facilitators see notes and the lobby)."""
-        viewer = self.people.get(viewer_id)
         host = self.is_facilitator(viewer_id)
+        return {**self.shared_view(host, now), **self.own_view(viewer_id, host, now)}
+
+    def own_view(self, viewer_id: str, host: bool, now: float) -> dict[str, Any]:
+        """The part of a person's view that is theirs alone: who they are, their group, whom
+        they keep apart from (``view`` adds ``shared_view``)."""
+        viewer = self.people.get(viewer_id)
+        return {
+            "you": viewer.to_dict() if viewer else None,
+            "groups": self.breakouts.view(viewer_id, host, now),
+            "avoiding": self.breakouts.avoiding(viewer_id),
+        }
+
+    def shared_view(self, host: bool, now: float) -> dict[str, Any]:
+        """The part of the view every participant sees alike (``host``: every facilitator),
+        so a change is built once for a whole room, not once per person."""
         clock = self.clock
         rows = []
         for row in timeline(clock, now):
@@ -373,7 +399,6 @@ class Meeting:
                 "sharing": self.sharer,
                 "hard_stop_grace": HARD_STOP_GRACE,
             },
-            "you": viewer.to_dict() if viewer else None,
             "clock": {
                 "status": clock.status,
                 "index": clock.index,
@@ -390,8 +415,6 @@ class Meeting:
             },
             "agenda": rows,
             "icebreaker": self.turns.view(),
-            "groups": self.breakouts.view(viewer_id, host, now),
-            "avoiding": self.breakouts.avoiding(viewer_id),
             "people": people,
             "server_time": now,
         }

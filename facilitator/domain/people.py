@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,10 +191,11 @@ def claims_role(name: str) -> bool:
     return False
 
 
-def unique_name(name: str, others: Iterable[str]) -> str:
-    """``name``, or ``name (2)``, ``(3)``... when it looks the same as someone else's name."""
-    taken = {skeleton(other) for other in others}
-    if skeleton(name) not in taken:
+def unique_name(name: str, others: Iterable[str], shape: Callable[[str], str] = skeleton) -> str:
+    """``name``, or ``name (2)``, ``(3)``... when it looks the same as someone else's name
+    (``shape``: ``skeleton``, or one that remembers the skeletons it worked out)."""
+    taken = {shape(other) for other in others}
+    if shape(name) not in taken:
         return name
     for number in range(2, len(taken) + 3):
         suffix = f" ({number})"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -15,6 +16,10 @@ from typing import Any
 from ..errors import CodedError
 
 MAX_MESSAGE_BYTES = 64 * 1024
+MAX_DEPTH = 16
+"""Arrays and objects inside each other in one message (the protocol needs 3)."""
+MAX_CONTAINERS = 256
+"""Arrays and objects in one message (a ``visible`` report has one list of up to 100 ids)."""
 
 CLIENT_TYPES = frozenset(
     {"join", "action", "ping", "leave", "media-start", "answer", "media-stop", "visible"}
@@ -154,6 +159,7 @@ def parse(text: str | bytes) -> Message:
     """Parse and check a client message's envelope, or raise ProtocolError."""
     if len(text) > MAX_MESSAGE_BYTES:
         raise ProtocolError("too-big", "That message is too big.")
+    check_nesting(text if isinstance(text, str) else text.decode("utf-8", "replace"))
     try:
         data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError):
@@ -177,6 +183,32 @@ def parse(text: str | bytes) -> Message:
     if not isinstance(value, dict):
         raise ProtocolError("bad-message", "A message value is a JSON object.", msg_id)
     return Message(str(kind), msg_id, value)
+
+
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def check_nesting(text: str) -> None:
+    """Refuse deeply nested or container-heavy JSON before parsing it, or raise ProtocolError.
+
+    The parser would build every array and object first: a frame of a thousand nested arrays
+    leaves the garbage collector promoting them and then sweeping the whole heap, which stalls
+    every meeting. Counting brackets outside strings is cheap and allocates little.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return  # too few to matter, the common case
+    # Outside strings: drop escapes (only strings have them), then every other piece
+    # between quotes is outside a string.
+    outside = "".join(_ESCAPE.sub("", text).split('"')[::2])
+    opened = outside.count("[") + outside.count("{")
+    if opened > MAX_CONTAINERS or outside.count("]") + outside.count("}") > MAX_CONTAINERS:
+        raise ProtocolError("bad-message", "That message has too many parts.")
+    depth = 0
+    for bracket in _BRACKET.findall(outside):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise ProtocolError("bad-message", "That message is nested too deeply.")
 
 
 def _refuse_constant(name: str) -> float:

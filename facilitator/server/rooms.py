@@ -26,6 +26,7 @@ from ..store import LeaseLost, Session, Store, is_disk_full
 from ..store.leases import Leases
 from . import protocol
 from .ownership import MeetingElsewhere
+from .views import StateViews
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ MAX_OUTBOX = 256
 TICK_SECONDS = 0.25
 SAVE_SECONDS = 0.1
 TALK_SAVE_SECONDS = 5.0
-VIEW_CACHE_SECONDS = 1.0
-"""A rendered state is reused for another connection of the same person for this long."""
 SESSION_CLEANUP_SECONDS = 3600.0
 """How often sessions that were never used (or have expired) are deleted."""
 NOT_SAVED = "We could not save that: the server's disk is full. Try again in a moment."
@@ -159,10 +158,8 @@ class Room:
     """Actions done but not yet saved: their ``ok`` is sent once the save has worked."""
     purge_due: bool = False
     """Something was deleted: empty the write-ahead log after the next save."""
-    version: int = 0
-    """Counts changes, so a rendered view can be reused until the next one."""
-    views: dict[str, tuple[int, float, str]] = field(default_factory=dict)
-    """Person id -> (version, when, text) of the last state rendered for them."""
+    views: StateViews = field(default_factory=StateViews)
+    """The state's shared parts, encoded once per change (not once per person or tab)."""
 
     def joined(self) -> Iterable[Client]:
         """Connections that have joined."""
@@ -181,8 +178,8 @@ class Room:
     def render(self, client: Client) -> str | None:
         """The message that shows this connection the room as its person may see it.
 
-        The view is rendered once per person and change: more tabs of one person cost one
-        render, not one each.
+        What everyone of a role sees alike is built and encoded once per change (``views``);
+        only each person's own part is encoded per connection.
         """
         person = self.meeting.people.get(client.person_id)
         if person is None or not client.joined:
@@ -191,24 +188,11 @@ class Room:
             return protocol.encode("lobby", lobby_value(self.meeting))
         if person.state != IN_ROOM:
             return None
-        now = self.now()
-        cached = self.views.get(client.person_id)
-        if (
-            cached is not None
-            and cached[0] == self.version
-            and now - cached[1] < VIEW_CACHE_SECONDS
-        ):
-            return cached[2]
-        view = self.meeting.view(client.person_id, now)
-        view["meeting"]["storage_ok"] = self.storage.ok
-        text = protocol.encode("state", view)
-        self.views[client.person_id] = (self.version, now, text)
-        return text
+        return self.views.state(self.meeting, client.person_id, self.now(), self.storage.ok)
 
     def refresh(self) -> None:
         """Show everyone the state again (something outside the meeting changed)."""
-        self.version += 1
-        self.views.clear()
+        self.views.changed()
         for client in self.joined():
             client.want_state()
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import ctypes
 import dataclasses
+import gc
 import importlib
 import logging
 import os
@@ -253,6 +254,10 @@ async def _run(config: Config, startup: Agenda | None, decks: dict[str, Deck]) -
         participant, facilitator = links(base, room.meeting.id, key)
         print(f"Participant link: {participant}", flush=True)
         print(f"Facilitator link: {facilitator}", flush=True)
+    # What start-up made (modules, templates, codecs) lives as long as the process: kept out
+    # of the collector's full sweeps, which otherwise walk all of it and stall every meeting.
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from collections import deque
@@ -78,5 +79,10 @@ async def stats(request: web.Request) -> web.Response:
         "loop_lag_ms": request.app[LAG].summary(since),
         "tasks": len(asyncio.all_tasks()),
         "fds": len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None,
+        # Start-up's objects are frozen out of the collector's sweeps (server/run.py).
+        "gc": {
+            "frozen": gc.get_freeze_count(),
+            "collections": [generation["collections"] for generation in gc.get_stats()],
+        },
     }
     return web.json_response(body)

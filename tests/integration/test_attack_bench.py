@@ -23,6 +23,7 @@ def test_two_cheap_attacks_make_rows_with_numbers(tmp_path: Path) -> None:
         assert row.server_cpu_pct is not None and row.server_rss_mb is not None
         assert row.loop_lag_ms_p99 is not None
         assert row.tracebacks == 0
+        assert row.full_collections is not None and row.full_collections >= 0
     # What the server did: the page flood was limited, the oversized names were cut off.
     pages, names = rows
     assert pages.counts["429"] > 0 and pages.counts["200"] > 0, pages.counts
