@@ -81,13 +81,17 @@ class ProtocolClient:
         self.ws = await self.http.ws_connect(url, headers={"Origin": self.origin})
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
-    async def join(self, expect: str = "joined", timeout: float = 5.0) -> Message:
-        """Load the page, connect and join; wait for ``expect`` (or an error)."""
+    async def join(
+        self, expect: str = "joined", timeout: float = 5.0, media: bool = False
+    ) -> Message:
+        """Load the page, connect and join; wait for ``expect`` (or an error). With ``media``,
+        ask to keep the media connection from before a reconnect (``joined.media`` says)."""
         if self.ws is None or self.ws.closed:
             await self.open_page()
             await self.connect()
         want = (expect, "error")
-        reply = await self.request("join", {"name": self.name}, want=want, timeout=timeout)
+        value = {"name": self.name, "media": True} if media else {"name": self.name}
+        reply = await self.request("join", value, want=want, timeout=timeout)
         if reply["type"] == "joined":
             self.you = reply["value"]["you"]
             if self.keep_states:
@@ -198,6 +202,11 @@ class ProtocolClient:
         """Wait until the server has closed the WebSocket (the reader has stopped)."""
         if self._reader is not None:
             await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+
+    async def wait_disconnected(self) -> None:
+        """Wait until the WebSocket has closed, whoever closed it (the reader has stopped)."""
+        if self._reader is not None:
+            await asyncio.gather(asyncio.shield(self._reader), return_exceptions=True)
 
     async def disconnect(self) -> None:
         """Close the WebSocket as a closed tab would."""

@@ -310,6 +310,7 @@ if (media && link) {
     if (S.you) paintTileMedia(S.you.id);
   };
   media.onchange = () => link.report();
+  conn.keepsMedia = () => link.canKeep();
   link.onchange = () => {
     renderMediaControls();
     if (S.you) paintTileMedia(S.you.id);
@@ -388,6 +389,8 @@ export function startMedia(value) {
   if (!media || !link || S.endedNotice) return;
   media.setForcedMute(Boolean(S.you && S.you.muted));
   const token = ++mediaStarts;
+  // Back after a WebSocket drop with the media connection kept by the server: nothing restarts.
+  if (value.media && link.resume(conn)) return;
   // Camera and microphone first (already open unless the person left before), then connect:
   // until a camera or microphone permission is settled, Chrome hides this computer's addresses
   // behind mDNS names, which some networks cannot resolve. Do not wait for ever, though.
