@@ -25,7 +25,9 @@ async def flowing(listener: Bot, person: str, more: int = 10, timeout: float = 1
 
 def carried(bot: Bot) -> set[str]:
     """Whose media the bot's latest offer carries."""
-    return {str(info["person"]) for info in bot.tracks.values() if not info["own"] and info["person"]}
+    return {
+        str(info["person"]) for info in bot.tracks.values() if not info["own"] and info["person"]
+    }
 
 
 async def test_a_websocket_drop_keeps_the_media_connection(

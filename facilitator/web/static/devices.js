@@ -241,7 +241,12 @@ export function paintTileMedia(personId) {
   const holder = tile.holder;
   const current = holder.querySelector("video");
   if (current && current !== video) current.remove();
-  if (video && video.parentNode !== holder) holder.appendChild(video);
+  if (video && video.parentNode !== holder) {
+    holder.appendChild(video);
+    // A video taken out of the page pauses: a tile made again (its person was offline a
+    // moment, their media kept) must play it again.
+    if (video.paused) playQuietly(video);
+  }
   setClass(tile.node, "has-video", Boolean(video) && show);
   if (personId === me) paintQuality(tile.node);
 }
