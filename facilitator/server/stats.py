@@ -78,5 +78,11 @@ async def stats(request: web.Request) -> web.Response:
         "loop_lag_ms": request.app[LAG].summary(since),
         "tasks": len(asyncio.all_tasks()),
         "fds": len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None,
+        # RTP packets received from each person's microphone so far (DTX makes silence cheap).
+        "audio_packets_in": {
+            person: peer.audio.packets
+            for room in request.app[SFU].rooms.values()
+            for person, peer in room.peers.items()
+        },
     }
     return web.json_response(body)
