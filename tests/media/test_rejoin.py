@@ -47,7 +47,7 @@ async def test_a_websocket_drop_keeps_the_media_connection(
         # Both ways, on the very same connections, and nobody was offered anything new.
         await flowing(ana, ben_id)
         await flowing(ben, ana_id)
-        assert ana.pc is pc and ana.pc.connectionState == "connected"
+        assert pc is not None and ana.pc is pc and pc.connectionState == "connected"
         # Ben may have been offered the same tracks again (Ana was offline a moment), but
         # never without Ana's.
         assert ben.offers == offers or ana_id in carried(ben)
