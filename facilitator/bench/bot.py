@@ -121,6 +121,12 @@ class LoopTrack(MediaStreamTrack):
         return packet
 
 
+REJOIN_SECONDS = 4.0
+"""How long one try to join again may take before it is given up and made afresh."""
+STAY_HEARTBEAT = 3.0
+"""Seconds between a staying bot's WebSocket pings (no pong within half of it: reconnect)."""
+
+
 class Feed(MediaStreamTrack):
     """One connection's view of a LoopTrack: aiortc stops a sender's track with its
     connection, and the source must outlive it for the next connection (a media restart)."""
@@ -273,7 +279,11 @@ class Bot:
         handlers = {"offer": self._offered}
         if stay:
             handlers["media-ended"] = self._ended
-        self.client = ProtocolClient(link, name, keep_states=False, handlers=handlers)
+        # Staying, a dead socket is noticed within seconds (a page notices when TCP gives up).
+        heartbeat = STAY_HEARTBEAT if stay else None
+        self.client = ProtocolClient(
+            link, name, keep_states=False, handlers=handlers, heartbeat=heartbeat
+        )
         self.pc: RTCPeerConnection | None = None
         self.person_id: str | None = None
         self.tracks: dict[str, dict[str, Any]] = {}
@@ -345,7 +355,7 @@ class Bot:
     async def rejoin(self) -> bool:
         """Join again on a new WebSocket, as a page does after a drop; True when the server
         kept the media connection (otherwise a fresh one is started)."""
-        await self.client.disconnect()
+        await self.client.reset()
         keep = self.keeps_media()
         joined = await self.client.join(timeout=10.0, media=keep)
         if joined["type"] != "joined":
@@ -375,7 +385,8 @@ class Bot:
             delay = 0.25
             while not self.leaving:
                 try:
-                    await self.rejoin()
+                    # A try made while the network is down may hang in TCP: give it up soon.
+                    await asyncio.wait_for(self.rejoin(), REJOIN_SECONDS)
                     break
                 except Exception:
                     await asyncio.sleep(delay)
