@@ -39,6 +39,16 @@ gets a fresh offer and a reply), and a full disk is the server's trouble."""
 HEAVY_ERRORS = frozenset({"too-big"})
 """Refusals that cost a connection ERROR_WEIGHT from its budget (so repeats close it fast)."""
 ERROR_WEIGHT = 10.0
+NOT_HELD = frozenset(
+    {
+        protocol.Close.RESTARTING,  # the meeting moved to another node, or the server stops
+        protocol.Close.REMOVED,
+        protocol.Close.DELETED,
+        protocol.Close.FLOODING,
+        protocol.Close.TOO_MANY_ERRORS,
+    }
+)
+"""Sockets the server closed for these reasons lose their media at once (``_let_go``)."""
 VISIBLE_PER_SECOND = 2.0
 VISIBLE_BURST = 5.0
 MAX_VISIBLE = 100
@@ -151,6 +161,7 @@ async def _let_go(room: Room, client: Client) -> None:
     person = room.meeting.people.get(client.person_id)
     staying = (
         client.joined
+        and client.ws.close_code not in NOT_HELD
         and person is not None
         and person.state == IN_ROOM
         and room.meeting.clock.status != ENDED
