@@ -121,6 +121,28 @@ class LoopTrack(MediaStreamTrack):
         return packet
 
 
+REJOIN_SECONDS = 4.0
+"""How long one try to join again may take before it is given up and made afresh."""
+STAY_HEARTBEAT = 3.0
+"""Seconds between a staying bot's WebSocket pings (no pong within half of it: reconnect)."""
+
+
+class Feed(MediaStreamTrack):
+    """One connection's view of a LoopTrack: aiortc stops a sender's track with its
+    connection, and the source must outlive it for the next connection (a media restart)."""
+
+    def __init__(self, source: LoopTrack) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self.source = source
+
+    async def recv(self) -> Frame:
+        """The source's next frame."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        return await self.source.recv()
+
+
 @dataclass(frozen=True)
 class Rung:
     """One pre-encoded version of the video, for a publisher that follows REMB."""
@@ -243,15 +265,24 @@ class Bot:
         on_frame: Callable[[str, str, bytes, int], None] | None = None,
         ladder: Sequence[Rung] | None = None,
         timeline: bool = False,
+        stay: bool = False,
     ) -> None:
         self.link = link
+        self.stay = stay
+        """Like a page: join again when the WebSocket drops (keeping the media connection when
+        the server kept it) and start the media again when it fails."""
         self.name = name
         self.media = media
         self.record = record
         self.on_frame = on_frame
         # States are many over a long call: keep only the rest.
+        handlers = {"offer": self._offered}
+        if stay:
+            handlers["media-ended"] = self._ended
+        # Staying, a dead socket is noticed within seconds (a page notices when TCP gives up).
+        heartbeat = STAY_HEARTBEAT if stay else None
         self.client = ProtocolClient(
-            link, name, keep_states=False, handlers={"offer": self._offered}
+            link, name, keep_states=False, handlers=handlers, heartbeat=heartbeat
         )
         self.pc: RTCPeerConnection | None = None
         self.person_id: str | None = None
@@ -274,6 +305,12 @@ class Bot:
         self.last_offer = ""
         self.joined_at = 0.0
         self.connected = asyncio.Event()
+        self.resumes = 0
+        """Joins again on a new WebSocket that kept the media connection."""
+        self.restarts = 0
+        """Fresh media connections after the first (it failed, or was not kept)."""
+        self.leaving = False
+        self.tasks: set[asyncio.Task[Any]] = set()
         self._installed: set[str] = set()
         self._lock = asyncio.Lock()
 
@@ -290,16 +327,70 @@ class Bot:
         self.person_id = self.client.person_id()
         self.joined_at = time.monotonic()
         if with_media:
-            await self.send("media-start", {})
-            # Like a browser: tell the room the camera and microphone are on.
-            await self.send(
-                "action",
-                {
-                    "action": "media-state",
-                    "camera": self.video is not None,
-                    "mic": self.audio is not None,
-                },
-            )
+            await self._start_media()
+            if self.stay:
+                self._spawn(self._stay())
+
+    async def _start_media(self) -> None:
+        await self.send("media-start", {})
+        # Like a browser: tell the room the camera and microphone are on.
+        await self.send(
+            "action",
+            {
+                "action": "media-state",
+                "camera": self.video is not None,
+                "mic": self.audio is not None,
+            },
+        )
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def keeps_media(self) -> bool:
+        """Whether the media connection is worth keeping across a reconnect."""
+        return self.pc is not None and self.pc.connectionState not in ("failed", "closed")
+
+    async def rejoin(self) -> bool:
+        """Join again on a new WebSocket, as a page does after a drop; True when the server
+        kept the media connection (otherwise a fresh one is started)."""
+        await self.client.reset()
+        keep = self.keeps_media()
+        joined = await self.client.join(timeout=10.0, media=keep)
+        if joined["type"] != "joined":
+            raise RuntimeError(f"{self.name} could not join again: {joined}")
+        if keep and joined["value"].get("media") is True:
+            self.resumes += 1
+            return True
+        await self.restart_media()
+        return False
+
+    async def restart_media(self) -> None:
+        """Start a fresh media connection (the old one failed or was not kept)."""
+        async with self._lock:
+            old, self.pc = self.pc, None
+            self._installed.clear()
+            self.connected.clear()
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.close()
+        self.restarts += 1
+        await self._start_media()
+
+    async def _stay(self) -> None:
+        """Come back by itself: join again whenever the WebSocket drops."""
+        while not self.leaving:
+            await self.client.wait_disconnected()
+            delay = 0.25
+            while not self.leaving:
+                try:
+                    # A try made while the network is down may hang in TCP: give it up soon.
+                    await asyncio.wait_for(self.rejoin(), REJOIN_SECONDS)
+                    break
+                except Exception:
+                    await asyncio.sleep(delay)
+                    delay = min(2.0, delay * 2)
 
     async def send(self, kind: str, value: dict[str, Any] | None = None) -> None:
         """Send one protocol message."""
@@ -308,6 +399,11 @@ class Bot:
     async def wait_for(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
         """The first received message of a type."""
         return await self.client.wait_for(kind, timeout=timeout)
+
+    async def _ended(self, message: dict[str, Any]) -> None:
+        self.client.messages.append(message)
+        if message["value"].get("reason") != "replaced" and not self.leaving:
+            self._spawn(self._restart_quietly())
 
     async def _offered(self, message: dict[str, Any]) -> None:
         await self._answer(message["value"])
@@ -333,7 +429,7 @@ class Bot:
                 if info["own"]:
                     track = {"audio": self.audio, "video": self.video}.get(info["kind"])
                     if track is not None:
-                        transceiver.sender.replaceTrack(track)
+                        transceiver.sender.replaceTrack(Feed(track))
                         transceiver.direction = "sendonly"
                         on_keyframe_request(transceiver.sender, track.request_keyframe)
                         if isinstance(track, LadderTrack):
@@ -371,8 +467,18 @@ class Bot:
         return sink
 
     def _state_changed(self) -> None:
-        if self.pc is not None and self.pc.connectionState == "connected":
+        if self.pc is None:
+            return
+        state = self.pc.connectionState
+        if state == "connected":
             self.connected.set()
+        elif state == "failed" and self.stay and not self.leaving:
+            self._spawn(self._restart_quietly())
+
+    async def _restart_quietly(self) -> None:
+        # Without a WebSocket the next join starts the media again instead.
+        with contextlib.suppress(Exception):
+            await self.restart_media()
 
     def frames_from(self, person_id: str, kind: str) -> int:
         """How many frames of a person's track have arrived."""
@@ -381,6 +487,7 @@ class Bot:
 
     async def leave(self) -> None:
         """Leave the meeting and close everything."""
+        self.leaving = True
         with contextlib.suppress(Exception):
             if self.client.ws is not None and not self.client.ws.closed:
                 await self.send("leave")
@@ -388,6 +495,9 @@ class Bot:
 
     async def close(self) -> None:
         """Close the connection, the WebSocket and the HTTP session."""
+        self.leaving = True
+        for task in list(self.tasks):
+            task.cancel()
         if self.pc is not None:
             with contextlib.suppress(Exception):
                 await self.pc.close()

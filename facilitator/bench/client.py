@@ -39,8 +39,11 @@ class ProtocolClient:
         keep_states: bool = True,
         handlers: Mapping[str, Handler] | None = None,
         local_address: str | None = None,
+        heartbeat: float | None = None,
     ) -> None:
         self.link = link
+        self.heartbeat = heartbeat
+        """Ping the server this often and give the socket up when no pong comes (None: never)."""
         self.local_address = local_address
         """The address this client's connections come from (e.g. another loopback address)."""
         self.name = name
@@ -50,6 +53,8 @@ class ProtocolClient:
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.meeting_id = parts.path.rsplit("/", 1)[-1]
         self._http: aiohttp.ClientSession | None = None
+        self.jar = aiohttp.CookieJar(unsafe=True)
+        """The browser's cookies: kept when the HTTP session is made again (``reset``)."""
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.messages: list[Message] = []
         self.latest_state: dict[str, Any] | None = None
@@ -65,7 +70,7 @@ class ProtocolClient:
             local = (self.local_address, 0) if self.local_address else None
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(local_addr=local, limit=0),
-                cookie_jar=aiohttp.CookieJar(unsafe=True),
+                cookie_jar=self.jar,
             )
         return self._http
 
@@ -78,16 +83,22 @@ class ProtocolClient:
     async def connect(self) -> None:
         """Open the WebSocket (no join yet), with the page's Origin as a browser sends it."""
         url = f"{self.origin}/m/{self.meeting_id}/ws"
-        self.ws = await self.http.ws_connect(url, headers={"Origin": self.origin})
+        self.ws = await self.http.ws_connect(
+            url, headers={"Origin": self.origin}, heartbeat=self.heartbeat
+        )
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
-    async def join(self, expect: str = "joined", timeout: float = 5.0) -> Message:
-        """Load the page, connect and join; wait for ``expect`` (or an error)."""
+    async def join(
+        self, expect: str = "joined", timeout: float = 5.0, media: bool = False
+    ) -> Message:
+        """Load the page, connect and join; wait for ``expect`` (or an error). With ``media``,
+        ask to keep the media connection from before a reconnect (``joined.media`` says)."""
         if self.ws is None or self.ws.closed:
             await self.open_page()
             await self.connect()
         want = (expect, "error")
-        reply = await self.request("join", {"name": self.name}, want=want, timeout=timeout)
+        value = {"name": self.name, "media": True} if media else {"name": self.name}
+        reply = await self.request("join", value, want=want, timeout=timeout)
         if reply["type"] == "joined":
             self.you = reply["value"]["you"]
             if self.keep_states:
@@ -199,12 +210,32 @@ class ProtocolClient:
         if self._reader is not None:
             await asyncio.wait_for(asyncio.shield(self._reader), timeout)
 
+    async def wait_disconnected(self) -> None:
+        """Wait until the WebSocket has closed, whoever closed it (the reader has stopped)."""
+        if self._reader is not None:
+            await asyncio.gather(asyncio.shield(self._reader), return_exceptions=True)
+
     async def disconnect(self) -> None:
         """Close the WebSocket as a closed tab would."""
         if self.ws is not None:
             await self.ws.close()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
+
+    async def reset(self, timeout: float = 1.0) -> None:
+        """Drop the WebSocket and every pooled HTTP connection (after a network outage they may
+        be dead without knowing it); the cookies stay, so the next ``join`` is the same person."""
+        if self.ws is not None and not self.ws.closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ws.close(), timeout)
+        if self._http is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._http.close(), timeout)
+            self._http = None
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        self.ws = None
 
     async def close(self) -> None:
         """Close everything."""

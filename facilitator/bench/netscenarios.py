@@ -380,9 +380,11 @@ def recovery_summary(ids: list[str], recoveries: list[Any]) -> dict[str, Any]:
     mine = recoveries[0]
     own = list(mine.values()) if mine is not None else []
     seen = [r.get(f"{bad}/video") for r in recoveries[1:] if r is not None]
+    audio = [v for k, v in (mine or {}).items() if k.endswith("/audio")]
     return {
         "bad_recovery_s": worst(own),
         "seen_bad_recovery_s": worst(seen),
+        "bad_audio_recovery_s": worst(audio),  # its audio alone (bad_recovery_s: all of it)
     }
 
 

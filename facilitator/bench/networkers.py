@@ -77,7 +77,8 @@ async def _bot(conn: Connection, address: str, link: str, name: str, adapt: bool
     restrict_host_addresses([address])
     media = cached_samples(CACHE, kbps=500)
     ladder = [rung(cached_samples(CACHE, w, h, kbps=k).video) for w, h, k in LADDER]
-    bot = Bot(link, name, media, ladder=ladder if adapt else None, timeline=True)
+    # Like a page, it comes back by itself after a drop (the link-down scenario).
+    bot = Bot(link, name, media, ladder=ladder if adapt else None, timeline=True, stay=True)
     loop = asyncio.get_running_loop()
     while True:
         command, args = await loop.run_in_executor(None, conn.recv)
@@ -95,7 +96,6 @@ async def _bot(conn: Connection, address: str, link: str, name: str, adapt: bool
                 {
                     f"{p}/{k}": netmetrics.recovery(r.times, since, end)
                     for (p, k), r in bot.received.items()
-                    if k == "video"
                 }
             )
         elif command == "leave":

@@ -60,6 +60,8 @@ SPEAKING_HOLD = 0.4
 """Seconds a level stays valid."""
 CAP_RESEND_SHARE = 0.9
 """A publisher's cap that falls under this share of what it was told is sent at once."""
+HOLD_SECONDS = 20.0
+"""How long a connection whose WebSocket closed is kept for its person to come back to."""
 Signal = Callable[[str, dict[str, Any]], None]
 
 
@@ -135,6 +137,10 @@ class MediaPeer:
         self.closed = False
         self.level = 127
         self.level_at = 0.0
+        self.held: asyncio.TimerHandle | None = None
+        """Set while no WebSocket carries this connection's signalling (``MediaRoom.hold``)."""
+        self.held_for = ""
+        """Who may take it back while held: the key ``hold`` was given (a session's)."""
         self.pc.on("connectionstatechange", self._state_changed)
         loop = asyncio.get_running_loop()
         self.timeout = loop.call_later(CONNECT_TIMEOUT, self._connect_timeout)
@@ -205,6 +211,8 @@ class MediaPeer:
             self.timeout.cancel()
         elif state in ("failed", "closed") and not self.closed:
             log.info("media connection %s for %s", state, self.person_id[:6])
+            # The page may not have noticed (its side can still look connected): say so.
+            self.signal("media-ended", {"reason": "failed"})
             self.room.spawn(self.room.leave(self.person_id, self))
 
     def _connect_timeout(self) -> None:
@@ -336,6 +344,8 @@ class MediaPeer:
             return
         self.closed = True
         self.timeout.cancel()
+        if self.held is not None:
+            self.held.cancel()
         self.audio.close()
         self.video.close()
         self.screen.close()
@@ -402,6 +412,46 @@ class MediaRoom:
         self.visible.pop(person_id, None)
         await current.close()
         await self._resync()
+
+    def hold(self, person_id: str, key: str, seconds: float = HOLD_SECONDS) -> bool:
+        """Keep a person's connection whose WebSocket closed for ``seconds``, for ``resume``
+        with the same ``key``; then close it. False when there is none to keep."""
+        peer = self.peers.get(person_id)
+        if peer is None or peer.closed:
+            return False
+        if peer.held is not None:
+            peer.held.cancel()
+        peer.signal = _nowhere
+        peer.held_for = key
+        loop = asyncio.get_running_loop()
+        peer.held = loop.call_later(seconds, self._hold_over, peer)
+        return True
+
+    def _hold_over(self, peer: MediaPeer) -> None:
+        if peer.held is not None and not peer.closed:
+            log.info("media connection for %s was not taken back in time", peer.person_id[:6])
+            self.spawn(self.leave(peer.person_id, peer))
+
+    def resume(self, person_id: str, key: str, signal: Signal) -> bool:
+        """Hand a held connection to its person's new WebSocket (only with the key it was held
+        for); an offer that was waiting for an answer is sent again. False when none is held."""
+        peer = self.peers.get(person_id)
+        if peer is None or peer.held is None or peer.closed or peer.held_for != key:
+            return False
+        peer.held.cancel()
+        peer.held = None
+        peer.held_for = ""
+        peer.signal = signal
+        description = peer.pc.localDescription
+        if peer.negotiating and description is not None:
+            # Its answer (or the offer itself) may have been lost with the old socket.
+            signal("offer", {"sdp": description.sdp, "tracks": peer.track_map()})
+        return True
+
+    def is_held(self, person_id: str) -> bool:
+        """True while a person's connection waits for them to come back (``hold``)."""
+        peer = self.peers.get(person_id)
+        return peer is not None and peer.held is not None
 
     def may_receive(self, receiver: str, sender: str) -> bool:
         """True when ``receiver`` may get ``sender``'s media: they share a space."""
@@ -482,6 +532,10 @@ class MediaRoom:
             self.allocating.cancel()
         for person_id in list(self.peers):
             await self.leave(person_id)
+
+
+def _nowhere(kind: str, value: dict[str, Any]) -> None:
+    """The signal of a held connection: nobody to tell (a resumed one is offered again)."""
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

@@ -207,8 +207,9 @@ class Room:
             rotation = self.meeting.turns.current  # the icebreaker speaker's video comes first
             self.media.set_featured(rotation.current if rotation is not None else None)
 
-    def welcome(self, client: Client, msg_id: object = None) -> None:
-        """Greet a connection whose person is in the room: who they are, the chat so far."""
+    def welcome(self, client: Client, msg_id: object = None, media: bool = False) -> None:
+        """Greet a connection whose person is in the room: who they are, the chat so far, and
+        whether their media connection was kept for them (``media``)."""
         person = self.meeting.people[client.person_id]
         notes = self.meeting.notes_of(client.person_id)
         value = {
@@ -221,6 +222,7 @@ class Room:
             },
             "speaking": self.speaker,
             "touch": self.meeting.touch_of(client.person_id),
+            "media": media,
         }
         client.send(protocol.encode("joined", value, msg_id))
         history = self.meeting.chat_for(client.person_id)

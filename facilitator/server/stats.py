@@ -84,5 +84,11 @@ async def stats(request: web.Request) -> web.Response:
             "frozen": gc.get_freeze_count(),
             "collections": [generation["collections"] for generation in gc.get_stats()],
         },
+        # RTP packets received from each person's microphone so far (DTX makes silence cheap).
+        "audio_packets_in": {
+            person: peer.audio.packets
+            for room in request.app[SFU].rooms.values()
+            for person, peer in room.peers.items()
+        },
     }
     return web.json_response(body)

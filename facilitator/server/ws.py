@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
@@ -38,6 +39,16 @@ gets a fresh offer and a reply), and a full disk is the server's trouble."""
 HEAVY_ERRORS = frozenset({"too-big"})
 """Refusals that cost a connection ERROR_WEIGHT from its budget (so repeats close it fast)."""
 ERROR_WEIGHT = 10.0
+NOT_HELD = frozenset(
+    {
+        protocol.Close.RESTARTING,  # the meeting moved to another node, or the server stops
+        protocol.Close.REMOVED,
+        protocol.Close.DELETED,
+        protocol.Close.FLOODING,
+        protocol.Close.TOO_MANY_ERRORS,
+    }
+)
+"""Sockets the server closed for these reasons lose their media at once (``_let_go``)."""
 VISIBLE_PER_SECOND = 2.0
 VISIBLE_BURST = 5.0
 MAX_VISIBLE = 100
@@ -136,11 +147,56 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
         with contextlib.suppress(asyncio.CancelledError):
             await pump
         if client.media and room.media is not None:
-            await room.media.leave(client.person_id)
+            await _let_go(room, client)
         if client.joined and not room.of_person(client.person_id):
             room.meeting.depart(client.person_id, room.now())
             room.changed()
     return ws
+
+
+async def _let_go(room: Room, client: Client) -> None:
+    """The socket that carried a person's media closed: keep the media connection a while for
+    them to come back to (``MediaRoom.hold``) unless they left, were removed or it ended."""
+    assert room.media is not None
+    person = room.meeting.people.get(client.person_id)
+    staying = (
+        client.joined
+        and client.ws.close_code not in NOT_HELD
+        and person is not None
+        and person.state == IN_ROOM
+        and room.meeting.clock.status != ENDED
+    )
+    if not staying or not room.media.hold(client.person_id, client.session.token_hash):
+        await room.media.leave(client.person_id)
+
+
+def _resume_media(room: Room, client: Client) -> bool:
+    """A page that still has its media connection joined again: give this socket the
+    connection held for its person (same session only). True when it did."""
+    if room.media is None:
+        return False
+    key = client.session.token_hash
+    owners = [c for c in room.of_person(client.person_id) if c.media and c is not client]
+    if any(c.session.token_hash != key for c in owners):
+        return False
+    for other in owners:
+        # The same browser's older socket, which may be dead without the server knowing yet
+        # (a page reconnects before the heartbeat notices): this one takes the media over.
+        other.media = False
+        other.send(protocol.encode("media-ended", {"reason": "replaced"}))
+        room.media.hold(client.person_id, key)
+    if not room.media.resume(client.person_id, key, _signal_to(client)):
+        return False
+    client.media = True
+    room.media.set_visible(client.person_id, set(client.visible))
+    return True
+
+
+def _signal_to(client: Client) -> Callable[[str, dict[str, object]], None]:
+    def signal(kind: str, value: dict[str, object]) -> None:
+        client.send(protocol.encode(kind, value))
+
+    return signal
 
 
 def _close_unjoined(client: Client) -> None:
@@ -175,6 +231,9 @@ async def handle(sfu: Sfu, store: Store, room: Room, client: Client, text: str) 
         elif msg.type == "join":
             await join(store, room, client, msg)
         elif msg.type == "leave":
+            if client.media and room.media is not None:
+                client.media = False  # leaving on purpose ends the media at once
+                await room.media.leave(client.person_id)
             if client.joined:
                 client.joined = False
                 if not [c for c in room.of_person(client.person_id) if c.joined]:
@@ -215,9 +274,7 @@ async def media(sfu: Sfu, room: Room, client: Client, msg: protocol.Message) -> 
         room.media = sfu.room(room.meeting.id)
         room.changed()
 
-    def signal(kind: str, value: dict[str, object]) -> None:
-        client.send(protocol.encode(kind, value))
-
+    signal = _signal_to(client)
     if msg.type == "media-start":
         # One connection per person: a second tab takes over from the first, which is told.
         for other in room.of_person(client.person_id):
@@ -276,7 +333,8 @@ async def join(store: Store, room: Room, client: Client, msg: protocol.Message) 
         raise
     client.joined = True
     if person.state == IN_ROOM:
-        room.welcome(client, msg.id)
+        kept = msg.value.get("media") is True and _resume_media(room, client)
+        room.welcome(client, msg.id, media=kept)
     else:
         client.want_state()
     room.changed()
@@ -313,6 +371,11 @@ def act(room: Room, client: Client, msg: protocol.Message) -> None:
         raise MeetingError("not-saved", NOT_SAVED)
     args = {k: v for k, v in msg.value.items() if k != "action"}
     notices = room.meeting.act(client.person_id, action, args, room.now())
+    if room.media is not None:
+        for notice in notices:
+            if notice.kind == "removed" and notice.to:
+                # Removed: their media goes now, not when their socket has closed.
+                room.media.spawn(room.media.leave(notice.to))
     if room.meeting.is_relay_only(action):
         # Nothing to keep (a reaction): passed on at once, and "ok" at once.
         client.send(protocol.encode("ok", msg_id=msg.id))

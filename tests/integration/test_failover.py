@@ -7,10 +7,14 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from facilitator.bench.bot import Bot
+from facilitator.bench.samples import make_samples
+from facilitator.media.aiortc_seams import restrict_host_addresses
 from facilitator.store.leases import LEASE_SECONDS
 
 from ..postgres import PostgresServer
@@ -143,3 +147,119 @@ async def test_each_meeting_lives_on_one_node_and_survives_its_node(
     assert abs(moved_back["clock"]["item"]["deadline"] - deadline) < 1
     assert {p["name"]: p["role"] for p in moved_back["people"]} == roles
     assert cluster.owner_of(mid) == doomed
+
+
+# A browser in the meeting whose node dies (issue 16): it shows the room again and plays other
+# people's video by itself, with no reload. Media goes straight to the owning node (its own ICE
+# address, 127.0.0.1 here), so the page's media connection dies with the node and is started
+# again on the node that takes the meeting over.
+VIDEOS = """() => Array.from(document.querySelectorAll(
+    "#tiles article.tile:not(.is-you).has-video .tile-media video")).map((v) => ({
+  person: v.closest("article.tile").dataset.personId,
+  width: v.videoWidth,
+  time: v.currentTime,
+  frames: v.getVideoPlaybackQuality().totalVideoFrames,
+}))"""
+CHROMIUM_FLAGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+async def playing(page: Any, person: str, timeout: float) -> dict[str, Any]:
+    """Wait until the page decodes ``person``'s video: a size, and time and frames advancing."""
+    deadline = time.monotonic() + timeout
+    before: dict[str, Any] | None = None
+    while True:
+        shown: list[dict[str, Any]] = await page.evaluate(VIDEOS)
+        now = {v["person"]: v for v in shown}.get(person)
+        if (
+            now is not None
+            and before is not None
+            and now["width"] > 0
+            and now["time"] > before["time"]
+            and now["frames"] > before["frames"]
+        ):
+            return now
+        assert time.monotonic() < deadline, f"no video from {person}: {now}"
+        before = now
+        await asyncio.sleep(0.5)
+
+
+async def join_bot(bot: Bot, until: float) -> None:
+    """Join through the proxy, retrying while the meeting moves."""
+    while True:
+        try:
+            await bot.join()
+            return
+        except Exception:
+            await bot.client.disconnect()
+            if time.monotonic() > until:
+                raise
+        await asyncio.sleep(0.25)
+
+
+async def test_a_browser_is_back_with_video_by_itself_after_its_node_dies(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("/usr/bin/chromium is missing: `make test` installs Debian's chromium package")
+    samples = make_samples(width=320, height=240, frames=30, kbps=300)
+    restrict_host_addresses(["127.0.0.1"])
+    links = cluster.create_meeting()
+    mid = meeting_id(links["participant_url"])
+    doomed = cluster.owner_of(mid)
+    before = Bot(links["participant_url"], "Before", samples)
+    after = Bot(links["participant_url"], "After", samples)
+    errors: list[str] = []
+    try:
+        async with async_playwright() as driver:
+            browser = await driver.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_FLAGS
+            )
+            context = await browser.new_context(permissions=["camera", "microphone"])
+            page = await context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(links["facilitator_url"])
+            await page.get_by_label("Your name").fill("Sam")
+            await page.get_by_role("button", name="Join").click()
+            await page.locator("#room").wait_for(state="visible")
+            await before.join()
+            await playing(page, before.person_id or "", 20)
+            await asyncio.wait_for(before.connected.wait(), 10)
+
+            await page.evaluate("() => { window.__beforeTheKill = true; }")
+            cluster.nodes[doomed].kill()
+            killed = time.monotonic()
+            await before.close()
+            until = killed + LEASE_SECONDS + TAKEOVER_SECONDS
+            # Someone publishes through whichever node runs the meeting now.
+            await join_bot(after, until)
+            assert cluster.owner_of(mid) != doomed
+            # The page is back in the room by itself and plays that person's video.
+            status = page.locator("#connection-status")
+            await status.wait_for(state="hidden", timeout=(until - time.monotonic() + 15) * 1000)
+            shown = await playing(page, after.person_id or "", 30)
+            took = time.monotonic() - killed
+            print(f"\nfailover: the page played video again {took:.1f} s after its node died")
+            assert shown["width"] > 0
+            # No reload: the mark set on the page before the kill is still there.
+            assert await page.evaluate("() => window.__beforeTheKill") is True
+            (frames,) = [f for f in await page.evaluate(VIDEOS) if f["person"] == after.person_id]
+            assert frames["frames"] > 0
+            await page.screenshot(path=str(tmp_path / "failover-video.png"))
+            await browser.close()
+    finally:
+        restrict_host_addresses(None)
+        await before.close()
+        await after.leave()
+    assert not errors, errors

@@ -241,7 +241,12 @@ export function paintTileMedia(personId) {
   const holder = tile.holder;
   const current = holder.querySelector("video");
   if (current && current !== video) current.remove();
-  if (video && video.parentNode !== holder) holder.appendChild(video);
+  if (video && video.parentNode !== holder) {
+    holder.appendChild(video);
+    // A video taken out of the page pauses: a tile made again (its person was offline a
+    // moment, their media kept) must play it again.
+    if (video.paused) playQuietly(video);
+  }
   setClass(tile.node, "has-video", Boolean(video) && show);
   if (personId === me) paintQuality(tile.node);
 }
@@ -310,6 +315,7 @@ if (media && link) {
     if (S.you) paintTileMedia(S.you.id);
   };
   media.onchange = () => link.report();
+  conn.keepsMedia = () => link.canKeep();
   link.onchange = () => {
     renderMediaControls();
     if (S.you) paintTileMedia(S.you.id);
@@ -388,6 +394,8 @@ export function startMedia(value) {
   if (!media || !link || S.endedNotice) return;
   media.setForcedMute(Boolean(S.you && S.you.muted));
   const token = ++mediaStarts;
+  // Back after a WebSocket drop with the media connection kept by the server: nothing restarts.
+  if (value.media && link.resume(conn)) return;
   // Camera and microphone first (already open unless the person left before), then connect:
   // until a camera or microphone permission is settled, Chrome hides this computer's addresses
   // behind mDNS names, which some networks cannot resolve. Do not wait for ever, though.

@@ -4,6 +4,12 @@
 // The server always makes the offer. The m-lines marked `own` are where this browser sends its
 // microphone (audio) and camera (video); every other m-line carries someone else's media, or
 // nothing while its person is null. ICE is not trickled: the answer waits for gathering.
+//
+// Recovering (docs/media.md, "Recovering from a network change"): the server has no ICE restart
+// (aiortc cannot), so a connection that fails, or stays disconnected for DISCONNECTED_MS while
+// the server can still be heard, is started again at once over the same WebSocket. Across a
+// WebSocket drop the connection is kept: join says `media: true` and the server hands the same
+// connection to the new socket (`joined.media`), so nothing restarts.
 
 import { log } from "./localmedia.js";
 
@@ -23,8 +29,11 @@ function slotOf(kind) {
 }
 
 const GATHER_CAP_MS = 2000;
-const RESTART_DELAYS_MS = [1000, 2000, 4000, 8000];
+const RESTART_DELAYS_MS = [300, 1000, 2000, 4000, 8000];
 const STABLE_MS = 60000;
+/** A connection disconnected this long while the server is heard from is started again. */
+const DISCONNECTED_MS = 2000;
+const WATCH_MS = 500;
 
 function noop() {}
 
@@ -83,6 +92,12 @@ export class MediaLink {
     this.heldOffer = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.restartTimer = undefined;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.watchTimer = undefined;
+    this.disconnectedAt = 0;
+    this.probedAt = 0;
+    /** Restarts after a failed or stuck connection (tests read it). */
+    this.restarts = 0;
     this.failures = 0;
     this.connectedAt = 0;
     this.running = false;
@@ -147,6 +162,28 @@ export class MediaLink {
   }
 
   /**
+   * Whether this connection is worth keeping across a WebSocket reconnect (join's `media`).
+   * @returns {boolean}
+   */
+  canKeep() {
+    const state = this.pc ? this.pc.connectionState : "closed";
+    return this.running && !this.starting && state !== "failed" && state !== "closed";
+  }
+
+  /**
+   * Joined again and the server kept this connection (`joined.media`): carry on with it.
+   * @param {MeetingConnection} conn
+   * @returns {boolean} false when it is not worth keeping (start() then)
+   */
+  resume(conn) {
+    if (!this.canKeep()) return false;
+    this.conn = conn;
+    this.sentState = ""; // the room hears the camera and microphone state again
+    this.report();
+    return true;
+  }
+
+  /**
    * Close the media connection (and tell the server when `tell`).
    * @param {boolean} tell
    */
@@ -177,6 +214,45 @@ export class MediaLink {
     if (!this.running) return;
     this.#closePc();
     this.#scheduleRestart();
+  }
+
+  /** Start again now over the same WebSocket (a failed or stuck connection). */
+  #restartNow() {
+    if (!this.running || !this.conn?.joined) return;
+    if (this.connectedAt && Date.now() - this.connectedAt > STABLE_MS) this.failures = 0;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.restarts += 1;
+    this.start(this.conn);
+  }
+
+  /**
+   * Disconnected: ICE may come back by itself (a short outage); if the server can be heard but
+   * the media cannot for DISCONNECTED_MS, the path is gone (a new network): start again.
+   * @param {number} generation
+   */
+  #watchDisconnected(generation) {
+    clearInterval(this.watchTimer);
+    this.disconnectedAt = Date.now();
+    this.watchTimer = setInterval(() => {
+      const pc = this.pc;
+      if (generation !== this.generation || !pc || pc.connectionState !== "disconnected") {
+        clearInterval(this.watchTimer);
+        this.watchTimer = undefined;
+        return;
+      }
+      const since = this.disconnectedAt;
+      const conn = this.conn;
+      const heard = Boolean(conn && conn.isOpen() && conn.joined && conn.heardAt > since);
+      if (Date.now() - since >= DISCONNECTED_MS && heard) {
+        clearInterval(this.watchTimer);
+        this.watchTimer = undefined;
+        this.#restartNow();
+      } else if (!heard && conn?.isOpen() && Date.now() - this.probedAt >= 1000) {
+        this.probedAt = Date.now();
+        conn.probe(); // a pong says the network is there and only the media path is not
+      }
+    }, WATCH_MS);
   }
 
   /** Tell the page something changed, and the server what it sends now (once per change). */
@@ -223,7 +299,10 @@ export class MediaLink {
       } else if (state === "failed") {
         if (this.connectedAt && Date.now() - this.connectedAt > STABLE_MS) this.failures = 0;
         this.#closePc();
+        this.restarts += 1;
         this.#scheduleRestart();
+      } else if (state === "disconnected") {
+        this.#watchDisconnected(generation);
       }
       this.report();
     });
@@ -233,6 +312,8 @@ export class MediaLink {
 
   #closePc() {
     this.generation += 1;
+    clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
     this.starting = false;
     this.heldOffer = null;
     this.offers = Promise.resolve();

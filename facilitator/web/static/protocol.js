@@ -71,6 +71,12 @@ export class MeetingConnection {
     this.pingTimer = undefined;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.reconnectTimer = undefined;
+    /** When the server was last heard from (Date.now()), so the media can tell a dead network
+     * from a dead media path. */
+    this.heardAt = 0;
+    /** @type {() => boolean} whether the page still has its media connection to keep (sent as
+     * `join`'s `media`; the page sets it) */
+    this.keepsMedia = () => false;
 
     /** @type {() => void} */
     this.onopen = noop;
@@ -271,12 +277,17 @@ export class MeetingConnection {
   /** @returns {Promise<JoinedView | LobbyView>} */
   #sendJoin() {
     const waiters = this.joinWaiters.splice(0);
-    const promise = this.send("join", { name: this.name });
+    const promise = this.send("join", this.keepsMedia() ? { name: this.name, media: true } : { name: this.name });
     promise.then(
       (value) => waiters.forEach((w) => w.resolve(value)),
       (err) => waiters.forEach((w) => w.reject(err)),
     );
     return promise;
+  }
+
+  /** Ping the server now (the media asks when it wonders whether the network is there). */
+  probe() {
+    this.#ping();
   }
 
   #startPings() {
@@ -356,6 +367,7 @@ export class MeetingConnection {
       return;
     }
     if (!msg || typeof msg !== "object") return;
+    this.heardAt = Date.now();
     /** @type {any} */
     const value = msg.value && typeof msg.value === "object" ? msg.value : {};
     switch (msg.type) {

@@ -125,6 +125,7 @@
  * @property {Record<string, string>} [notes]
  * @property {Record<string, string>} [note_subjects]
  * @property {{chosen?: string[], line?: string}} [touch]
+ * @property {boolean} [media] the server kept this page's media connection (join's `media`)
  */
 
 /** @typedef {{title?: string, message?: string}} LobbyView */
