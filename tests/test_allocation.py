@@ -304,3 +304,14 @@ def test_keyframe_limiter_forgets_people_who_left() -> None:
     lim.forget("s1")
     assert lim.forwarded_at == {} and lim.waiting_since == {}
     assert lim.request("s1", "p", now=0.1)
+
+
+def test_a_budget_made_from_a_streams_own_rate_keeps_it_at_full() -> None:
+    # Seen live: a budget of (rate + audio) came out a rounding error short of the rate once
+    # audio was taken off again, and a healthy subscriber's only video was paused.
+    stream = VideoStream("p_b", "p_b", 509.9115789867795, layered=False)
+    budget = stream.kbps + AUDIO_KBPS
+    assert budget - AUDIO_KBPS < stream.kbps  # the float rounding this guards against
+    assert fit([stream], budget - AUDIO_KBPS, 1) == {"p_b": "full"}
+    plan = SubscriberAllocation().update(budget, 1, [stream], [], 0.0)
+    assert plan.levels == {"p_b": "full"} and not plan.constrained

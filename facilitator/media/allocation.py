@@ -52,6 +52,9 @@ CAP_FLOOR_KBPS = 100.0
 """The lowest REMB sent towards a publisher."""
 CAP_CEILING_KBPS = 2500.0
 """The highest REMB sent towards a publisher (and an uplink's estimate before any loss)."""
+SLACK_KBPS = 0.01
+"""A stream fits a budget it exceeds by less than this (a budget made from that very stream's
+rate, minus audio, can come out a rounding error short of it)."""
 KEYFRAME_INTERVAL = 2.0
 """Seconds between two keyframe requests forwarded for one subscriber and one publisher."""
 
@@ -179,7 +182,7 @@ def _best_fit(stream: VideoStream, current: Level, left: float) -> Level:
     for level in LEVELS[: LEVELS.index(current) + 1]:
         if level not in stream.levels():
             continue
-        if _cost(stream, level) - _cost(stream, current) <= left:
+        if _cost(stream, level) - _cost(stream, current) <= left + SLACK_KBPS:
             return level
     return current
 
@@ -198,7 +201,7 @@ def fit(streams: Sequence[VideoStream], budget: float, leads: int) -> dict[str, 
         left -= _cost(stream, levels[stream.key])
     for stream in streams[leads:]:
         lowest = stream.levels()[-2]  # thin-2, or full for a stream without layers
-        if _cost(stream, lowest) <= left:
+        if _cost(stream, lowest) <= left + SLACK_KBPS:
             levels[stream.key] = lowest
             left -= _cost(stream, lowest)
     for stream in streams[leads:]:

@@ -116,8 +116,8 @@ class Subscriber:
     plan: Plan | None = None
     leads: set[str] = field(default_factory=set)
     """The featured and speaking streams at the last step."""
-    healthy: bool = False
-    """The last receiver reports showed (almost) no loss."""
+    healthy: bool = True
+    """The last receiver reports showed (almost) no loss (none yet: assumed healthy)."""
     told: tuple[bool, tuple[str, ...]] = (False, ())
     """The last ``network`` message sent (constrained, paused people)."""
 
@@ -263,7 +263,10 @@ class Allocator:
         if budget is not None and state.healthy:
             # What arrives without loss fits: a REMB alone (aiortc's follows what it receives
             # closely) never takes a stream away; loss in the reports does.
-            keep = Plan(dict(state.allocation.levels), False).kbps(ordered)
+            # A stream not planned yet counts at full rate: it fits until loss says otherwise
+            # (aiortc's first REMBs are far below what the link can carry).
+            held = {s.key: state.allocation.levels.get(s.key, "full") for s in ordered}
+            keep = Plan(held, False).kbps(ordered)
             budget = max(budget, keep + audio * AUDIO_KBPS)
         leads = {s.key for s in ordered if s.key in focus.featured or s.person == focus.speaker}
         for key in leads - state.leads:

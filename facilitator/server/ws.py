@@ -188,7 +188,8 @@ def _resume_media(room: Room, client: Client) -> bool:
     if not room.media.resume(client.person_id, key, _signal_to(client)):
         return False
     client.media = True
-    room.media.set_visible(client.person_id, set(client.visible))
+    # The tiles reported before the drop still stand until the page reports again (a fresh
+    # socket has reported nothing yet, which is not the same as showing nothing).
     return True
 
 
