@@ -44,13 +44,17 @@ these seams are used (``tests/test_media_units.py`` fails loudly if an aiortc up
    when offered.
 14. ``aioice.ice.Connection.query_consent`` is replaced (``tolerant_consent``): aioice closes a
    connection after a few consent checks of one try each fail, which a busy server causes itself.
+15. ``aioice.ice.Connection.data_received`` is replaced per connection (``receive_inline``):
+   once DTLS is up, SRTP and SRTCP are decrypted and handled as each datagram arrives, as
+   ``RTCDtlsTransport._recv_next`` would, instead of one queue round-trip and task switch per
+   packet; the packet handlers run to the end at once (a rare one that waits goes on as a task).
 """
 
 from __future__ import annotations
 
 from ..frames import STALL_SECONDS as STALL_SECONDS  # the bots and tests import these from here
 from .base import SeamError as SeamError
-from .checks import internal_problems, packet_path_problems
+from .checks import inline_problems, internal_problems, packet_path_problems
 from .codecs import OFFERED as OFFERED
 from .codecs import OPUS_PARAMETERS as OPUS_PARAMETERS
 from .codecs import ParameterizedTransceiver as ParameterizedTransceiver
@@ -85,11 +89,12 @@ from .transport import BoundedRtpRouter as BoundedRtpRouter
 from .transport import SsrcGate as SsrcGate
 from .transport import bound_ssrcs as bound_ssrcs
 from .transport import gate_srtp as gate_srtp
+from .transport import receive_inline as receive_inline
 
 
 def check_seams() -> None:
     """Raise SeamError naming every internal that moved (call at start-up and in tests)."""
     problems = internal_problems() + connect_problems() + packet_path_problems()
-    problems += codec_problems() + consent_problems()
+    problems += codec_problems() + consent_problems() + inline_problems()
     if problems:
         raise SeamError("aiortc internals moved: " + "; ".join(problems))

@@ -52,6 +52,9 @@ def _guarded_datagram_received(
         pairs = getattr(self.receiver, "_check_list", ())
         if not any(pair.remote_addr == source for pair in pairs):
             return
+        if first > 127 and isinstance(data, bytes):  # RTP/RTCP (RFC 7983): skip the STUN parse
+            self.receiver.data_received(data, self.local_candidate.component)
+            return
     _ORIGINAL_DATAGRAM_RECEIVED(self, data, addr)
 
 
