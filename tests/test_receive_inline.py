@@ -8,12 +8,18 @@ from typing import Any
 
 import pylibsrtp
 import pytest
-from aiortc import RTCCertificate, RTCDtlsTransport, RTCIceGatherer, RTCIceTransport
+from aiortc import (
+    RTCCertificate,
+    RTCDtlsTransport,
+    RTCIceGatherer,
+    RTCIceTransport,
+    RTCRtpSender,
+)
 from aiortc import clock as aiortc_clock
 from aiortc.rtcdtlstransport import State
 from aiortc.rtp import RtpPacket
 
-from facilitator.media.aiortc_seams import receive_inline
+from facilitator.media.aiortc_seams import DirectSender, receive_inline
 from facilitator.media.aiortc_seams.transport import MAX_PENDING, arrival_ms, run_now
 
 
@@ -166,3 +172,18 @@ async def test_too_many_waiting_handlers_fall_back_to_the_queue() -> None:
     gate.set_result(None)
     for _ in range(5):
         await asyncio.sleep(0)
+
+
+async def test_a_sender_checks_its_connection_once_per_iteration() -> None:
+    dtls, _, _ = transport()
+    direct = DirectSender(RTCRtpSender("video", dtls))
+    asked: list[int] = []
+
+    def ready() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # down at first, up from the second check on
+
+    direct.ready = ready  # type: ignore[method-assign]
+    assert [direct.ready_in(1) for _ in range(3)] == [False, False, False]
+    assert [direct.ready_in(2) for _ in range(3)] == [True, True, True]
+    assert len(asked) == 2

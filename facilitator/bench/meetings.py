@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -112,6 +113,17 @@ def run_meetings(
         results.append(summarise(run, *window, None, None, rss, connected[m], [], machine))
     cpu_pct = results[0].server_cpu_pct if results else None
     received = sum(r.packets_received_per_s or 0.0 for r in results)
+    per_packet = round(cpu_pct * 1e4 / received, 1) if cpu_pct is not None and received else None
+    note = f"CPU: the whole server (front and {workers} workers), for all {len(groups)} meetings"
+    results = [
+        replace(
+            r,
+            cpu_us_per_packet=per_packet,
+            cpu_us_per_received_packet=per_packet,
+            notes=[*r.notes, note],
+        )
+        for r in results
+    ]
     extra = {
         "meetings": {
             "workers": workers,
@@ -120,9 +132,7 @@ def run_meetings(
             "owners": owners,
             "worst_loss_pct": max(r.loss_pct_max for r in results),
             "server_cpu_pct": cpu_pct,
-            "cpu_us_per_received_packet": (
-                round(cpu_pct * 1e4 / received, 1) if cpu_pct is not None and received else None
-            ),
+            "cpu_us_per_received_packet": per_packet,
         }
     }
     return results, extra
