@@ -187,3 +187,14 @@ async def test_a_sender_checks_its_connection_once_per_iteration() -> None:
     assert [direct.ready_in(1) for _ in range(3)] == [False, False, False]
     assert [direct.ready_in(2) for _ in range(3)] == [True, True, True]
     assert len(asked) == 2
+
+
+async def test_a_connection_closing_under_a_handler_is_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def closed() -> None:
+        raise ConnectionError("not connected")
+
+    with caplog.at_level(logging.DEBUG):
+        run_now(closed(), set())
+    assert "failed" not in caplog.text

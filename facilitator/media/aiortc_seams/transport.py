@@ -147,7 +147,8 @@ def receive_inline(transport: RTCDtlsTransport) -> Callable[[], int]:
     def data_received(data: bytes, component: int) -> None:
         session = transport._rx_srtp
         if (
-            not 127 < data[0] < 192
+            not data
+            or not 127 < data[0] < 192
             or session is None
             or transport._state is not State.CONNECTED
             or not pending_free(pending)
@@ -190,6 +191,8 @@ def run_now(coroutine: Coroutine[Any, Any, None], pending: set[asyncio.Future[No
     try:
         waiting = coroutine.send(None)
     except StopIteration:
+        return
+    except ConnectionError:  # closing under us: aiortc's loop would stop reading, as we do
         return
     except Exception:  # aiortc's read loop would stop the whole transport
         log.exception("handling a media packet failed")
@@ -238,5 +241,7 @@ class _Rest:
 
 
 def _report(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
+    if task.cancelled() or isinstance(task.exception(), ConnectionError):
+        return
+    if task.exception() is not None:
         log.error("handling a media packet failed", exc_info=task.exception())
