@@ -131,10 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers",
-        default="1",
+        default="auto",
         metavar="N",
         help="worker processes, each serving whole meetings behind a small front process on "
-        "--port; 'auto' is one per core (default: 1, a single process)",
+        "--port; 'auto' is one per core (the default; 1: a single process)",
     )
     serve.add_argument(
         "--drain-seconds",
@@ -213,6 +213,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="W",
         help="load generator processes (default: light, one per generator core; "
         "aiortc, one per core, at most 4)",
+    )
+    load.add_argument(
+        "--meetings",
+        type=int,
+        default=1,
+        metavar="M",
+        help="M meetings of --participants people at once on a server with --server-workers "
+        "(default 1; more: the light generator, no pinning)",
+    )
+    load.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="the measured server's --workers (default 1: one process, pinned to core 0)",
     )
     load.add_argument(
         "--generator",
@@ -391,6 +406,16 @@ def loadtest(args: argparse.Namespace) -> int:
     results: list[lt.Result] = []
     if args.standard:
         results, extra = lt.standard(args.duration, args.video_kbps, args.generator, pin)
+    elif args.meetings > 1 or args.server_workers > 1:
+        from .bench.meetings import run_meetings
+
+        results, extra = run_meetings(
+            args.meetings,
+            args.participants,
+            args.duration,
+            workers=args.server_workers,
+            video_kbps=args.video_kbps,
+        )
     elif not args.janus:
         results = [
             lt.run_scenario(

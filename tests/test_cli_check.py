@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from facilitator.cli import main
+from facilitator.cli import build_parser, main
 from facilitator.server.run import worker_count
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -169,3 +169,9 @@ def test_serve_refuses_metrics_without_a_token_and_bad_worker_counts(
     assert worker_count("auto") == len(os.sched_getaffinity(0))
     assert worker_count("3") == 3
     assert worker_count("0") is None
+
+
+def test_serve_uses_every_core_by_default() -> None:
+    args = build_parser().parse_args(["serve"])
+    assert worker_count(args.workers) == len(os.sched_getaffinity(0))
+    assert build_parser().parse_args(["serve", "--workers", "1"]).workers == "1"

@@ -226,6 +226,9 @@ class FakeDirect:
     def ready(self) -> bool:
         return True
 
+    def ready_in(self, iteration: int) -> bool:
+        return self.ready()
+
     def send(self, data: bytes) -> bool:
         self.sent.append(data)
         return True

@@ -71,10 +71,18 @@ def core_split(pin: bool) -> tuple[set[int] | None, set[int] | None]:
 class Server:
     """The server under test: our own subprocess, or one already running at ``url``."""
 
-    def __init__(self, url: str | None, transcode: bool, affinity: set[int] | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        transcode: bool,
+        affinity: set[int] | None = None,
+        workers: int = 1,
+    ) -> None:
         self.url = url
         self.transcode = transcode
         self.affinity = affinity
+        self.workers = workers
+        """Worker processes (``--workers``); more than one: CPU counts the front and all."""
         self.proc: subprocess.Popen[bytes] | None = None
         self.tmp: tempfile.TemporaryDirectory[str] | None = None
 
@@ -86,7 +94,7 @@ class Server:
         log = Path(self.tmp.name) / "server.log"
         args = [sys.executable, "-m", "facilitator", "serve", "--host", "127.0.0.1"]
         args += ["--port", "0", "--ice-address", "127.0.0.1", "--stats"]
-        args += ["--data", str(Path(self.tmp.name) / "data")]
+        args += ["--data", str(Path(self.tmp.name) / "data"), "--workers", str(self.workers)]
         if self.transcode:
             args.append("--transcode")
         affinity = self.affinity
@@ -105,12 +113,16 @@ class Server:
         return match.group(1)
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time of our server process, from /proc."""
-        return procstat.cpu_seconds(self.proc.pid) if self.proc is not None else None
+        """User + system CPU time of our server process (and its workers), from /proc."""
+        if self.proc is None:
+            return None
+        return sum(procstat.cpu_seconds(pid) for pid in procstat.tree(self.proc.pid))
 
     def rss_mb(self) -> float | None:
-        """Resident memory of our server process, from /proc."""
-        return procstat.rss_mb(self.proc.pid) if self.proc is not None else None
+        """Resident memory of our server process (and its workers), from /proc."""
+        if self.proc is None:
+            return None
+        return sum(procstat.rss_mb(pid) or 0.0 for pid in procstat.tree(self.proc.pid))
 
     def stop(self) -> None:
         """Stop our server."""
@@ -124,7 +136,7 @@ class Server:
             self.tmp.cleanup()
 
 
-def _http(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def http_json(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = Request(url, data=data, headers={"Content-Type": "application/json"})
     with urlopen(request, timeout=10) as response:
@@ -172,9 +184,9 @@ def run_scenario(
         meeting: dict[str, Any] = {}
         target = base
         if not janus:
-            meeting = _http(f"{base}/api/meetings", {"yaml": LOAD_AGENDA, "max_people": 100})
+            meeting = http_json(f"{base}/api/meetings", {"yaml": LOAD_AGENDA, "max_people": 100})
             target = meeting["participant_url"]
-        count = workers or _default_workers(kind, participants, load_cores)
+        count = workers or default_workers(kind, participants, load_cores)
         assignment = [list(range(w, participants, count)) for w in range(count)]
         for w in range(count):
             parent, child = context.Pipe()
@@ -191,23 +203,23 @@ def run_scenario(
             reply = pipe.recv()
             joined[reply["person"]] = reply["joined"]
         if janus:  # everyone publishes first, then subscribes to everyone else
-            for reply in _all(pipes, "subscribe", list(joined)):
+            for reply in ask_all(pipes, "subscribe", list(joined)):
                 joined.update(reply)
-        connected = _warm_up(pipes, participants, progress)
-        marks = _all(pipes, "mark")
+        connected = warm_up(pipes, participants, progress)
+        marks = ask_all(pipes, "mark")
         cpu0, wall0, busy0 = server.cpu_seconds(), time.monotonic(), machine_busy()
-        stats0 = None if janus else _http(f"{base}/api/stats")
-        _wait(duration, server, participants, progress)
-        ends = _all(pipes, "end")
+        stats0 = None if janus else http_json(f"{base}/api/stats")
+        wait_window(duration, server, participants, progress)
+        ends = ask_all(pipes, "end")
         cpu1, wall1, busy1 = server.cpu_seconds(), time.monotonic(), machine_busy()
         stats1 = None
         if stats0 is not None:
-            stats1 = _http(f"{base}/api/stats?since={stats0['time']}")
+            stats1 = http_json(f"{base}/api/stats?since={stats0['time']}")
         rss = server.rss_mb()
         controls: list[float] = []
         if not janus:
             controls = asyncio.run(control_delays(meeting["facilitator_url"], target))
-        _all(pipes, "leave")
+        ask_all(pipes, "leave")
         for proc in procs:
             proc.join(20)
     finally:
@@ -216,13 +228,13 @@ def run_scenario(
                 proc.kill()
         server.stop()
         os.sched_setaffinity(0, own_cores)
-    return _result(
+    return summarise(
         run, marks, ends, joined, (cpu0, cpu1, wall0, wall1), stats0, stats1, rss,
-        connected, controls, _machine_pct(busy0, busy1),
+        connected, controls, machine_pct(busy0, busy1),
     )  # fmt: skip
 
 
-def _default_workers(kind: str, participants: int, cores: set[int] | None) -> int:
+def default_workers(kind: str, participants: int, cores: set[int] | None) -> int:
     """Light generators: one process per generator core; aiortc: one per core, at most 4."""
     if kind != "aiortc":
         return max(1, min(participants, len(cores) if cores else 1))
@@ -268,7 +280,7 @@ def machine_busy() -> tuple[float, float] | None:
     return sum(fields) - idle, sum(fields)
 
 
-def _machine_pct(
+def machine_pct(
     before: tuple[float, float] | None, after: tuple[float, float] | None
 ) -> float | None:
     if before is None or after is None or after[1] <= before[1]:
@@ -276,26 +288,26 @@ def _machine_pct(
     return 100 * (after[0] - before[0]) / (after[1] - before[1])
 
 
-def _all(pipes: list[Connection], command: str, argument: Any = None) -> list[dict[str, Any]]:
+def ask_all(pipes: list[Connection], command: str, argument: Any = None) -> list[dict[str, Any]]:
     for pipe in pipes:
         pipe.send((command, argument))
     return [pipe.recv() for pipe in pipes]
 
 
-def _warm_up(pipes: list[Connection], participants: int, progress: bool) -> bool:
+def warm_up(pipes: list[Connection], participants: int, progress: bool) -> bool:
     """Wait until everyone receives everyone's audio and video (or give up)."""
     deadline = time.monotonic() + WARMUP_TIMEOUT
     wanted = participants * (participants - 1) * 2
     while time.monotonic() < deadline:
         flowing = sum(
             1
-            for snapshot in _all(pipes, "status")
+            for snapshot in ask_all(pipes, "status")
             for bot in snapshot["bots"].values()
             for frames in bot["received"].values()
             if frames > 0
         )
         if progress:
-            _say(f"N={participants}: connecting, {flowing}/{wanted} streams flowing")
+            say(f"N={participants}: connecting, {flowing}/{wanted} streams flowing")
         if flowing >= wanted:
             time.sleep(1.0)
             return True
@@ -303,7 +315,7 @@ def _warm_up(pipes: list[Connection], participants: int, progress: bool) -> bool
     return False
 
 
-def _wait(duration: float, server: Any, participants: int, progress: bool) -> None:
+def wait_window(duration: float, server: Any, participants: int, progress: bool) -> None:
     start = time.monotonic()
     last_cpu, last = server.cpu_seconds(), start
     while (left := duration - (time.monotonic() - start)) > 0:
@@ -314,10 +326,10 @@ def _wait(duration: float, server: Any, participants: int, progress: bool) -> No
             if cpu is not None and last_cpu is not None:
                 load = f", server CPU {100 * (cpu - last_cpu) / (now - last):.0f}% of a core"
             last_cpu, last = cpu, now
-            _say(f"N={participants}: measuring {now - start:.0f}/{duration:.0f} s{load}")
+            say(f"N={participants}: measuring {now - start:.0f}/{duration:.0f} s{load}")
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
     print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
 
 
@@ -328,7 +340,7 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def _result(
+def summarise(
     run: Run,
     marks: list[dict[str, Any]],
     ends: list[dict[str, Any]],
@@ -453,7 +465,7 @@ def standard(
     for n in (2, 4, 8, 12, 16):
         forward = run_scenario(n, duration, **options)
         results.append(forward)
-        _say("")
+        say("")
         print(table([forward]).splitlines()[1], file=sys.stderr)
         if transcode_ok:
             baseline = run_scenario(n, duration, transcode=True, **options)
@@ -512,7 +524,7 @@ def side_by_side(
         for n in sizes:
             ours = run_scenario(n, duration, **options)
             theirs = run_scenario(n, duration, janus=True, **options)
-            _say("")
+            say("")
             results += [ours, theirs]
             pairs.append((ours, theirs))
     finally:

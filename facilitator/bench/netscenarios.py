@@ -117,7 +117,7 @@ class LabServer:
         """Start it; the base URL on 127.0.0.1."""
         log = Path(self.tmp.name) / "server.log"
         args = [sys.executable, "-m", "facilitator", "serve", "--host", "0.0.0.0", "--port", "0"]
-        args += ["--stats", "--data", str(Path(self.tmp.name) / "data")]
+        args += ["--stats", "--data", str(Path(self.tmp.name) / "data"), "--workers", "1"]
         for address in ["127.0.0.1", *self.addresses]:
             args += ["--ice-address", address]
         with log.open("wb") as err:

@@ -53,6 +53,8 @@ class Batch:
         self.ntp = 0
         self.abs_send_time = 0
         self.dirty: set[DirectSender] = set()
+        self.iteration = 0
+        """Counts the iterations ``read`` saw (senders check their connection once in each)."""
         self.flushed_at = float("-inf")
         self.timer: asyncio.TimerHandle | None = None
 
@@ -61,6 +63,7 @@ class Batch:
         if self.fresh:
             return
         self.fresh = True
+        self.iteration += 1
         self.now = self.clock()
         self.ntp = ntp_time(time.time())
         self.abs_send_time = abs_send_time(self.ntp)
@@ -242,7 +245,7 @@ class PacketSubscriber(MediaStreamTrack):
     def forward(self, packet: Incoming) -> bool:
         """Rewrite and send one packet; return whether it went out."""
         writer, direct = self.writer, self.direct
-        if writer is None or direct is None or not direct.ready():
+        if writer is None or direct is None or not direct.ready_in(self.batch.iteration):
             return False  # not up yet: a keyframe must not be used up before it can go out
         rewriter = self.rewriter
         skipped, waiting = rewriter.skipped_frames, rewriter.waiting

@@ -37,6 +37,7 @@ from .aiortc_seams import (
     forward_packets,
     limit_retransmissions,
     offer_codecs,
+    receive_inline,
     request_keyframe,
     send_remb,
     watch_feedback,
@@ -129,6 +130,8 @@ class MediaPeer:
             self.incoming[slot] = transceiver
         # max-bundle: every m-line shares the first transceiver's transport, so one router.
         bound_ssrcs(self.incoming["audio"].receiver.transport)
+        if not room.config.transcode:  # the baseline stays aiortc as shipped
+            receive_inline(self.incoming["audio"].receiver.transport)
         if room.config.transcode:
             self.pc.on("track", self._read_decoded)
         self.outgoing: list[Outgoing] = []

@@ -56,6 +56,8 @@ class ServerProcess:
         timeout = self.start_timeout if timeout is None else timeout
         args = [*self.prefix, sys.executable, "-m", "facilitator", "serve", "--host", "127.0.0.1"]
         args += ["--port", str(port), "--data", str(self.data), *self.extra]
+        if "--workers" not in self.extra:  # one process unless the test is about workers
+            args += ["--workers", "1"]
         if self.agenda:
             args += ["--agenda", self.agenda]
         out_path = self.log_path.with_suffix(".out")

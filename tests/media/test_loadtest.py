@@ -61,6 +61,21 @@ def test_light_generator_two_participants() -> None:
     assert "light" in loadtest.table([result])
 
 
+def test_two_meetings_on_two_workers() -> None:
+    """--meetings 2 --server-workers 2: each meeting on its own worker, both measured."""
+    from facilitator.bench.meetings import run_meetings
+
+    results, extra = run_meetings(2, 2, 2.5, workers=2, video_kbps=200, progress=False)
+    assert len(results) == 2 and all(r.connected for r in results)
+    assert sorted(extra["meetings"]["owners"]) == [0, 1]
+    for result in results:
+        assert result.participants == 2 and result.frames_per_s > 40
+        assert result.loss_pct_max < 5
+        assert result.server_cpu_pct is not None and result.server_cpu_pct > 0
+    assert extra["meetings"]["worst_loss_pct"] == max(r.loss_pct_max for r in results)
+    assert extra["meetings"]["cpu_us_per_received_packet"] is not None
+
+
 def test_light_internals_are_where_the_generator_expects() -> None:
     check_internals()
 

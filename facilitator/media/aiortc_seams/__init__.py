@@ -1,7 +1,7 @@
 """The only package that touches aiortc and aioice internals; ``check_seams`` guards each one.
 
-One module per side: ``receive`` (1, 2, 8), ``send`` (3, 4, 7, 12), ``transport`` (9, 10),
-``codecs`` (13), ``ice`` (5, 6, 11, 14); ``checks`` inspects the internals they rely on.
+One module per side: ``receive`` (1, 2, 8, 16), ``send`` (3, 4, 7, 12, 15), ``transport`` (9, 10,
+17), ``codecs`` (13), ``ice`` (5, 6, 11, 14); ``checks`` inspects the internals they rely on.
 
 aiortc is built to decode what it receives and encode what it sends. An SFU must do neither, so
 these seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
@@ -50,6 +50,10 @@ these seams are used (``tests/test_media_units.py`` fails loudly if an aiortc up
 16. The REMB ``forward_packets`` sends towards a publisher is min(aiortc's estimate, a
    ``RembCap``), and ``send_remb`` sends one at once when the cap falls; ``UplinkMeter`` reads
    the receiver's ``__remote_streams`` statistics for the publisher's uplink loss.
+17. ``aioice.ice.Connection.data_received`` is replaced per connection (``receive_inline``):
+   once DTLS is up, SRTP and SRTCP are decrypted and handled as each datagram arrives, as
+   ``RTCDtlsTransport._recv_next`` would, instead of one queue round-trip and task switch per
+   packet; the packet handlers run to the end at once (a rare one that waits goes on as a task).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from __future__ import annotations
 from ..frames import STALL_SECONDS as STALL_SECONDS  # the bots and tests import these from here
 from .base import SeamError as SeamError
 from .checks import feedback_problems as feedback_problems
-from .checks import internal_problems, packet_path_problems
+from .checks import inline_problems, internal_problems, packet_path_problems
 from .codecs import OFFERED as OFFERED
 from .codecs import OPUS_PARAMETERS as OPUS_PARAMETERS
 from .codecs import ParameterizedTransceiver as ParameterizedTransceiver
@@ -96,11 +100,13 @@ from .transport import BoundedRtpRouter as BoundedRtpRouter
 from .transport import SsrcGate as SsrcGate
 from .transport import bound_ssrcs as bound_ssrcs
 from .transport import gate_srtp as gate_srtp
+from .transport import receive_inline as receive_inline
 
 
 def check_seams() -> None:
     """Raise SeamError naming every internal that moved (call at start-up and in tests)."""
     problems = internal_problems() + connect_problems() + packet_path_problems()
     problems += codec_problems() + consent_problems() + feedback_problems()
+    problems += inline_problems()
     if problems:
         raise SeamError("aiortc internals moved: " + "; ".join(problems))

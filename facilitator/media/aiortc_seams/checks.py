@@ -12,6 +12,7 @@ from typing import Any
 
 import aioice.ice
 from aiortc import RTCDtlsTransport, RTCRtpSender
+from aiortc import clock as aiortc_clock
 from aiortc.rtcdtlstransport import RtpRouter
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver as _Receiver
@@ -150,6 +151,52 @@ def feedback_problems() -> list[str]:
     for name in ("def packets_expected", "self.packets_received += 1"):
         if name not in stats:
             problems.append(f"StreamStatistics lost {name.split()[-1]}")
+    return problems
+
+
+_INLINE: list[tuple[Callable[..., Any], tuple[str, ...], str]] = [
+    (
+        RTCDtlsTransport._recv_next,
+        (
+            "data = await self.transport._recv()",
+            "self.__rx_bytes += len(data)",
+            "self.__rx_packets += 1",
+            "first_byte > 127 and first_byte < 192 and self._rx_srtp",
+            "arrival_time_ms = clock.current_ms()",
+            "if is_rtcp(data):",
+            "data = self._rx_srtp.unprotect_rtcp(data)",
+            "await self._handle_rtcp_data(data)",
+            "await self._handle_rtp_data(data, arrival_time_ms=arrival_time_ms)",
+        ),
+        "RTCDtlsTransport._recv_next no longer reads SRTP the way receive_inline does",
+    ),
+    (
+        aioice.ice.Connection.data_received,
+        ("self._queue.put_nowait((data, component))",),
+        "aioice Connection.data_received no longer queues each datagram",
+    ),
+    (
+        RTCIceTransport.__init__,
+        ("self._recv = self._connection.recv",),
+        "RTCIceTransport no longer reads its aioice connection's queue",
+    ),
+    (
+        aiortc_clock.current_ms,
+        ("current_datetime() - NTP_EPOCH", "* 1000"),
+        "aiortc's clock.current_ms no longer counts milliseconds from 1900",
+    ),
+]
+
+
+def inline_problems() -> list[str]:
+    """What moved of the internals ``receive_inline`` (seam 17) relies on."""
+    problems = [
+        message
+        for function, snippets, message in _INLINE
+        if not all(snippet in inspect.getsource(function) for snippet in snippets)
+    ]
+    if "self._set_state(State.CONNECTED)" not in inspect.getsource(RTCDtlsTransport.start):
+        problems.append("RTCDtlsTransport.start no longer marks the transport CONNECTED")
     return problems
 
 

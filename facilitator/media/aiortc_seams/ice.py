@@ -49,10 +49,24 @@ def _guarded_datagram_received(
     first = data[0] if isinstance(data, bytes) else 0
     if first > 3:  # not STUN (its first two bits are zero): must come from a known peer
         source = (addr[0], addr[1])
-        pairs = getattr(self.receiver, "_check_list", ())
-        if not any(pair.remote_addr == source for pair in pairs):
+        if not _from_nominated(self, source):
+            pairs = getattr(self.receiver, "_check_list", ())
+            if not any(pair.remote_addr == source for pair in pairs):
+                return
+        if first > 127 and isinstance(data, bytes):  # RTP/RTCP (RFC 7983): skip the STUN parse
+            self.receiver.data_received(data, self.local_candidate.component)
             return
     _ORIGINAL_DATAGRAM_RECEIVED(self, data, addr)
+
+
+def _from_nominated(protocol: aioice.ice.StunProtocol, source: tuple[Any, ...]) -> bool:
+    """True when ``source`` is the peer of the pair media flows on (the usual case, checked
+    first so a media packet does not walk the whole check list)."""
+    nominated = getattr(protocol.receiver, "_nominated", None)
+    if not nominated:
+        return False
+    pair = nominated.get(protocol.local_candidate.component)
+    return pair is not None and pair.protocol is protocol and pair.remote_addr == source
 
 
 def guard_datagrams() -> None:

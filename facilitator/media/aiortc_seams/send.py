@@ -144,6 +144,8 @@ class DirectSender:
         self.socket: Any = None
         self.address: tuple[str, int] | None = None
         self.pending: set[asyncio.Future[None]] = set()
+        self.checked = -1
+        self.was_ready = False
         original = sender.send
 
         async def send(parameters: RTCRtpSendParameters) -> None:
@@ -188,6 +190,15 @@ class DirectSender:
             self.socket = protocol.transport if plain else None
         self.dtls = dtls
         return True
+
+    def ready_in(self, iteration: int) -> bool:
+        """``ready``, asked once per event-loop iteration (``iteration`` names it): the
+        connection does not change between packets of one burst. A packet sent just after a
+        close in the same iteration is dropped by the closed socket."""
+        if iteration != self.checked:
+            self.checked = iteration
+            self.was_ready = self.ready()
+        return self.was_ready
 
     def send(self, data: bytes) -> bool:
         """Protect and send one RTP packet now (after ``ready`` said True)."""

@@ -1,16 +1,24 @@
-"""Seams on the DTLS transport: bounded SSRCs before any per-SSRC state is made (9, 10)."""
+"""Seams on the DTLS transport: bounded SSRCs before any per-SSRC state is made (9, 10), and
+media handled as it arrives (15)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
 import pylibsrtp
 from aiortc import RTCDtlsTransport
-from aiortc.rtcdtlstransport import RtpReceiver, RtpRouter
-from aiortc.rtp import RtpPacket
+from aiortc.rtcdtlstransport import RtpReceiver, RtpRouter, State
+from aiortc.rtp import RtpPacket, is_rtcp
 
 from ..limits import MAX_RTCP_SSRCS, MAX_SSRCS_PER_RECEIVER
+from .base import DTLS as _DTLS
 from .base import SeamError
+
+log = logging.getLogger(__name__)
 
 
 class BoundedRtpRouter(RtpRouter):
@@ -107,3 +115,133 @@ def gate_srtp(transport: RTCDtlsTransport, router: BoundedRtpRouter) -> None:
             transport._rx_srtp = SsrcGate(transport._rx_srtp, router)  # type: ignore[assignment]
 
     transport._setup_srtp = setup_gated  # type: ignore[method-assign]
+
+
+NTP_OFFSET = 2_208_988_800
+"""Seconds from the NTP epoch (1900) to the Unix one: aiortc's ``clock.current_ms`` counts from
+1900, through a datetime per call."""
+
+
+def arrival_ms() -> int:
+    """Milliseconds since 1900, as aiortc's ``clock.current_ms`` (the bitrate estimator's clock)."""
+    return int((time.time() + NTP_OFFSET) * 1000)
+
+
+def receive_inline(transport: RTCDtlsTransport) -> Callable[[], int]:
+    """Handle ``transport``'s SRTP and SRTCP as each datagram arrives, not through its queue.
+
+    aiortc puts every datagram in an ``asyncio.Queue`` that the DTLS transport's task reads one
+    at a time: a task switch per packet. Once DTLS is up, media datagrams are decrypted, parsed
+    and handed to their receiver or sender right in aioice's ``data_received`` (what
+    ``_recv_next`` does, same counters, same SRTP session, same routing); a handler that must
+    wait (rare: sending RTCP over TURN) finishes as a task. DTLS itself, and anything before
+    the connection is up, still go through the queue. Returns how many datagrams were handled
+    inline (for tests). Call it once the transport exists (after ``addTransceiver``).
+    """
+    connection = transport.transport._connection
+    queued = connection.data_received
+    pending: set[asyncio.Future[None]] = set()
+    counted = [0]
+    rx_bytes, rx_packets = _DTLS + "rx_bytes", _DTLS + "rx_packets"
+
+    def data_received(data: bytes, component: int) -> None:
+        session = transport._rx_srtp
+        if (
+            not data
+            or not 127 < data[0] < 192
+            or session is None
+            or transport._state is not State.CONNECTED
+            or not pending_free(pending)
+        ):
+            queued(data, component)
+            return
+        setattr(transport, rx_bytes, getattr(transport, rx_bytes) + len(data))
+        setattr(transport, rx_packets, getattr(transport, rx_packets) + 1)
+        counted[0] += 1
+        try:
+            if is_rtcp(data):
+                handling = transport._handle_rtcp_data(session.unprotect_rtcp(data))
+            else:
+                arrival = arrival_ms()
+                handling = transport._handle_rtp_data(session.unprotect(data), arrival)
+        except pylibsrtp.Error:
+            return  # aiortc drops a packet that does not decrypt
+        run_now(handling, pending)
+
+    connection.data_received = data_received  # type: ignore[method-assign]
+    return lambda: counted[0]
+
+
+MAX_PENDING = 64
+"""Handlers left waiting at once before packets go back through aiortc's queue (a slow TURN
+link must not grow tasks without bound)."""
+
+
+def pending_free(pending: set[asyncio.Future[None]]) -> bool:
+    """True while fewer than MAX_PENDING handlers are waiting."""
+    return len(pending) < MAX_PENDING
+
+
+def run_now(coroutine: Coroutine[Any, Any, None], pending: set[asyncio.Future[None]]) -> None:
+    """Run ``coroutine`` right now; if it has to wait, the rest of it runs as a task.
+
+    The packet handlers are coroutines that almost never wait, so they run to the end here
+    without a task or a trip through the event loop (asyncio's eager tasks, in Python 3.11).
+    """
+    try:
+        waiting = coroutine.send(None)
+    except StopIteration:
+        return
+    except ConnectionError:  # closing under us: aiortc's loop would stop reading, as we do
+        return
+    except Exception:  # aiortc's read loop would stop the whole transport
+        log.exception("handling a media packet failed")
+        return
+    # A future says it is being awaited until a task takes it: hand that over to the task, so
+    # another handler may await the same future meanwhile (as asyncio's own tasks allow).
+    blocking = bool(getattr(waiting, "_asyncio_future_blocking", False))
+    if blocking:
+        waiting._asyncio_future_blocking = False
+    task = asyncio.ensure_future(_Rest(coroutine, waiting, blocking).finish())
+    pending.add(task)
+    task.add_done_callback(pending.discard)
+    task.add_done_callback(_report)
+    task.add_done_callback(lambda _: coroutine.close())  # cancelled before it ran: close it
+
+
+class _Rest:
+    """The rest of a coroutine that ``run_now`` started, as something a task can await."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting: Any, blocking: bool) -> None:
+        self.coroutine = coroutine
+        self.waiting = waiting
+        self.blocking = blocking
+
+    async def finish(self) -> None:
+        """Await what the coroutine was waiting for, then carry on with it."""
+        await self
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coroutine, waiting = self.coroutine, self.waiting
+        if self.blocking:
+            waiting._asyncio_future_blocking = True
+        while True:
+            try:
+                answer = yield waiting
+            except BaseException as exc:  # cancellation and errors go into the coroutine
+                try:
+                    waiting = coroutine.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    waiting = coroutine.send(answer)
+                except StopIteration:
+                    return
+
+
+def _report(task: asyncio.Future[None]) -> None:
+    if task.cancelled() or isinstance(task.exception(), ConnectionError):
+        return
+    if task.exception() is not None:
+        log.error("handling a media packet failed", exc_info=task.exception())
