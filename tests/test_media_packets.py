@@ -194,6 +194,19 @@ def test_pause_and_resume_wait_for_a_keyframe_without_a_gap() -> None:
     assert rewriter.out_ts == 9000  # the same source: its own timeline
 
 
+def test_a_source_that_jumps_far_ahead_starts_a_new_run_without_a_gap() -> None:
+    # A gap of 30,000 passed on would be 30,000 "lost" packets in the subscriber's reports.
+    rewriter = StreamRewriter("video", next_seq=0)
+    key_frame(rewriter, 100, 0, 1, 0.0)
+    assert rewriter.rewrite(incoming(30_102, 3000, vp8_payload(2)), 0.1)
+    assert rewriter.out_seq == 2
+    assert rewriter.rewrite(incoming(30_103, 6000, vp8_payload(3)), 0.2)
+    assert rewriter.out_seq == 3
+    # An ordinary gap (packets lost upstream) is passed on, so the subscriber can NACK it.
+    assert rewriter.rewrite(incoming(30_110, 9000, vp8_payload(4)), 0.3)
+    assert rewriter.out_seq == 10
+
+
 def test_temporal_layers_are_dropped_with_continuous_numbers() -> None:
     rewriter = StreamRewriter("video", next_seq=0, max_temporal_layer=0)
     sent = []

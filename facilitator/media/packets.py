@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 SEQ_MODULUS = 1 << 16
 TS_MODULUS = 1 << 32
 MAX_STEPS = 32
+MAX_JUMP = 1000
+"""A source that jumps further ahead than this many packets starts a new run: passing the gap on
+would tell the subscriber it lost them all (and cut its downlink estimate for nothing)."""
 """Renumbering steps kept for late packets (each drop or restart makes one)."""
 HISTORY = 128
 """Packets kept per subscriber for retransmission (aiortc's ``RTP_HISTORY_SIZE``)."""
@@ -252,6 +255,13 @@ class StreamRewriter:
                 self.skipped_frames += packet.frame_start
                 return False
             self.waiting = False
+            self.resync = True
+        highest_in = self.seq.highest
+        if (
+            not self.resync
+            and highest_in is not None
+            and MAX_JUMP < (packet.seq - highest_in) % SEQ_MODULUS < SEQ_MODULUS // 2
+        ):
             self.resync = True
         if self.resync:
             self._start(packet, now)
