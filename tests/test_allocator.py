@@ -494,7 +494,7 @@ async def test_what_arrives_without_loss_is_kept_whatever_the_rates_add_up_to() 
         room.speaker = "b"
         rate = 500 + tenth / 10 + tenth / 7
         room.step(rate)
-        room.allocator.on_remb("a", 700)  # well under what arrives: a REMB that lags
+        room.allocator.on_remb("a", 1.9 * rate)  # a little under what arrives
         for _ in range(3):
             room.step(rate)
         assert room.paused("a") == set(), rate

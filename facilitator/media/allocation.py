@@ -57,6 +57,9 @@ CUT_INTERVAL = 1.0
 reports, and the allocation steps twice a second)."""
 SENDING_HEADROOM = 1.5
 """A cut starts from at most this many times what was sent (an estimate can be far above it)."""
+REMB_BINDING = 0.9
+"""A REMB under this share of what was sent is congestion (aiortc's and a browser's fall to
+about 85% of what arrives when queues grow); at or above it, it only says what arrives."""
 CEILING_KBPS = 20000.0
 """The most a downlink estimate grows to without a REMB that bounds it."""
 PROBE_UNDER = 0.9
@@ -85,13 +88,14 @@ def _cut_or_grow(
 class DownlinkEstimate:
     """One subscriber's downlink in kbit/s, from the REMB it sends and the loss it reports.
 
-    Given what the SFU sends the subscriber (``sending``), a REMB at or above it only says
+    Given what the SFU sends the subscriber (``sending``), a REMB near or above it only says
     that what arrives arrives (aiortc's and a browser's estimates stay close to what they
     receive), so it is no ceiling: the estimate may grow above it on reports without loss,
     which raises a held-back stream on trial (the probe); loss then cuts it, and it keeps
     under the rate that failed for a while (``PROBE_BACKOFF_SECONDS``, doubling up to
-    ``PROBE_BACKOFF_MAX_SECONDS`` while probes keep failing). A REMB below what is sent is
-    congestion: a ceiling. Without ``sending`` every REMB is a ceiling.
+    ``PROBE_BACKOFF_MAX_SECONDS`` while probes keep failing). A REMB well below what is sent
+    (``REMB_BINDING``) is congestion: a ceiling. Without ``sending`` (the allocator gives it
+    only while something is held back, so there is something to try) every REMB is a ceiling.
     """
 
     floor: float = FLOOR_KBPS
@@ -117,7 +121,7 @@ class DownlinkEstimate:
         if self.estimate is None:
             self.estimate = self.remb
             self.reported_at = now
-        if sending is not None and self.remb >= sending:
+        if sending is not None and self.remb >= REMB_BINDING * sending:
             self.ceiling = None
             return
         self.ceiling = self.remb
