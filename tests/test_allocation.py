@@ -13,6 +13,7 @@ from facilitator.media.allocation import (
     KEYFRAME_INTERVAL,
     LEVELS,
     MAX_TEMPORAL_LAYER,
+    PROBE_BACKOFF_SECONDS,
     RATE,
     RESUME_SECONDS,
     DownlinkEstimate,
@@ -125,15 +126,16 @@ def test_loss_cuts_once_a_second_from_what_was_sent() -> None:
 def test_after_a_failed_probe_growth_stays_under_that_rate_longer_each_time() -> None:
     est = DownlinkEstimate()
     est.on_remb(2000, now=0.0, sending=2000)
-    est.on_loss(0.2, now=0.0, sending=2000)  # 2000 failed: 1800, and under 1800 for 5 s
-    for t in range(1, 5):
+    est.on_loss(0.2, now=0.0, sending=2000)  # 2000 failed: 1800, and held under 1800 a while
+    wait = PROBE_BACKOFF_SECONDS
+    for t in range(1, int(wait)):
         est.on_loss(0.0, now=float(t), sending=1500)
     assert est.kbps() == pytest.approx(1800)
-    est.on_loss(0.0, now=6.0, sending=1500)
+    est.on_loss(0.0, now=wait + 1, sending=1500)
     assert est.kbps() == pytest.approx(1800 * 1.08)  # the wait is over: it tries again
-    assert est.backoff == 5.0
-    est.on_loss(0.2, now=7.0, sending=1944)  # fails again soon: the wait doubles
-    assert est.backoff == 10.0 and est.failed_kbps == pytest.approx(1944)
+    assert est.backoff == wait
+    est.on_loss(0.2, now=wait + 2, sending=1944)  # fails again soon: the wait doubles
+    assert est.backoff == 2 * wait and est.failed_kbps == pytest.approx(1944)
 
 
 # (b) relevance and visibility

@@ -64,9 +64,9 @@ CEILING_KBPS = 20000.0
 """The most a downlink estimate grows to without a REMB that bounds it."""
 PROBE_UNDER = 0.9
 """After a cut, growth stays under this share of the rate that failed..."""
-PROBE_BACKOFF_SECONDS = 5.0
+PROBE_BACKOFF_SECONDS = 10.0
 """...for this long, doubled each time a probe fails again..."""
-PROBE_BACKOFF_MAX_SECONDS = 40.0
+PROBE_BACKOFF_MAX_SECONDS = 60.0
 """...up to this."""
 KEYFRAME_INTERVAL = 2.0
 """Seconds between two keyframe requests forwarded for one subscriber and one publisher."""
