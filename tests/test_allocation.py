@@ -13,6 +13,7 @@ from facilitator.media.allocation import (
     KEYFRAME_INTERVAL,
     LEVELS,
     MAX_TEMPORAL_LAYER,
+    PROBE_BACKOFF_SECONDS,
     RATE,
     RESUME_SECONDS,
     DownlinkEstimate,
@@ -97,6 +98,44 @@ def test_estimate_has_a_floor_and_follows_a_lower_remb() -> None:
     est2.on_remb(2000, now=0.0)
     est2.on_remb(800, now=1.0)
     assert est2.kbps() == 800
+
+
+def test_a_remb_that_is_just_what_arrives_is_no_ceiling_and_a_lower_one_is() -> None:
+    est = DownlinkEstimate()
+    est.on_remb(1000, now=0.0, sending=900)  # at or above what is sent: what arrives arrives
+    for t in range(1, 11):
+        est.on_loss(0.0, now=float(t), sending=900)
+    assert est.kbps() == pytest.approx(1000 * 1.08**10)  # grows past it on clean reports
+    est.on_remb(800, now=11.0, sending=900)  # below what is sent: congestion, a ceiling
+    assert est.kbps() == 800
+    est.on_loss(0.0, now=12.0, sending=900)
+    assert est.kbps() == 800
+
+
+def test_loss_cuts_once_a_second_from_what_was_sent() -> None:
+    est = DownlinkEstimate()
+    est.on_remb(5000, now=0.0, sending=1000)
+    est.on_loss(0.4, now=0.5, sending=1000)  # the estimate is far above what was sent
+    assert est.kbps() == pytest.approx(1500 * 0.8)
+    est.on_loss(0.4, now=1.0, sending=1000)  # the same episode, a report later
+    assert est.kbps() == pytest.approx(1200)
+    est.on_loss(0.4, now=1.5, sending=1000)
+    assert est.kbps() == pytest.approx(1200 * 0.8)  # a second on: cut again
+
+
+def test_after_a_failed_probe_growth_stays_under_that_rate_longer_each_time() -> None:
+    est = DownlinkEstimate()
+    est.on_remb(2000, now=0.0, sending=2000)
+    est.on_loss(0.2, now=0.0, sending=2000)  # 2000 failed: 1800, and held under 1800 a while
+    wait = PROBE_BACKOFF_SECONDS
+    for t in range(1, int(wait)):
+        est.on_loss(0.0, now=float(t), sending=1500)
+    assert est.kbps() == pytest.approx(1800)
+    est.on_loss(0.0, now=wait + 1, sending=1500)
+    assert est.kbps() == pytest.approx(1800 * 1.08)  # the wait is over: it tries again
+    assert est.backoff == wait
+    est.on_loss(0.2, now=wait + 2, sending=1944)  # fails again soon: the wait doubles
+    assert est.backoff == 2 * wait and est.failed_kbps == pytest.approx(1944)
 
 
 # (b) relevance and visibility

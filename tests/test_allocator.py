@@ -449,3 +449,52 @@ async def test_rembs_per_stream_add_up_and_a_browsers_one_for_all_replaces_them(
         room.step()
     assert room.allocator.subscribers["a"].rembs == {}
     assert downlink.remb == 400  # the last sum that was fresh holds
+
+
+def sent_to(room: Room, person: str, kbps: float = 500.0) -> float:
+    """What person receives now (kbit/s): every audio stream and the videos not paused."""
+    others = len(room.peers) - 1
+    return others * 40 + kbps * (others - len(room.paused(person)))
+
+
+async def test_a_loss_burst_does_not_pause_for_good_one_whose_remb_is_what_arrives() -> None:
+    """aiortc's (and a browser's) REMB stays close to what arrives. A short burst of loss (a
+    busy machine, a Wi-Fi hiccup) must not pause that subscriber's videos for good: the cuts
+    do not compound over the reports of one episode, and the estimate grows above a REMB that
+    only says "what arrives arrives" (the probe). Its publishers are let up again too."""
+    room = Room("a", "b", "c", "d")
+    room.speaker = "b"
+    room.step()
+    for _ in range(4):
+        room.allocator.on_remb("a", 1.1 * sent_to(room, "a"))
+        room.step()
+    assert room.paused("a") == set()
+    room.loss["a"] = 0.4  # two seconds of heavy loss
+    for _ in range(4):
+        room.allocator.on_remb("a", 1.1 * sent_to(room, "a"))
+        room.step()
+    assert room.paused("a")  # the burst takes streams away...
+    estimate = room.allocator.subscribers["a"].downlink.kbps()
+    assert estimate is not None and estimate > 0.5 * (3 * 40 + 3 * 500)  # ...once a second
+    room.loss["a"] = 0.0
+    for _ in range(int(40 / TICK_SECONDS)):
+        room.allocator.on_remb("a", 1.1 * sent_to(room, "a"))
+        room.step()
+    assert room.paused("a") == set()  # ...and they come back
+    for other in "bcd":
+        cap = room.peer(other).caps["video"]
+        assert cap is not None and cap >= 500  # each publisher may send its full rate again
+
+
+async def test_what_arrives_without_loss_is_kept_whatever_the_rates_add_up_to() -> None:
+    # Held levels are kept when the reports show no loss, even when the sum of the rates is
+    # not exact in floating point (a stream was paused by a rounding error here once).
+    for tenth in range(1, 40):
+        room = Room("a", "b", "c")
+        room.speaker = "b"
+        rate = 500 + tenth / 10 + tenth / 7
+        room.step(rate)
+        room.allocator.on_remb("a", 1.9 * rate)  # a little under what arrives
+        for _ in range(3):
+            room.step(rate)
+        assert room.paused("a") == set(), rate

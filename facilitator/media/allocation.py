@@ -55,6 +55,22 @@ CAP_CEILING_KBPS = 2500.0
 SLACK_KBPS = 0.01
 """A stream fits a budget it exceeds by less than this (a budget made from that very stream's
 rate, minus audio, can come out a rounding error short of it)."""
+CUT_INTERVAL = 1.0
+"""Loss cuts an estimate at most once in this many seconds (one episode shows in several
+reports, and the allocation steps twice a second)."""
+SENDING_HEADROOM = 1.5
+"""A cut starts from at most this many times what was sent (an estimate can be far above it)."""
+REMB_BINDING = 0.9
+"""A REMB under this share of what was sent is congestion (aiortc's and a browser's fall to
+about 85% of what arrives when queues grow); at or above it, it only says what arrives."""
+CEILING_KBPS = 20000.0
+"""The most a downlink estimate grows to without a REMB that bounds it."""
+PROBE_UNDER = 0.9
+"""After a cut, growth stays under this share of the rate that failed..."""
+PROBE_BACKOFF_SECONDS = 10.0
+"""...for this long, doubled each time a probe fails again..."""
+PROBE_BACKOFF_MAX_SECONDS = 60.0
+"""...up to this."""
 KEYFRAME_INTERVAL = 2.0
 """Seconds between two keyframe requests forwarded for one subscriber and one publisher."""
 
@@ -73,36 +89,80 @@ def _cut_or_grow(
 
 @dataclass
 class DownlinkEstimate:
-    """One subscriber's downlink in kbit/s, from the REMB it sends and the loss it reports."""
+    """One subscriber's downlink in kbit/s, from the REMB it sends and the loss it reports.
+
+    Given what the SFU sends the subscriber (``sending``), a REMB near or above it only says
+    that what arrives arrives (aiortc's and a browser's estimates stay close to what they
+    receive), so it is no ceiling: the estimate may grow above it on reports without loss,
+    which raises a held-back stream on trial (the probe); loss then cuts it, and it keeps
+    under the rate that failed for a while (``PROBE_BACKOFF_SECONDS``, doubling up to
+    ``PROBE_BACKOFF_MAX_SECONDS`` while probes keep failing). A REMB well below what is sent
+    (``REMB_BINDING``) is congestion: a ceiling. Without ``sending`` (the allocator gives it
+    only while something is held back, so there is something to try) every REMB is a ceiling.
+    """
 
     floor: float = FLOOR_KBPS
     remb: float | None = None
-    """The subscriber's last REMB (its own estimate): the ceiling."""
+    """The subscriber's last REMB (its own estimate)."""
+    ceiling: float | None = None
+    """What the estimate may not exceed now (None: only ``CEILING_KBPS``)."""
     estimate: float | None = None
     """Our estimate; None until the first REMB (nothing is known: nothing is held back)."""
     reported_at: float | None = None
     """When the last loss report came."""
     cut_at: float | None = None
     """When loss last cut the estimate (the subscriber is recovering for a while after)."""
+    failed_kbps: float | None = None
+    """The rate whose loss made the last cut: growth stays under it until ``failed_until``."""
+    failed_until: float = 0.0
+    backoff: float = 0.0
+    """How long the last failed rate is kept (0: no probe failed lately)."""
 
-    def on_remb(self, kbps: float, now: float) -> None:
-        """Take a REMB: it bounds the estimate from above (and starts it)."""
+    def on_remb(self, kbps: float, now: float, sending: float | None = None) -> None:
+        """Take a REMB: it starts the estimate, and bounds it unless it is just what arrives."""
         self.remb = max(self.floor, kbps)
         if self.estimate is None:
             self.estimate = self.remb
             self.reported_at = now
+        if sending is not None and self.remb >= REMB_BINDING * sending:
+            self.ceiling = None
+            return
+        self.ceiling = self.remb
         self.estimate = min(self.estimate, self.remb)
 
-    def on_loss(self, fraction: float, now: float) -> None:
-        """Take the loss fraction (0..1) of a receiver report."""
+    def on_loss(self, fraction: float, now: float, sending: float | None = None) -> None:
+        """Take the loss fraction (0..1) of a receiver report (``sending``: what the SFU sent
+        the subscriber lately, kbit/s; a cut starts from it when the estimate is far above)."""
         if self.estimate is None or self.remb is None:
             return
         elapsed = 0.0 if self.reported_at is None else now - self.reported_at
         self.reported_at = now
         before = self.estimate
-        self.estimate = _cut_or_grow(before, fraction, elapsed, self.floor, self.remb)
-        if self.estimate < before:
+        if fraction > CUT_LOSS:
+            if self.cut_at is not None and now - self.cut_at < CUT_INTERVAL:
+                return  # the same episode: reports lag, and one cut a second is enough
+            base = before if sending is None else min(before, SENDING_HEADROOM * sending)
+            self._failed(base, now)
+            self.estimate = _cut_or_grow(base, fraction, elapsed, self.floor, before)
             self.cut_at = now
+            return
+        ceiling = CEILING_KBPS if self.ceiling is None else self.ceiling
+        if self.failed_kbps is not None:
+            if now < self.failed_until:
+                ceiling = min(ceiling, max(before, PROBE_UNDER * self.failed_kbps))
+            elif before > self.failed_kbps and now - self.failed_until > self.backoff:
+                self.failed_kbps, self.backoff = None, 0.0  # it held above: the probe worked
+        self.estimate = _cut_or_grow(before, fraction, elapsed, self.floor, ceiling)
+
+    def _failed(self, kbps: float, now: float) -> None:
+        """Loss came at ``kbps``: keep under it for a while, longer each time in a row."""
+        again = self.failed_kbps is not None and now - self.failed_until < PROBE_BACKOFF_MAX_SECONDS
+        self.backoff = (
+            min(PROBE_BACKOFF_MAX_SECONDS, 2 * self.backoff)
+            if again and self.backoff
+            else PROBE_BACKOFF_SECONDS
+        )
+        self.failed_kbps, self.failed_until = kbps, now + self.backoff
 
     def kbps(self) -> float | None:
         """The downlink to plan for (None: unknown, so nothing is held back)."""
@@ -313,11 +373,16 @@ class PublisherCap:
     uplink: float = CAP_CEILING_KBPS
     """Our estimate of the publisher's uplink."""
     reported_at: float | None = None
+    cut_at: float | None = None
 
     def on_uplink_loss(self, fraction: float, now: float) -> None:
         """Take the loss the publisher's receiver reports show on its uplink (0..1)."""
+        if fraction > CUT_LOSS and self.cut_at is not None and now - self.cut_at < CUT_INTERVAL:
+            return  # one cut a second, as for a downlink
         elapsed = 0.0 if self.reported_at is None else now - self.reported_at
         self.reported_at = now
+        if fraction > CUT_LOSS:
+            self.cut_at = now
         self.uplink = _cut_or_grow(self.uplink, fraction, elapsed, self.floor, self.ceiling)
 
     def kbps(self, allowances: Iterable[float]) -> float:

@@ -41,6 +41,10 @@ RATE_SMOOTHING = 0.5
 """Weight of the newest measurement in a stream's bitrate."""
 REMB_FRESH_SECONDS = 3.0
 """A REMB older than this no longer counts (its stream is paused, or gone)."""
+KEEP_SLACK_KBPS = 1.0
+"""Added to what is kept so that rounding in the sums cannot pause a stream that fits."""
+SENT_SECONDS = 2.0
+"""A REMB is compared with the least that was sent in this window (it lags what is sent)."""
 VIDEO_SLOTS = ("video", "screen")
 Signal = Callable[[str, dict[str, Any]], None]
 
@@ -120,6 +124,16 @@ class Subscriber:
     """The last receiver reports showed (almost) no loss (none yet: assumed healthy)."""
     told: tuple[bool, tuple[str, ...]] = (False, ())
     """The last ``network`` message sent (constrained, paused people)."""
+    sent: list[tuple[float, float]] = field(default_factory=list)
+    """(when, kbit/s) of the video the plans sent this person, over the last SENT_SECONDS
+    (video only: aiortc's REMBs come from its video receivers and leave audio out)."""
+
+    def sending(self, now: float) -> tuple[float, float] | None:
+        """The least and the latest of what was sent lately (None: nothing planned yet)."""
+        self.sent = [(t, kbps) for t, kbps in self.sent if now - t <= SENT_SECONDS]
+        if not self.sent:
+            return None
+        return min(kbps for _, kbps in self.sent), self.sent[-1][1]
 
 
 @dataclass
@@ -237,19 +251,26 @@ class Allocator:
     ) -> dict[str, float]:  # fmt: skip
         """Plan one subscriber's streams and apply the plan; return what it can take of each."""
         state = self.subscriber(peer.person_id)
+        outlets = peer.outlets()
+        audio = sum(1 for slot, _ in outlets if slot == "audio")
         fresh = {k: v for k, v in state.rembs.items() if now - v[1] <= REMB_FRESH_SECONDS}
         state.rembs = fresh
+        sending = state.sending(now)
+        least, latest = (None, None) if sending is None else sending
         if fresh:
-            state.downlink.on_remb(sum(kbps for kbps, _ in fresh.values()), now)
+            # Only while something is held back does the estimate probe above a REMB that is
+            # just what arrives (else there is nothing to try, and the REMB bounds it).
+            probing = state.plan is not None and state.plan.constrained
+            remb = sum(kbps for kbps, _ in fresh.values())
+            state.downlink.on_remb(remb, now, least if probing else None)
         if state.losses:
             loss = sum(state.losses) / len(state.losses)
-            state.downlink.on_loss(loss, now)
+            total = None if latest is None else latest + audio * AUDIO_KBPS
+            state.downlink.on_loss(loss, now, total)
             state.losses.clear()
             state.healthy = loss < GROW_LOSS
         budget = state.downlink.kbps()
         state.budget.set_kbps(budget)
-        outlets = peer.outlets()
-        audio = sum(1 for slot, _ in outlets if slot == "audio")
         carried = []
         for slot, outlet in outlets:
             if slot in VIDEO_SLOTS and outlet.publisher is not None:
@@ -262,12 +283,12 @@ class Allocator:
         ordered = relevance_order(shown, focus, None, now)
         if budget is not None and state.healthy:
             # What arrives without loss fits: a REMB alone (aiortc's follows what it receives
-            # closely) never takes a stream away; loss in the reports does.
-            # A stream not planned yet counts at full rate: it fits until loss says otherwise
-            # (aiortc's first REMBs are far below what the link can carry).
+            # closely, and its per-stream REMBs come at different times) never takes a stream
+            # away; loss in the reports does. A stream not planned yet counts at full rate: it
+            # fits until loss says otherwise (aiortc's first REMBs are far below the link).
             held = {s.key: state.allocation.levels.get(s.key, "full") for s in ordered}
             keep = Plan(held, False).kbps(ordered)
-            budget = max(budget, keep + audio * AUDIO_KBPS)
+            budget = max(budget, keep + audio * AUDIO_KBPS + KEEP_SLACK_KBPS)
         leads = {s.key for s in ordered if s.key in focus.featured or s.person == focus.speaker}
         for key in leads - state.leads:
             state.allocation.levels.pop(key, None)  # a new speaker starts where it fits, at once
@@ -279,6 +300,7 @@ class Allocator:
             level = plan.levels.get(stream.key, "paused")
             self._apply(peer.person_id, stream.key, outlet, level, recovering, now)
         self._tell(peer, plan, shown)
+        state.sent.append((now, plan.kbps(shown)))
         if budget is None:
             return {s.key: allowance(plan, s, None, 0.0) for s in shown}
         spare = budget - audio * AUDIO_KBPS - plan.kbps(shown)

@@ -103,9 +103,9 @@ def test_a_constrained_subscriber_among_six_keeps_all_audio() -> None:
     """Issue 14's first scenario, short: one downlink at 1.5 Mbit/s, five videos that need more.
 
     Publishers follow the server's REMB (as browsers do), so capping them is exercised too. What
-    holds today: the server offers no more than the link carries, and every audio stream reaches
-    the constrained person. ``meets_constrained_target`` (the speaker at >= 20 fps, the others
-    unchanged) does not hold yet (see docs/performance.md).
+    holds: the server offers no more than the link carries, every audio stream reaches the
+    constrained person, and everyone else keeps every video.
+    ``meets_constrained_target`` is the benchmark's (docs/performance.md).
     """
     scenario = Scenario("test-down-1500", people=6, duration=WINDOW, baseline=3, down_kbit=1500)
     outcome = run(scenario, progress=False)
@@ -118,11 +118,17 @@ def test_a_constrained_subscriber_among_six_keeps_all_audio() -> None:
     assert len(audio) == 5
     for publisher, window in audio.items():
         assert window["frames"] >= 0.97 * sent(phase, publisher, "audio"), (publisher, window)
-    # Not every video runs at full rate for that person: some are paused.
+    # Not every video runs at full rate for that person: some are paused. (The speaker's
+    # frame rate is the benchmark's: 12 s that begin with the cut are too short for it.)
     rates = sorted(
         w["frames"] / w["seconds"] for w in streams(phase, outcome.bad, "video").values()
     )
     assert len(rates) == 5 and rates[0] < 20, rates
+    # The others keep every video (before the probe, a loss burst could pause theirs for good).
+    for person in phase.subscribers:
+        if person != outcome.bad:
+            videos = streams(phase, person, "video")
+            assert len(videos) == 5 and all(w["frames"] > 0 for w in videos.values()), person
 
 
 def test_a_lossy_subscriber() -> None:
