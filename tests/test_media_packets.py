@@ -524,3 +524,11 @@ def test_a_keyframe_whose_first_packet_comes_late_is_still_sent_whole_and_in_ord
     assert [p.sequence_number for p in sent] == [first, first + 1, first + 2]
     publisher.on_packet(rtp(23, 3900, vp8_payload(5)))
     assert RtpPacket.parse(direct.sent[-1]).sequence_number == first + 3
+
+
+def test_a_gap_after_the_source_fell_silent_is_not_passed_on() -> None:
+    # The publisher's link was down for 3 s: what it lost is not the subscriber's loss.
+    rewriter = StreamRewriter("video", next_seq=0)
+    key_frame(rewriter, 100, 0, 1, 0.0)
+    assert rewriter.rewrite(incoming(400, 270_000, vp8_payload(2)), 3.0)
+    assert rewriter.out_seq == 2

@@ -52,6 +52,10 @@ CAP_FLOOR_KBPS = 100.0
 """The lowest REMB sent towards a publisher."""
 CAP_CEILING_KBPS = 2500.0
 """The highest REMB sent towards a publisher (and an uplink's estimate before any loss)."""
+OUTAGE_SECONDS = 2.5
+"""No report for this long is an outage (a link down, a phone changing networks); the reports in
+as long again after it count the packets lost while it was down, which says nothing about what
+the link carries now, so their loss is not counted."""
 SLACK_KBPS = 0.01
 """A stream fits a budget it exceeds by less than this (a budget made from that very stream's
 rate, minus audio, can come out a rounding error short of it)."""
@@ -374,9 +378,15 @@ class PublisherCap:
     """Our estimate of the publisher's uplink."""
     reported_at: float | None = None
     cut_at: float | None = None
+    outage_over_at: float = float("-inf")
 
     def on_uplink_loss(self, fraction: float, now: float) -> None:
         """Take the loss the publisher's receiver reports show on its uplink (0..1)."""
+        if self.reported_at is not None and now - self.reported_at > OUTAGE_SECONDS:
+            self.outage_over_at = now + OUTAGE_SECONDS  # see OUTAGE_SECONDS
+        if now < self.outage_over_at:
+            self.reported_at = now
+            return
         if fraction > CUT_LOSS and self.cut_at is not None and now - self.cut_at < CUT_INTERVAL:
             return  # one cut a second, as for a downlink
         elapsed = 0.0 if self.reported_at is None else now - self.reported_at

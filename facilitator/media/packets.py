@@ -18,6 +18,9 @@ MAX_STEPS = 32
 MAX_JUMP = 1000
 """A source that jumps further ahead than this many packets starts a new run: passing the gap on
 would tell the subscriber it lost them all (and cut its downlink estimate for nothing)."""
+SILENCE_SECONDS = 1.0
+"""Nor is a gap passed on after this long without packets: what the publisher's link lost while
+it was down is gone for everyone, and the subscribers' links did not lose it."""
 """Renumbering steps kept for late packets (each drop or restart makes one)."""
 HISTORY = 128
 """Packets kept per subscriber for retransmission (aiortc's ``RTP_HISTORY_SIZE``)."""
@@ -257,12 +260,11 @@ class StreamRewriter:
             self.waiting = False
             self.resync = True
         highest_in = self.seq.highest
-        if (
-            not self.resync
-            and highest_in is not None
-            and MAX_JUMP < (packet.seq - highest_in) % SEQ_MODULUS < SEQ_MODULUS // 2
-        ):
-            self.resync = True
+        if not self.resync and highest_in is not None:
+            ahead = (packet.seq - highest_in) % SEQ_MODULUS
+            silent = now - self.last_at > SILENCE_SECONDS
+            if MAX_JUMP < ahead < SEQ_MODULUS // 2 or (silent and 1 < ahead < SEQ_MODULUS // 2):
+                self.resync = True
         if self.resync:
             self._start(packet, now)
         tid, highest = packet.tid, self.max_temporal_layer
