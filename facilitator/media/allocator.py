@@ -292,6 +292,10 @@ class Allocator:
         shown = [s for s, _ in carried if _on_screen(s, seen)]
         hidden = [s for s, _ in carried if not _on_screen(s, seen)]
         ordered = relevance_order(shown, focus, None, now)
+        if any(s.key not in state.allocation.levels for s in ordered):
+            # New streams (people joined, or the room regrouped after a round): losses measured
+            # on the old set say nothing about the new one; they fit until loss says otherwise.
+            state.healthy = True
         if budget is not None and state.healthy:
             # What arrives without loss fits: a REMB alone (aiortc's follows what it receives
             # closely, and its per-stream REMBs come at different times) never takes a stream
