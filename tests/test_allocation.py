@@ -19,6 +19,7 @@ from facilitator.media.allocation import (
     DownlinkEstimate,
     Focus,
     KeyframeLimiter,
+    OutageFilter,
     Plan,
     PublisherCap,
     SubscriberAllocation,
@@ -354,3 +355,15 @@ def test_a_budget_made_from_a_streams_own_rate_keeps_it_at_full() -> None:
     assert fit([stream], budget - AUDIO_KBPS, 1) == {"p_b": "full"}
     plan = SubscriberAllocation().update(budget, 1, [stream], [], 0.0)
     assert plan.levels == {"p_b": "full"} and not plan.constrained
+
+
+def test_reports_just_after_an_outage_do_not_count() -> None:
+    outage = OutageFilter()
+    assert outage.counts(0.0) and outage.counts(1.0)  # reports a second apart
+    assert not outage.counts(5.0)  # 4 s of silence: this one counts the packets lost meanwhile
+    assert not outage.counts(6.0)
+    assert outage.counts(7.6)  # the link as it is now
+    cap = PublisherCap()
+    cap.on_uplink_loss(0.0, 0.0)
+    cap.on_uplink_loss(0.9, 10.0)  # the first report after the uplink came back
+    assert cap.uplink == CAP_CEILING_KBPS

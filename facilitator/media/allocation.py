@@ -364,6 +364,21 @@ def allowance(plan: Plan, stream: VideoStream, budget: float | None, spare: floa
 
 
 @dataclass
+class OutageFilter:
+    """Tells which loss reports describe an outage rather than the link (see OUTAGE_SECONDS)."""
+
+    reported_at: float | None = None
+    over_at: float = float("-inf")
+
+    def counts(self, now: float) -> bool:
+        """Note a report at ``now``; False when its loss is the outage's and must not count."""
+        if self.reported_at is not None and now - self.reported_at > OUTAGE_SECONDS:
+            self.over_at = now + OUTAGE_SECONDS
+        self.reported_at = now
+        return now >= self.over_at
+
+
+@dataclass
 class PublisherCap:
     """The REMB to send towards one publisher.
 
@@ -378,13 +393,11 @@ class PublisherCap:
     """Our estimate of the publisher's uplink."""
     reported_at: float | None = None
     cut_at: float | None = None
-    outage_over_at: float = float("-inf")
+    outage: OutageFilter = field(default_factory=OutageFilter)
 
     def on_uplink_loss(self, fraction: float, now: float) -> None:
         """Take the loss the publisher's receiver reports show on its uplink (0..1)."""
-        if self.reported_at is not None and now - self.reported_at > OUTAGE_SECONDS:
-            self.outage_over_at = now + OUTAGE_SECONDS  # see OUTAGE_SECONDS
-        if now < self.outage_over_at:
+        if not self.outage.counts(now):
             self.reported_at = now
             return
         if fraction > CUT_LOSS and self.cut_at is not None and now - self.cut_at < CUT_INTERVAL:

@@ -19,11 +19,11 @@ from .allocation import (
     AUDIO_KBPS,
     GROW_LOSS,
     MAX_TEMPORAL_LAYER,
-    OUTAGE_SECONDS,
     DownlinkEstimate,
     Focus,
     KeyframeLimiter,
     Level,
+    OutageFilter,
     Plan,
     PublisherCap,
     SubscriberAllocation,
@@ -118,10 +118,8 @@ class Subscriber:
     losses: list[float] = field(default_factory=list)
     """Loss fractions of the receiver reports since the last step."""
     rtt: float | None = None
-    reported_at: float | None = None
-    """When the last receiver report came."""
-    outage_over_at: float = float("-inf")
-    """Reports until then describe an outage, not the link as it is now (see OUTAGE_SECONDS)."""
+    outage: OutageFilter = field(default_factory=OutageFilter)
+    """Which receiver reports describe an outage, not the link as it is now."""
     plan: Plan | None = None
     leads: set[str] = field(default_factory=set)
     """The featured and speaking streams at the last step."""
@@ -179,13 +177,8 @@ class Allocator:
     def on_report(self, person_id: str, fraction: float, rtt: float | None) -> None:
         """One receiver report block from a subscriber (loss, and the sender's round trip)."""
         found = self.subscriber(person_id)
-        now = self.clock()
-        if found.reported_at is not None and now - found.reported_at > OUTAGE_SECONDS:
-            # Nothing came through for a while: the first reports after it count the packets
-            # lost while the link was down, which must not cut the estimate (OUTAGE_SECONDS).
-            found.outage_over_at = now + OUTAGE_SECONDS
-        found.reported_at = now
-        if now >= found.outage_over_at and len(found.losses) < 256:  # about 1 a second a stream
+        # Reports come about once a second per stream; those just after an outage do not count.
+        if found.outage.counts(self.clock()) and len(found.losses) < 256:
             found.losses.append(fraction)
         if rtt is not None:
             found.rtt = rtt

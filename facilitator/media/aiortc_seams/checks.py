@@ -18,7 +18,10 @@ from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver as _Receiver
 from aiortc.rtcrtpreceiver import StreamStatistics
 
-_PACKET_PATH: list[tuple[Callable[..., Any], tuple[str, ...], str]] = [
+Checks = list[tuple[Callable[..., Any], tuple[str, ...], str]]
+"""(function, the lines of its source a seam relies on, what to say when one is gone)."""
+
+_PACKET_PATH: Checks = [
     (
         _Receiver._handle_rtp_packet,
         (
@@ -116,13 +119,18 @@ _PACKET_PATH: list[tuple[Callable[..., Any], tuple[str, ...], str]] = [
 ]
 
 
-def packet_path_problems() -> list[str]:
-    """What moved of the internals the packet path (seams 1 and 11) relies on."""
-    problems = [
+def _missing(checks: Checks) -> list[str]:
+    """The message of every check whose function no longer has all of its snippets."""
+    return [
         message
-        for function, snippets, message in _PACKET_PATH
+        for function, snippets, message in checks
         if not all(snippet in inspect.getsource(function) for snippet in snippets)
     ]
+
+
+def packet_path_problems() -> list[str]:
+    """What moved of the internals the packet path (seams 1 and 11) relies on."""
+    problems = _missing(_PACKET_PATH)
     for name in ("_send_rtcp", "_send_rtcp_nack"):
         if not callable(getattr(_Receiver, name, None)):
             problems.append(f"RTCRtpReceiver.{name} is gone")
@@ -154,7 +162,7 @@ def feedback_problems() -> list[str]:
     return problems
 
 
-_INLINE: list[tuple[Callable[..., Any], tuple[str, ...], str]] = [
+_INLINE: Checks = [
     (
         RTCDtlsTransport._recv_next,
         (
@@ -190,11 +198,7 @@ _INLINE: list[tuple[Callable[..., Any], tuple[str, ...], str]] = [
 
 def inline_problems() -> list[str]:
     """What moved of the internals ``receive_inline`` (seam 17) relies on."""
-    problems = [
-        message
-        for function, snippets, message in _INLINE
-        if not all(snippet in inspect.getsource(function) for snippet in snippets)
-    ]
+    problems = _missing(_INLINE)
     if "self._set_state(State.CONNECTED)" not in inspect.getsource(RTCDtlsTransport.start):
         problems.append("RTCDtlsTransport.start no longer marks the transport CONNECTED")
     return problems
