@@ -1,7 +1,8 @@
 """Your own connection's quality on your tile, and the notice when the server sends fewer videos.
 
 The grading runs in the page (static/quality.js has no DOM, so it is tested here by importing it);
-the notice is driven through the documented test hook, as the server does not send `network` yet.
+the notice and the paused tiles are driven through the documented test hook (the server's side of
+`network` is tested in tests/test_allocator.py and tests/media/test_network.py).
 """
 
 from __future__ import annotations
@@ -83,6 +84,20 @@ def test_own_tile_shows_connection_quality_and_the_fewer_videos_notice(
     sam.evaluate("() => window.__facilitatorTest.network({constrained: true})")
     expect(notice).to_have_text("Your connection is weak: showing fewer videos.")
     expect(ana.locator("#network-notice")).to_have_text("")
+    # A video the server pauses for this connection says so on its tile, and only there.
+    ana_tile = sam.locator("#tiles article.tile:not(.is-you)")
+    ana_id = ana_tile.get_attribute("data-person-id")
+    assert ana_id
+    label = ana_tile.locator(".tile-paused")
+    expect(label).to_be_hidden()
+    sam.evaluate(
+        "(id) => window.__facilitatorTest.network({constrained: true, paused: [id]})", ana_id
+    )
+    expect(label).to_be_visible()
+    expect(label).to_have_text("Video paused to save bandwidth")
+    expect(sam.locator("#tiles article.tile.is-you .tile-paused")).to_be_hidden()
+    sam.screenshot(path=str(artifacts / "video-paused.png"))
     sam.evaluate("() => window.__facilitatorTest.network({constrained: false})")
     expect(notice).to_have_text("")
+    expect(label).to_be_hidden()
     assert errors == []
