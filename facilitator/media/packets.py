@@ -262,8 +262,10 @@ class StreamRewriter:
         highest_in = self.seq.highest
         if not self.resync and highest_in is not None:
             ahead = (packet.seq - highest_in) % SEQ_MODULUS
-            silent = now - self.last_at > SILENCE_SECONDS
-            if MAX_JUMP < ahead < SEQ_MODULUS // 2 or (silent and 1 < ahead < SEQ_MODULUS // 2):
+            # Only a forward gap is looked at further: the next packet (ahead == 1) is the rule.
+            if 1 < ahead < SEQ_MODULUS // 2 and (
+                ahead > MAX_JUMP or now - self.last_at > SILENCE_SECONDS
+            ):
                 self.resync = True
         if self.resync:
             self._start(packet, now)
