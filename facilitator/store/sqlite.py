@@ -107,7 +107,13 @@ class SqliteStore(SqlStore):
         for number, migration in numbered(MIGRATIONS):
             if number <= before:
                 continue
-            with self.transaction():
+            # Several workers may open a new file at once: take the write lock first, then
+            # look again whether another one has applied this migration meanwhile.
+            with self.db:
+                db.execute("BEGIN IMMEDIATE")
+                row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+                if int(row[0] or 0) >= number:
+                    continue
                 if callable(migration):
                     migration(db)
                 else:
