@@ -87,8 +87,8 @@ class Client:
         """The server closing this connection (kept so the task is not garbage-collected)."""
         self.stored = True
         """The session has a row in the store (a new browser's is written when it joins)."""
-        self.visible: frozenset[str] = frozenset()
-        """Whose tiles the page has on screen (its `visible` reports)."""
+        self.visible: frozenset[str] | None = None
+        """Whose tiles the page has on screen (its last `visible` report; None: none yet)."""
         self.visible_allowed: Callable[[], bool] = lambda: True
         """The rate limit on those reports (the WebSocket handler sets it)."""
         self.outbox: deque[str] = deque()

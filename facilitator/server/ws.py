@@ -284,6 +284,9 @@ async def media(sfu: Sfu, room: Room, client: Client, msg: protocol.Message) -> 
             other.media = other is client
         client.media = True
         await room.media.join(client.person_id, signal)
+        if client.visible is not None:
+            # Reported before the media started (or before a restart): it still holds.
+            room.media.set_visible(client.person_id, set(client.visible))
     elif msg.type == "answer":
         peer = room.media.peers.get(client.person_id)
         if peer is None or not client.media:

@@ -13,6 +13,7 @@ import { S, act, conn, isHost, quietly } from "./state.js";
 
 const GAP = 8;
 const VISIBLE_AFTER_MS = 400;
+const VISIBLE_RETRY_MS = 2000;
 
 const spotSlot = el("div", { id: "spotlight-slot", className: "spotlight-slot" });
 export const spotlight = el("div", { id: "spotlight", className: "spotlight" }, icebreakerCard, spotSlot);
@@ -225,10 +226,15 @@ export function layout() {
   reportVisible();
 }
 
-/** Tell the server whose tiles are on screen (nobody's while the tab is hidden). */
+/**
+ * Tell the server whose tiles are on screen (nobody's while the tab is hidden), at most once
+ * per VISIBLE_AFTER_MS. A pending report is not pushed back by later calls: layout runs
+ * several times a second while people talk, and a report that kept waiting would never go.
+ */
 function reportVisible() {
-  clearTimeout(visibleTimer);
+  if (visibleTimer !== undefined) return; // it reads the tiles when it fires
   visibleTimer = setTimeout(() => {
+    visibleTimer = undefined;
     const me = S.you && S.you.id;
     const shown = document.hidden || S.screen !== "room" ? [] : tileList()
       .filter((t) => !t.node.hidden && t.node.dataset.personId !== me)
@@ -236,8 +242,9 @@ function reportVisible() {
     const key = JSON.stringify(shown);
     if (key === sentVisible || !conn.joined) return;
     sentVisible = key;
-    conn.request("visible", { people: shown }).catch(() => {
-      sentVisible = ""; // said again with the next change
+    conn.request("visible", { people: shown }).catch((/** @type {{error?: string}} */ info) => {
+      sentVisible = ""; // a reconnect says it again (resetVisible); too soon: shortly
+      if (info && info.error === "rate-limited") setTimeout(reportVisible, VISIBLE_RETRY_MS);
     });
   }, VISIBLE_AFTER_MS);
 }
