@@ -44,7 +44,32 @@ def read_stamp(data: bytes) -> int | None:
     return None
 
 
-class LoopTrack(MediaStreamTrack):
+class Paced:
+    """Pausing and keyframe requests, shared by the synthetic tracks (LoopTrack, LightTrack)."""
+
+    kind: str
+    paused: bool
+    resumed: asyncio.Event
+    keyframe_requests: int
+    index: int
+    """The next frame to send (0 is a keyframe)."""
+
+    def pause(self, paused: bool) -> None:
+        """Stop (or resume) sending, for clean measurement windows."""
+        self.paused = paused
+        if paused:
+            self.resumed.clear()
+        else:
+            self.resumed.set()
+
+    def request_keyframe(self) -> None:
+        """The server asked for a keyframe: frame 0 is one."""
+        self.keyframe_requests += 1
+        if self.kind == "video":
+            self.index = 0
+
+
+class LoopTrack(Paced, MediaStreamTrack):
     """Sends pre-encoded frames in a loop at their real pace; restarts at a keyframe on request.
 
     With ``stamp``, each video frame carries its send time (CLOCK_MONOTONIC, shared by every
@@ -75,21 +100,11 @@ class LoopTrack(MediaStreamTrack):
         self.request_times: list[float] = []
         """When keyframes were asked for, with ``timeline``."""
 
-    def pause(self, paused: bool) -> None:
-        """Stop (or resume) sending, for clean measurement windows."""
-        self.paused = paused
-        if paused:
-            self.resumed.clear()
-        else:
-            self.resumed.set()
-
     def request_keyframe(self) -> None:
-        """The server asked for a keyframe: frame 0 is one."""
-        self.keyframe_requests += 1
+        """The server asked for a keyframe: frame 0 is one (noted, with ``timeline``)."""
+        super().request_keyframe()
         if self.timeline:
             self.request_times.append(time.monotonic())
-        if self.kind == "video":
-            self.index = 0
 
     async def recv(self) -> Frame:
         """The next frame, when it is due."""

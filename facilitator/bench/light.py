@@ -37,7 +37,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .bot import STAMP, STAMP_SIZE
+from .bot import STAMP, STAMP_SIZE, Paced
 from .samples import OPUS_FRAME, SampleMedia
 
 MAX_VP8_DATA = 1200
@@ -150,7 +150,7 @@ class PacketPlan:
 
 
 @dataclass
-class LightTrack:
+class LightTrack(Paced):
     """Sends one pre-packetised track at its real pace; restarts at a keyframe on request.
 
     Counts like ``bot.LoopTrack``: ``count`` is frames (video) or packets (audio) sent.
@@ -177,20 +177,6 @@ class LightTrack:
         self.stamp = self.stamp and self.kind == "video"
         self.interval = 1 / self.fps
         self.ticks = 90_000 // self.fps if self.kind == "video" else OPUS_FRAME
-
-    def pause(self, paused: bool) -> None:
-        """Stop (or resume) sending, for clean measurement windows."""
-        self.paused = paused
-        if paused:
-            self.resumed.clear()
-        else:
-            self.resumed.set()
-
-    def request_keyframe(self) -> None:
-        """The server asked for a keyframe: frame 0 is one."""
-        self.keyframe_requests += 1
-        if self.kind == "video":
-            self.index = 0
 
     def build(self, ssrc: int, payload_type: int, ext_ids: dict[str, int]) -> None:
         """Packetise every frame once into templates for this SSRC and payload type."""

@@ -7,6 +7,8 @@ parts that need a short hold or a closed connection.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from facilitator.bench.bot import Bot
@@ -23,6 +25,21 @@ async def flowing(listener: Bot, person: str, more: int = 10, timeout: float = 1
     await until(lambda: listener.frames_from(person, "video") > start + more, timeout, "video")
 
 
+@asynccontextmanager
+async def joined(
+    meeting: SharedMeeting, samples: SampleMedia, *names: str
+) -> AsyncIterator[list[Bot]]:
+    """Bots with these names, joined with media in this order; they leave at the end."""
+    bots = [Bot(meeting.participant, name, samples) for name in names]
+    try:
+        for bot in bots:
+            await bot.join()
+        yield bots
+    finally:
+        for bot in bots:
+            await bot.leave()
+
+
 def carried(bot: Bot) -> set[str]:
     """Whose media the bot's latest offer carries."""
     return {
@@ -33,11 +50,7 @@ def carried(bot: Bot) -> set[str]:
 async def test_a_websocket_drop_keeps_the_media_connection(
     media_server: SharedMeeting, samples: SampleMedia
 ) -> None:
-    ana = Bot(media_server.participant, "Ana", samples)
-    ben = Bot(media_server.participant, "Ben", samples)
-    try:
-        await ana.join()
-        await ben.join()
+    async with joined(media_server, samples, "Ana", "Ben") as (ana, ben):
         ana_id, ben_id = ana.person_id or "", ben.person_id or ""
         await flowing(ana, ben_id)
         await flowing(ben, ana_id)
@@ -52,96 +65,71 @@ async def test_a_websocket_drop_keeps_the_media_connection(
         # never without Ana's.
         assert ben.offers == offers or ana_id in carried(ben)
         # The kept connection still renegotiates: a third person's media reaches Ana.
-        cy = Bot(media_server.participant, "Cy", samples)
-        try:
-            await cy.join()
+        async with joined(media_server, samples, "Cy") as (cy,):
             await flowing(ana, cy.person_id or "")
-        finally:
-            await cy.leave()
-    finally:
-        await ana.leave()
-        await ben.leave()
 
 
 async def test_a_join_that_does_not_ask_starts_afresh(
     media_server: SharedMeeting, samples: SampleMedia
 ) -> None:
-    ana = Bot(media_server.participant, "Ana", samples)
-    ben = Bot(media_server.participant, "Ben", samples)
-    try:
-        await ana.join()
-        await ben.join()
+    async with joined(media_server, samples, "Ana", "Ben") as (ana, ben):
         await flowing(ben, ana.person_id or "")
         await ana.client.disconnect()
-        joined = await ana.client.join(timeout=10.0)  # no `media: true`: a reloaded page
-        assert joined["value"]["media"] is False
+        reply = await ana.client.join(timeout=10.0)  # no `media: true`: a reloaded page
+        assert reply["value"]["media"] is False
         # The kept connection is still there for a moment, so Ben still gets Ana's video ...
         await flowing(ben, ana.person_id or "")
         # ... until the new page starts its own, which replaces it.
         await ana.restart_media()
         await asyncio.wait_for(ana.connected.wait(), 10)
         await flowing(ben, ana.person_id or "")
-    finally:
-        await ana.leave()
-        await ben.leave()
 
 
 async def test_a_stranger_cannot_take_over_someones_media(
     media_server: SharedMeeting, samples: SampleMedia
 ) -> None:
-    ana = Bot(media_server.participant, "Ana", samples)
-    ben = Bot(media_server.participant, "Ben", samples)
     stranger = Bot(media_server.participant, "Stranger", None)
-    try:
-        await ana.join()
-        await ben.join()
-        await flowing(ben, ana.person_id or "")
-        await ana.client.disconnect()  # Ana's media is held for her now
-        joined = await stranger.client.join(timeout=10.0, media=True)
-        assert joined["type"] == "joined" and joined["value"]["media"] is False
-        await stranger.client.settle()
-        offers = [m for m in stranger.client.messages if m["type"] == "offer"]
-        assert offers == []  # nothing of Ana's connection was sent to the stranger
-        assert stranger.offers == 0
-        assert await ana.rejoin() is True  # still hers
-        await flowing(ben, ana.person_id or "")
-    finally:
-        await stranger.close()
-        await ana.leave()
-        await ben.leave()
+    async with joined(media_server, samples, "Ana", "Ben") as (ana, ben):
+        try:
+            await flowing(ben, ana.person_id or "")
+            await ana.client.disconnect()  # Ana's media is held for her now
+            reply = await stranger.client.join(timeout=10.0, media=True)
+            assert reply["type"] == "joined" and reply["value"]["media"] is False
+            await stranger.client.settle()
+            offers = [m for m in stranger.client.messages if m["type"] == "offer"]
+            assert offers == []  # nothing of Ana's connection was sent to the stranger
+            assert stranger.offers == 0
+            assert await ana.rejoin() is True  # still hers
+            await flowing(ben, ana.person_id or "")
+        finally:
+            await stranger.close()
 
 
 async def test_a_removed_person_loses_their_media_at_once(
     media_server: SharedMeeting, samples: SampleMedia
 ) -> None:
     host = Peer(media_server.facilitator, "Host")
-    ana = Bot(media_server.participant, "Ana", samples)
-    ben = Bot(media_server.participant, "Ben", samples)
-    cy = Bot(media_server.participant, "Cy", samples)
-    try:
-        await host.join()
-        for bot in (ana, ben, cy):
-            await bot.join()
-        ana_id, cy_id = ana.person_id or "", cy.person_id or ""
-        await flowing(ben, ana_id)
-        await flowing(ben, cy_id)
-        # Cy's socket drops (her media is held for her), then she and Ana are removed.
-        await cy.client.disconnect()
-        await flowing(ben, cy_id)  # held: still forwarded
-        for person in (ana_id, cy_id):
-            assert (await host.action("remove", person=person))["type"] == "ok"
-        await until(lambda: not {ana_id, cy_id} & carried(ben), 5, "an offer without them")
-        await asyncio.sleep(0.5)  # packets already on the way
-        counts = {p: ben.frames_from(p, "video") for p in (ana_id, cy_id)}
-        await asyncio.sleep(1.0)
-        assert {p: ben.frames_from(p, "video") for p in (ana_id, cy_id)} == counts
-        # Cy cannot get it back either: removed is removed.
-        again = await cy.client.join(timeout=10.0, media=True)
-        assert again["type"] == "error" and again["error"] == "removed"
-    finally:
-        await host.close()
-        for bot in (ana, ben, cy):
-            await bot.leave()
+    await host.join()
+    async with joined(media_server, samples, "Ana", "Ben", "Cy") as (ana, ben, cy):
+        try:
+            ana_id, cy_id = ana.person_id or "", cy.person_id or ""
+            await flowing(ben, ana_id)
+            await flowing(ben, cy_id)
+            # Cy's socket drops (her media is held for her), then she and Ana are removed.
+            await cy.client.disconnect()
+            await flowing(ben, cy_id)  # held: still forwarded
+            for person in (ana_id, cy_id):
+                assert (await host.action("remove", person=person))["type"] == "ok"
+            await until(lambda: not {ana_id, cy_id} & carried(ben), 5, "an offer without them")
+            await asyncio.sleep(0.5)  # packets already on the way
+            counts = {p: ben.frames_from(p, "video") for p in (ana_id, cy_id)}
+            await asyncio.sleep(1.0)
+            assert {p: ben.frames_from(p, "video") for p in (ana_id, cy_id)} == counts
+            # Cy cannot get it back either: removed is removed.
+            again = await cy.client.join(timeout=10.0, media=True)
+            assert again["type"] == "error" and again["error"] == "removed"
+        finally:
+            await host.close()
 
 
 async def test_a_hold_ends_by_itself_and_only_the_same_key_resumes() -> None:
