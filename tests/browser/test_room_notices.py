@@ -65,6 +65,10 @@ def test_nothing_is_missed(server: ServerProcess, browser: Browser, artifacts: P
     first = speaker_id(ana)
     if first == ids["Sam"]:
         sam.get_by_role("button", name="Next speaker").click()
+        # Wait for the next speaker's tile: the old one stays until the state comes.
+        expect(ana.locator("#spotlight-slot article.tile")).not_to_have_attribute(
+            "data-person-id", first
+        )
         first = speaker_id(ana)
     turn = next(page for name, page in pages.items() if ids[name] == first)
     expect(turn.locator("#announcer")).to_have_text("It's your turn")
