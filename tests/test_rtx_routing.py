@@ -13,11 +13,12 @@ from aiortc import RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import VideoStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtcpReceiverInfo, RtpPacket
 
 from facilitator.media.aiortc_seams import (
     ABS_SEND_TIME,
     MID,
+    RepairedLoss,
     bound_ssrcs,
     install_forwarding,
     offer_codecs,
@@ -114,3 +115,26 @@ async def test_the_server_routes_a_publishers_rtx_with_a_camera_and_a_screen() -
     finally:
         await server.close()
         await client.close()
+
+
+def block(ssrc: int, fraction: int, highest: int, lost: int) -> RtcpReceiverInfo:
+    """A report block; ``fraction`` in 256ths, as on the wire."""
+    return RtcpReceiverInfo(
+        ssrc=ssrc, fraction_lost=fraction, packets_lost=lost,
+        highest_sequence=highest, jitter=0, lsr=0, dlsr=0,
+    )  # fmt: skip
+
+
+def test_the_loss_passed_on_is_what_rtx_did_not_repair() -> None:
+    loss = RepairedLoss()
+    # Without an RTX block (audio, or no RTX negotiated) the report's own fraction.
+    assert loss.update(block(1, 13, 1000, 50), None) == 13 / 256
+    # The first RTX block: nothing to compare it with yet, so nothing counts as repaired.
+    assert loss.update(block(1, 13, 1100, 55), block(2, 0, 10, 0)) == 0.05
+    # 100 more packets, 6 lost on the link, 5 retransmissions arrived (one of 6 was lost too).
+    assert loss.update(block(1, 15, 1200, 61), block(2, 42, 16, 1)) == 0.01
+    # Every loss repaired: nothing left (more arrivals than losses count as none left).
+    assert loss.update(block(1, 10, 1300, 65), block(2, 0, 22, 1)) == 0.0
+    # Nothing new, or a restarted stream: the report's own fraction.
+    assert loss.update(block(1, 8, 1300, 65), block(2, 0, 22, 1)) == 8 / 256
+    assert loss.update(block(1, 5, 5, 0), block(2, 0, 23, 1)) == 5 / 256

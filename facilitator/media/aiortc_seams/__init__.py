@@ -47,7 +47,8 @@ these seams are used (``tests/test_media_units.py`` fails loudly if an aiortc up
    connection after a few consent checks of one try each fail, which a busy server causes itself.
 15. ``RTCRtpSender._handle_rtcp_packet`` is wrapped once more per sender (``watch_feedback``):
    after aiortc (which updates ``__rtt`` from the report), each REMB naming the sender's SSRC and
-   each report block about it go to the allocation (a subscriber's downlink and loss).
+   each report block about it go to the allocation (a subscriber's downlink and loss; with RTX,
+   the loss left after repair, from the RTX stream's own block: ``RepairedLoss``).
 16. The REMB ``forward_packets`` sends towards a publisher is min(aiortc's estimate, a
    ``RembCap``), and ``send_remb`` sends one at once when the cap falls; ``UplinkMeter`` reads
    the receiver's ``__remote_streams`` statistics for the publisher's uplink loss.
@@ -92,6 +93,7 @@ from .send import ABS_SEND_TIME as ABS_SEND_TIME
 from .send import AUDIO_LEVEL as AUDIO_LEVEL
 from .send import MID as MID
 from .send import DirectSender as DirectSender
+from .send import RepairedLoss as RepairedLoss
 from .send import SendParameters as SendParameters
 from .send import limit_retransmissions as limit_retransmissions
 from .send import on_keyframe_request as on_keyframe_request
