@@ -33,7 +33,7 @@ def media_lines(sdp: str) -> list[list[str]]:
     return sections
 
 
-async def test_offer_asks_for_opus_dtx_and_fec_and_vp8_alone() -> None:
+async def test_offer_asks_for_opus_dtx_and_fec_and_vp8_with_rtx() -> None:
     pc = RTCPeerConnection()
     try:
         for kind in ("audio", "video"):
@@ -44,7 +44,7 @@ async def test_offer_asks_for_opus_dtx_and_fec_and_vp8_alone() -> None:
         for audio in (audio_in, audio_out):
             assert audio == ["a=rtpmap:96 opus/48000/2", "a=fmtp:96 usedtx=1;useinbandfec=1"]
         for video in (video_in, video_out):
-            assert video == ["a=rtpmap:97 VP8/90000"]  # no RTX yet (OFFERED says why)
+            assert video == ["a=rtpmap:97 VP8/90000", "a=rtpmap:98 rtx/90000", "a=fmtp:98 apt=97"]
     finally:
         await pc.close()
 

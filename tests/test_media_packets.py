@@ -116,6 +116,17 @@ def test_writer_builds_what_aiortc_parses_back_byte_for_byte() -> None:
     assert again.sequence_number == 4321 and again.payload == payload and again.marker == 1
     expected = wrap_rtx(RtpPacket.parse(original, extensions_map(mid=1, ast=3)), 97, 77, 0xBEEF)
     assert rtx.payload == expected.payload
+    assert rtx.extensions.abs_send_time == 5 and rtx.extensions.mid == "3"
+    # A retransmission goes out stamped with the time it is sent, as RTX or as it was.
+    mapping = extensions_map(mid=1, ast=3)
+    later = RtpPacket.parse(writer.rtx(original, 78, 97, 0xBEEF, 0x123456), mapping)
+    assert later.extensions.abs_send_time == 0x123456 and later.extensions.mid == "3"
+    assert later.payload == expected.payload and later.marker == 1
+    plain = RtpPacket.parse(writer.restamp(original, 0x654321), mapping)
+    assert plain.extensions.abs_send_time == 0x654321
+    assert (plain.sequence_number, plain.payload, plain.extensions.mid) == (4321, payload, "3")
+    assert writer.restamp(original, None) == original
+    assert RtpWriter(7, 96, mid="1", mid_id=1).restamp(b"as it was", 9) == b"as it was"
 
 
 def test_clock_values_for_extensions_and_sender_reports() -> None:

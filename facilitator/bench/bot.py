@@ -27,7 +27,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, unpack_remb_fci
 
-from ..media.aiortc_seams import install_forwarding, on_keyframe_request
+from ..media.aiortc_seams import install_forwarding, on_keyframe_request, route_rtx
 from ..media.relay import Frame
 from .client import ProtocolClient
 from .samples import OPUS_FRAME, SampleMedia
@@ -436,6 +436,7 @@ class Bot:
             self.last_offer = str(offer["sdp"])
             await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
             for transceiver in pc.getTransceivers():
+                route_rtx(transceiver.receiver)  # the server's retransmissions come as RTX
                 mid = transceiver.mid
                 info = self.tracks.get(mid or "")
                 if mid is None or info is None or mid in self._installed:

@@ -284,15 +284,21 @@ class PacketSubscriber(MediaStreamTrack):
             self.forward(p)
 
     def retransmit(self, seq: int) -> None:
-        """Send packet ``seq`` again (as RTX when negotiated), if it is still kept."""
+        """Send packet ``seq`` again (as RTX when negotiated, else as it was), if still kept;
+        either way stamped with the time it goes out."""
         data = self.history.get(seq)
-        if data is None or self.direct is None or self.writer is None or not self.direct.ready():
+        writer = self.writer
+        if data is None or self.direct is None or writer is None or not self.direct.ready():
             return
+        batch = self.batch
+        batch.read()
         parameters = self.parameters
         if parameters is not None and parameters.rtx_payload_type is not None:
             rtx_type, rtx_ssrc = parameters.rtx_payload_type, parameters.rtx_ssrc
-            data = self.writer.rtx(data, self.rtx_seq, rtx_type, rtx_ssrc)
+            data = writer.rtx(data, self.rtx_seq, rtx_type, rtx_ssrc, batch.abs_send_time)
             self.rtx_seq = (self.rtx_seq + 1) % 65536
+        else:
+            data = writer.restamp(data, batch.abs_send_time)
         if self.direct.send(data):
             self.retransmitted += 1
             self.batch.dirty.add(self.direct)

@@ -382,6 +382,8 @@ class RtpWriter:
         if size:
             self.head = b"\xbe\xde" + (self.extension_size // 4).to_bytes(2, "big") + mid_element
         self.header_size = 12 + (4 + self.extension_size if size else 0)
+        self.stamp_at = 12 + 4 + len(mid_element) + 1 if abs_send_time_id else None
+        """Where a built packet's abs-send-time value is (None: not negotiated)."""
         self.levels: list[bytes] = (
             [bytes([audio_level_id << 4, v]) for v in range(256)] if audio_level_id else []
         )
@@ -411,12 +413,27 @@ class RtpWriter:
         parts.append(payload)
         return b"".join(parts)
 
-    def rtx(self, packet: bytes, seq: int, payload_type: int, ssrc: int) -> bytes:
-        """The RTX form (RFC 4588) of a packet this writer built."""
+    def restamp(self, packet: bytes, ast: int | None) -> bytes:
+        """A packet this writer built, with abs-send-time ``ast`` (None: as it was).
+
+        A retransmission goes out now: with its first send time the subscriber's bandwidth
+        estimate would read the repair's delay as a queue building up and fall.
+        """
+        at = self.stamp_at
+        if at is None or ast is None:
+            return packet
+        return packet[:at] + (ast & 0xFFFFFF).to_bytes(3, "big") + packet[at + 3 :]
+
+    def rtx(
+        self, packet: bytes, seq: int, payload_type: int, ssrc: int, ast: int | None = None
+    ) -> bytes:
+        """The RTX form (RFC 4588) of a packet this writer built: the subscriber's own sequence
+        number (the one it NACKed) first in the payload, stamped ``ast`` when given."""
         size = self.header_size
         header = _HEADER.pack(
             packet[0], (packet[1] & 0x80) | payload_type, seq, int.from_bytes(packet[4:8]), ssrc
         )
+        packet = self.restamp(packet, ast)
         return header + packet[12:size] + packet[2:4] + packet[size:]
 
 

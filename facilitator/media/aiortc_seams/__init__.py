@@ -40,13 +40,15 @@ these seams are used (``tests/test_media_units.py`` fails loudly if an aiortc up
    ``__rtp_timestamp`` and ``__ntp_timestamp`` are kept true, so its sender reports let
    browsers sync audio and video; its own loop idles on a track that never yields a frame.
 13. ``RTCRtpTransceiver._codecs`` (what aiortc negotiated) is a property on the server's
-   transceivers (``offer_codecs``), so Opus carries ``usedtx=1;useinbandfec=1`` and VP8 its RTX
-   when offered.
+   transceivers (``offer_codecs``), so Opus carries ``usedtx=1;useinbandfec=1`` and VP8 its RTX.
+   ``RtpRouter.ssrc_table`` is taught each receiver's RTX SSRCs (``route_rtx``, after
+   ``RTCRtpReceiver.receive``): aiortc's router drops RTX when several m-lines share its type.
 14. ``aioice.ice.Connection.query_consent`` is replaced (``tolerant_consent``): aioice closes a
    connection after a few consent checks of one try each fail, which a busy server causes itself.
 15. ``RTCRtpSender._handle_rtcp_packet`` is wrapped once more per sender (``watch_feedback``):
    after aiortc (which updates ``__rtt`` from the report), each REMB naming the sender's SSRC and
-   each report block about it go to the allocation (a subscriber's downlink and loss).
+   each report block about it go to the allocation (a subscriber's downlink and loss; with RTX,
+   the loss left after repair, from the RTX stream's own block: ``RepairedLoss``).
 16. The REMB ``forward_packets`` sends towards a publisher is min(aiortc's estimate, a
    ``RembCap``), and ``send_remb`` sends one at once when the cap falls; ``UplinkMeter`` reads
    the receiver's ``__remote_streams`` statistics for the publisher's uplink loss.
@@ -68,6 +70,7 @@ from .codecs import ParameterizedTransceiver as ParameterizedTransceiver
 from .codecs import codec_problems
 from .codecs import offer_codecs as offer_codecs
 from .codecs import pin_codec as pin_codec
+from .codecs import route_rtx as route_rtx
 from .ice import CONSENT_FAILURES as CONSENT_FAILURES
 from .ice import CONSENT_RETRANSMISSIONS as CONSENT_RETRANSMISSIONS
 from .ice import connect_problems, consent_problems
@@ -90,6 +93,7 @@ from .send import ABS_SEND_TIME as ABS_SEND_TIME
 from .send import AUDIO_LEVEL as AUDIO_LEVEL
 from .send import MID as MID
 from .send import DirectSender as DirectSender
+from .send import RepairedLoss as RepairedLoss
 from .send import SendParameters as SendParameters
 from .send import limit_retransmissions as limit_retransmissions
 from .send import on_keyframe_request as on_keyframe_request

@@ -18,6 +18,7 @@ from aiortc.rtp import (
     RTP_HISTORY_SIZE,
     AnyRtcpPacket,
     RtcpPsfbPacket,
+    RtcpReceiverInfo,
     RtcpRrPacket,
     RtcpRtpfbPacket,
     RtcpSrPacket,
@@ -74,21 +75,63 @@ ReportSink = Callable[[float, float | None], None]
 seconds (None until aiortc has one)."""
 
 
+@dataclass
+class RepairedLoss:
+    """The loss a subscriber is left with once RTX repaired what it could, from its reports.
+
+    A receiver counts a plain retransmission (same SSRC, same sequence number) as received,
+    so its reports show the loss after repair; a packet rebuilt from RTX is not counted
+    (Chromium and aiortc alike), so with RTX the media report shows the link's loss before
+    repair. The RTX stream's own report block says how many retransmissions arrived: the
+    loss after repair is the media packets lost less those, as it was without RTX.
+    """
+
+    media: tuple[int, int] | None = None
+    """The media block's (extended highest sequence number, cumulative lost) last time."""
+    rtx: tuple[int, int] | None = None
+    """The same for the RTX block (None: none came)."""
+
+    def update(self, media: RtcpReceiverInfo, rtx: RtcpReceiverInfo | None) -> float:
+        """The fraction lost (0..1) for one report, with the RTX block if there is one."""
+        raw = media.fraction_lost / 256.0
+        before, before_rtx = self.media, self.rtx
+        self.media = (media.highest_sequence, media.packets_lost)
+        self.rtx = (rtx.highest_sequence, rtx.packets_lost) if rtx is not None else None
+        if rtx is None or before is None:
+            return raw
+        expected = media.highest_sequence - before[0]
+        if not 0 < expected < 1 << 15:  # nothing new, or a restarted stream
+            return raw
+        lost = media.packets_lost - before[1]
+        repaired = 0
+        if before_rtx is not None:
+            arrived = (rtx.highest_sequence - before_rtx[0]) - (rtx.packets_lost - before_rtx[1])
+            repaired = max(0, min(arrived, 1 << 15))
+        return max(0.0, min(1.0, (lost - repaired) / expected))
+
+
 def watch_feedback(sender: RTCRtpSender, on_remb: RembSink, on_report: ReportSink) -> None:
     """Hand each REMB and receiver report block a subscriber sends about ``sender`` to the SFU.
 
     aiortc still handles the packet first (it updates its round-trip estimate from the report,
-    and ignores a REMB when nothing is encoded); the callbacks then see the same packet.
+    and ignores a REMB when nothing is encoded); the callbacks then see the same packet. The
+    loss passed on is what is left after RTX repaired what it could (``RepairedLoss``).
     """
     original = sender._handle_rtcp_packet
+    repaired = RepairedLoss()
 
     async def handle_rtcp(packet: AnyRtcpPacket) -> None:
         await original(packet)
         if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
-            ssrc = sender._ssrc
+            ssrc, rtx_ssrc = sender._ssrc, sender._rtx_ssrc
+            media = rtx = None
             for report in packet.reports:
                 if report.ssrc == ssrc:
-                    on_report(report.fraction_lost / 256.0, getattr(sender, _RTT, None))
+                    media = report
+                elif report.ssrc == rtx_ssrc:
+                    rtx = report
+            if media is not None:
+                on_report(repaired.update(media, rtx), getattr(sender, _RTT, None))
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
