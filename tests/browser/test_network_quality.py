@@ -44,6 +44,21 @@ GRADES = """async () => {
 }"""
 
 
+PAUSED_BOXES = """(id) => {
+    const tile = document.querySelector(`#tiles article.tile[data-person-id="${id}"]`);
+    const box = (el) => {
+        const r = el.getBoundingClientRect();
+        return {left: r.left, top: r.top, right: r.right, bottom: r.bottom,
+                width: r.width, height: r.height};
+    };
+    const label = tile.querySelector(".tile-paused");
+    const lineHeight = parseFloat(getComputedStyle(label).lineHeight) || 16;
+    return {tile: box(tile), label: box(label), name: box(tile.querySelector(".tile-name")),
+            lines: Math.round(label.getBoundingClientRect().height / lineHeight),
+            dimmed: getComputedStyle(tile.querySelector(".tile-media video")).filter};
+}"""
+
+
 def test_own_tile_shows_connection_quality_and_the_fewer_videos_notice(
     media_server: ServerProcess, media_browser: Browser, artifacts: Path
 ) -> None:
@@ -96,7 +111,22 @@ def test_own_tile_shows_connection_quality_and_the_fewer_videos_notice(
     expect(label).to_be_visible()
     expect(label).to_have_text("Video paused to save bandwidth")
     expect(sam.locator("#tiles article.tile.is-you .tile-paused")).to_be_hidden()
+    # The corner tile shows just the grade; its name keeps the whole sentence.
+    expect(sam.locator(OWN_QUALITY)).to_have_text("Connection: good")
     sam.screenshot(path=str(artifacts / "video-paused.png"))
+    # At a phone's and a desktop's size the label stays inside its tile, clear of the name.
+    for size, (width, height) in {"phone": (390, 844), "desktop": (1920, 1080)}.items():
+        sam.set_viewport_size({"width": width, "height": height})
+        sam.wait_for_timeout(300)  # the tiles are laid out again on the next frame
+        boxes = sam.evaluate(PAUSED_BOXES, ana_id)
+        tile, text, name = boxes["tile"], boxes["label"], boxes["name"]
+        assert text["width"] > 0 and text["height"] > 0, (size, boxes)
+        assert tile["left"] - 0.5 <= text["left"] and text["right"] <= tile["right"] + 0.5
+        assert tile["top"] - 0.5 <= text["top"] and text["bottom"] <= tile["bottom"] + 0.5
+        assert text["bottom"] <= name["top"] or text["top"] >= name["bottom"], (size, boxes)
+        assert boxes["lines"] <= 3, (size, boxes)  # a short label, not a column of words
+        assert "brightness" in boxes["dimmed"], boxes  # the frozen picture is dimmed
+        sam.screenshot(path=str(artifacts / f"video-paused-{size}.png"))
     sam.evaluate("() => window.__facilitatorTest.network({constrained: false})")
     expect(notice).to_have_text("")
     expect(label).to_be_hidden()

@@ -275,7 +275,8 @@ function paintQuality(tileNode) {
   if (badge.dataset.quality === ownGrade) return;
   badge.dataset.quality = ownGrade;
   badge.title = "Your connection: " + LABELS[ownGrade].toLowerCase();
-  setText(badge, "Connection: " + LABELS[ownGrade].toLowerCase());
+  // The corner tile is narrow: there the word "Connection" is for screen readers only (CSS).
+  badge.replaceChildren(el("span", { className: "tile-quality-what" }, "Connection: "), LABELS[ownGrade].toLowerCase());
 }
 
 /**
