@@ -6,7 +6,10 @@ import random
 
 from aiortc import RTCCertificate, RTCDtlsTransport, RTCIceGatherer, RTCIceTransport, RTCRtpReceiver
 from aiortc.rate import OveruseEstimator, RateCounter, RemoteBitrateEstimator
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtcpPsfbPacket, RtpPacket, unpack_remb_fci
 
+from facilitator.media.aiortc_seams import RembCap, forward_packets
 from facilitator.media.aiortc_seams.base import RECEIVER
 from facilitator.media.aiortc_seams.estimate import (
     LeanBitrateEstimator,
@@ -14,6 +17,7 @@ from facilitator.media.aiortc_seams.estimate import (
     LeanRateCounter,
     lean_estimator,
 )
+from facilitator.media.aiortc_seams.transport import run_now
 
 START_MS = 3_000_000_000_000  # aiortc's clock counts from 1900
 
@@ -122,3 +126,35 @@ async def test_only_video_receivers_get_an_estimator() -> None:
     assert lean_estimator(microphone) is None  # aiortc estimates nothing for audio
     assert getattr(microphone, RECEIVER + "remote_bitrate_estimator") is None
 
+
+async def test_the_remb_towards_a_publisher_comes_from_the_lean_estimator_capped() -> None:
+    camera = receiver("video")
+    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
+    getattr(camera, RECEIVER + "codecs")[96] = vp8
+    camera._set_rtcp_ssrc(9)
+    sent: list[RtcpPsfbPacket] = []
+
+    async def send_rtcp(packet: RtcpPsfbPacket) -> None:
+        sent.append(packet)
+
+    camera._send_rtcp = send_rtcp  # type: ignore[method-assign,assignment]
+    cap = RembCap(kbps=300)
+    handler = forward_packets(camera, lambda packet: None, cap)
+    assert isinstance(handler.estimator, LeanBitrateEstimator)
+    mirror = RemoteBitrateEstimator()  # aiortc's own, fed the same packets
+    expected = []
+    for seq, (arrival, send_time, size, ssrc) in enumerate(video(6, 4)):
+        packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=seq * 3000, ssrc=ssrc)
+        packet.payload = bytes(size)
+        packet.extensions.abs_send_time = send_time
+        estimate = mirror.add(
+            arrival_time_ms=arrival, abs_send_time=send_time, payload_size=size, ssrc=ssrc
+        )
+        if estimate is not None:
+            expected.append(min(estimate[0], 300_000))
+        rest = handler.now(packet, arrival)
+        if rest is not None:
+            run_now(rest, set())
+    assert len(sent) == len(expected) > 2
+    assert [unpack_remb_fci(packet.fci) for packet in sent] == [(b, [1234]) for b in expected]
+    assert cap.ssrcs == [1234] and cap.estimate_kbps is not None and cap.estimate_kbps > 300
