@@ -1,4 +1,5 @@
-"""Seam 15: media handled as each datagram arrives (``receive_inline``, ``run_now``)."""
+"""Seams 17 and 19: media handled as each datagram arrives (``receive_inline``, ``run_now``),
+without a coroutine per packet on the packet path."""
 
 from __future__ import annotations
 
@@ -13,13 +14,22 @@ from aiortc import (
     RTCDtlsTransport,
     RTCIceGatherer,
     RTCIceTransport,
+    RTCRtpReceiver,
     RTCRtpSender,
 )
 from aiortc import clock as aiortc_clock
 from aiortc.rtcdtlstransport import State
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from facilitator.media.aiortc_seams import DirectSender, receive_inline
+from facilitator.media.aiortc_seams import (
+    DirectSender,
+    PacketHandler,
+    bound_nacks,
+    forward_packets,
+    receive_inline,
+)
+from facilitator.media.aiortc_seams.base import RECEIVER
 from facilitator.media.aiortc_seams.transport import MAX_PENDING, arrival_ms, run_now
 
 
@@ -112,20 +122,33 @@ def rtp(seq: int) -> bytes:
 RTCP_RR = bytes([0x80, 201, 0, 1, 0, 0, 0x04, 0xD2]) + b"TAG!"
 
 
+class Receiver:
+    """Stands in for an RTCRtpReceiver that is not on the packet path: aiortc's coroutine."""
+
+    def __init__(self, handled: list[Any]) -> None:
+        self.handled = handled
+
+    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        self.handled.append(("rtp", packet.serialize(), arrival_time_ms))
+
+    async def _handle_rtcp_packet(self, packet: Any) -> None:
+        pass
+
+    def _handle_disconnect(self) -> None:
+        pass
+
+
 def transport() -> tuple[RTCDtlsTransport, list[Any], list[Any]]:
     ice = RTCIceTransport(RTCIceGatherer())
     dtls = RTCDtlsTransport(ice, [RTCCertificate.generateCertificate()])
     handled: list[Any] = []
     queued: list[Any] = []
 
-    async def handle_rtp(data: bytes, arrival_time_ms: int) -> None:
-        handled.append(("rtp", data, arrival_time_ms))
-
     async def handle_rtcp(data: bytes) -> None:
         handled.append(("rtcp", data))
 
-    dtls._handle_rtp_data = handle_rtp  # type: ignore[method-assign]
     dtls._handle_rtcp_data = handle_rtcp  # type: ignore[method-assign]
+    dtls._rtp_router.register_receiver(Receiver(handled), ssrcs=[1234], payload_types=[96])
     connection = ice._connection
     connection.data_received = lambda data, component: queued.append(data)  # type: ignore[method-assign]
     return dtls, handled, queued
@@ -158,11 +181,13 @@ async def test_too_many_waiting_handlers_fall_back_to_the_queue() -> None:
     dtls, handled, queued = transport()
     gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    async def slow(data: bytes, arrival_time_ms: int) -> None:
-        handled.append(data)
+    async def slow(packet: RtpPacket, arrival_time_ms: int) -> None:
+        handled.append(packet)
         await gate
 
-    dtls._handle_rtp_data = slow  # type: ignore[method-assign]
+    (receiver,) = dtls._rtp_router.receivers
+    receiver._handle_rtp_packet = slow  # type: ignore[method-assign]
+    handled.clear()
     receive_inline(dtls)
     dtls._rx_srtp = Session()  # type: ignore[assignment]
     dtls._state = State.CONNECTED
@@ -198,3 +223,41 @@ async def test_a_connection_closing_under_a_handler_is_not_an_error(
     with caplog.at_level(logging.DEBUG):
         run_now(closed(), set())
     assert "failed" not in caplog.text
+
+
+async def test_a_packet_is_handled_without_a_coroutine_and_a_loss_still_nacked() -> None:
+    dtls, _, queued = transport()
+    receiver = RTCRtpReceiver("video", dtls)
+    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
+    getattr(receiver, RECEIVER + "codecs")[96] = vp8
+    bound_nacks(receiver)
+    got: list[int] = []
+    handler = forward_packets(receiver, lambda packet: got.append(packet.sequence_number))
+    assert isinstance(handler, PacketHandler) and receiver._handle_rtp_packet is handler
+    nacked: list[tuple[int, list[int]]] = []
+
+    async def send_nack(ssrc: int, lost: list[int]) -> None:
+        nacked.append((ssrc, lost))
+
+    receiver._send_rtcp_nack = send_nack  # type: ignore[method-assign,assignment]
+    dtls._rtp_router.unregister_receiver(next(iter(dtls._rtp_router.receivers)))
+    dtls._rtp_router.register_receiver(receiver, ssrcs=[1234], payload_types=[96])
+
+    async def not_inline(data: bytes, arrival_time_ms: int) -> None:
+        raise AssertionError("aiortc's coroutine per packet was used")
+
+    dtls._handle_rtp_data = not_inline  # type: ignore[method-assign]
+    # Straight from the handler: nothing to send, so no coroutine at all.
+    assert handler.now(RtpPacket.parse(rtp(1)[:-4]), 0) is None
+    assert got == [1] and not nacked
+    # Through the transport, as datagrams arrive: 3 reveals that 2 is missing.
+    receive_inline(dtls)
+    dtls._rx_srtp = Session()  # type: ignore[assignment]
+    dtls._state = State.CONNECTED
+    for seq in (3, 2, 4):
+        dtls.transport._connection.data_received(rtp(seq), 1)
+    assert got == [1, 3, 2, 4] and not queued
+    assert nacked == [(1234, [2])]  # sent at once, before any event-loop iteration
+    streams = getattr(receiver, RECEIVER + "remote_streams")
+    assert streams[1234].packets_received == 4 and streams[1234].max_seq == 4
+    assert getattr(receiver, RECEIVER + "nack_generator").missing == set()

@@ -1,7 +1,8 @@
 """The only package that touches aiortc and aioice internals; ``check_seams`` guards each one.
 
-One module per side: ``receive`` (1, 2, 8, 16), ``send`` (3, 4, 7, 12, 15), ``transport`` (9, 10,
-17), ``codecs`` (13), ``ice`` (5, 6, 11, 14); ``checks`` inspects the internals they rely on.
+One module per side: ``receive`` (1, 2, 8, 16, 19), ``estimate`` (18), ``parse`` (20), ``send``
+(3, 4, 7, 12, 15), ``transport`` (9, 10, 17, 19), ``codecs`` (13), ``ice`` (5, 6, 11, 14);
+``checks`` inspects the internals they rely on.
 
 aiortc is built to decode what it receives and encode what it sends. An SFU must do neither, so
 these seams are used (``tests/test_media_units.py`` fails loudly if an aiortc upgrade moves one):
@@ -56,6 +57,16 @@ these seams are used (``tests/test_media_units.py`` fails loudly if an aiortc up
    once DTLS is up, SRTP and SRTCP are decrypted and handled as each datagram arrives, as
    ``RTCDtlsTransport._recv_next`` would, instead of one queue round-trip and task switch per
    packet; the packet handlers run to the end at once (a rare one that waits goes on as a task).
+18. ``RTCRtpReceiver.__remote_bitrate_estimator`` of a video receiver is a
+   ``LeanBitrateEstimator`` (``lean_estimator``): aiortc's estimator with its ``RateCounter`` and
+   ``OveruseEstimator.update_min_frame_period`` replaced by ones that give the same answers
+   without a Python loop per millisecond or per remembered frame. (Audio receivers have none.)
+19. ``RTCDtlsTransport._handle_rtp_data`` is done by ``receive_inline`` itself (``handle_rtp``):
+   parse, route, then a ``PacketHandler`` (the handler ``forward_packets`` installs) handles the
+   packet without a coroutine; only RTCP it must send (REMB, NACK) runs as one.
+20. ``RtpPacket.parse`` is done by ``parse_rtp`` for packets with one-byte header extensions
+   and no CSRCs (what browsers send), reading aiortc's ids from ``HeaderExtensionsMap.__ids``;
+   the same ``RtpPacket`` in one pass instead of two.
 """
 
 from __future__ import annotations
@@ -63,7 +74,7 @@ from __future__ import annotations
 from ..frames import STALL_SECONDS as STALL_SECONDS  # the bots and tests import these from here
 from .base import SeamError as SeamError
 from .checks import feedback_problems as feedback_problems
-from .checks import inline_problems, internal_problems, packet_path_problems
+from .checks import inline_problems, internal_problems, packet_path_problems, receive_problems
 from .codecs import OFFERED as OFFERED
 from .codecs import OPUS_PARAMETERS as OPUS_PARAMETERS
 from .codecs import ParameterizedTransceiver as ParameterizedTransceiver
@@ -71,6 +82,8 @@ from .codecs import codec_problems
 from .codecs import offer_codecs as offer_codecs
 from .codecs import pin_codec as pin_codec
 from .codecs import route_rtx as route_rtx
+from .estimate import LeanBitrateEstimator as LeanBitrateEstimator
+from .estimate import lean_estimator as lean_estimator
 from .ice import CONSENT_FAILURES as CONSENT_FAILURES
 from .ice import CONSENT_RETRANSMISSIONS as CONSENT_RETRANSMISSIONS
 from .ice import connect_problems, consent_problems
@@ -79,7 +92,9 @@ from .ice import quiet_failed_connects as quiet_failed_connects
 from .ice import restrict_host_addresses as restrict_host_addresses
 from .ice import tolerant_consent as tolerant_consent
 from .ice import tolerant_query_consent as tolerant_query_consent
+from .parse import parse_rtp as parse_rtp
 from .receive import ForwardingBuffer as ForwardingBuffer
+from .receive import PacketHandler as PacketHandler
 from .receive import PacketSink as PacketSink
 from .receive import RembCap as RembCap
 from .receive import UplinkMeter as UplinkMeter
@@ -111,6 +126,6 @@ def check_seams() -> None:
     """Raise SeamError naming every internal that moved (call at start-up and in tests)."""
     problems = internal_problems() + connect_problems() + packet_path_problems()
     problems += codec_problems() + consent_problems() + feedback_problems()
-    problems += inline_problems()
+    problems += inline_problems() + receive_problems()
     if problems:
         raise SeamError("aiortc internals moved: " + "; ".join(problems))

@@ -6,6 +6,7 @@ names a function and the lines of it that a seam relies on.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -13,10 +14,12 @@ from typing import Any
 import aioice.ice
 from aiortc import RTCDtlsTransport, RTCRtpSender
 from aiortc import clock as aiortc_clock
+from aiortc.rate import OveruseEstimator, RateCounter, RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RtpRouter
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver as _Receiver
 from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap, RtpPacket, unpack_header_extensions
 
 Checks = list[tuple[Callable[..., Any], tuple[str, ...], str]]
 """(function, the lines of its source a seam relies on, what to say when one is gone)."""
@@ -259,4 +262,143 @@ def internal_problems() -> list[str]:
         problems.append("aioice Connection no longer keeps _check_list")
     if "get_host_addresses(" not in inspect.getsource(aioice.ice.Connection.gather_candidates):
         problems.append("aioice Connection.gather_candidates no longer calls get_host_addresses")
+    return problems
+
+
+_ESTIMATE: Checks = [
+    (
+        RemoteBitrateEstimator.__init__,
+        ("self.incoming_bitrate = RateCounter(1000, 8000)", "self.estimator = OveruseEstimator()"),
+        "RemoteBitrateEstimator no longer keeps a RateCounter and an OveruseEstimator",
+    ),
+    (
+        RemoteBitrateEstimator.add,
+        (
+            "self.incoming_bitrate.rate(arrival_time_ms)",
+            "self.incoming_bitrate.reset()",
+            "self.incoming_bitrate.add(payload_size, arrival_time_ms)",
+            "self.estimator.update(",
+        ),
+        "RemoteBitrateEstimator.add no longer uses its parts the way LeanBitrateEstimator's do",
+    ),
+    (
+        RateCounter.__init__,
+        ("self._scale = scale", "self._window_size = window_size", "self.reset()"),
+        "RateCounter no longer keeps its scale and window",
+    ),
+    (
+        RateCounter.add,
+        (
+            "self._origin_ms = now_ms",
+            "self._erase_old(now_ms)",
+            "index = (self._origin_index + now_ms - self._origin_ms) % self._window_size",
+        ),
+        "RateCounter.add no longer counts into the ring's bucket for now_ms",
+    ),
+    (
+        RateCounter.rate,
+        (
+            "active_window_size = now_ms - self._origin_ms + 1",
+            "if self._total.count > 0 and active_window_size > 1:",
+            "return round(self._scale * self._total.value / active_window_size)",
+        ),
+        "RateCounter.rate no longer divides by the active window",
+    ),
+    (
+        RateCounter._erase_old,
+        ("new_origin_ms = now_ms - self._window_size + 1",),
+        "RateCounter no longer keeps a window of window_size milliseconds",
+    ),
+    (
+        OveruseEstimator.update,
+        ("min_frame_period = self.update_min_frame_period(timestamp_delta_ms)",),
+        "OveruseEstimator.update no longer asks update_min_frame_period",
+    ),
+    (
+        OveruseEstimator.update_min_frame_period,
+        (
+            "if len(self.ts_delta_hist) >= MIN_FRAME_PERIOD_HISTORY_LENGTH:",
+            "self.ts_delta_hist.pop(0)",
+            "min_frame_period = min(old_ts_delta, min_frame_period)",
+            "self.ts_delta_hist.append(ts_delta)",
+        ),
+        "OveruseEstimator.update_min_frame_period no longer takes the least of the last 60",
+    ),
+]
+
+_PARSE: Checks = [
+    (
+        RTCDtlsTransport.__init__,
+        ("self._rtp_header_extensions_map = rtp.HeaderExtensionsMap()",),
+        "RTCDtlsTransport no longer keeps one _rtp_header_extensions_map",
+    ),
+    (
+        RTCDtlsTransport._handle_rtp_data,
+        (
+            "packet = RtpPacket.parse(data, self._rtp_header_extensions_map)",
+            "except ValueError as exc:",
+            "receiver = self._rtp_router.route_rtp(packet)",
+        ),
+        "RTCDtlsTransport._handle_rtp_data no longer parses, routes and hands over as "
+        "handle_rtp does",
+    ),
+    (
+        HeaderExtensionsMap.__init__,
+        ("self.__ids = HeaderExtensions()",),
+        "HeaderExtensionsMap no longer keeps its ids in __ids",
+    ),
+    (
+        HeaderExtensionsMap.get,
+        (
+            "if x_id == self.__ids.mid:",
+            'values.mid = x_value.decode("utf8")',
+            'values.repaired_rtp_stream_id = x_value.decode("ascii")',
+            'values.rtp_stream_id = x_value.decode("ascii")',
+            'values.abs_send_time = unpack("!L", b"\\00" + x_value)[0]',
+            'values.transmission_offset = unpack("!l", x_value + b"\\00")[0] >> 8',
+            "values.audio_level = (vad_level & 0x80 == 0x80, vad_level & 0x7F)",
+            'values.transport_sequence_number = unpack("!H", x_value)[0]',
+        ),
+        "HeaderExtensionsMap.get no longer reads extensions the way parse_rtp does",
+    ),
+    (
+        RtpPacket.parse,
+        (
+            'unpack("!BBHLL", data[0:12])',
+            "packet.extensions = extensions_map.get(extension_profile, extension_value)",
+            "if not padding_len or padding_len > len(data) - pos:",
+            "packet.payload = data[pos:-padding_len]",
+        ),
+        "RtpPacket.parse no longer reads packets the way parse_rtp does",
+    ),
+    (
+        unpack_header_extensions,
+        (
+            "if extension_value[pos] == 0:",
+            "x_id = (extension_value[pos] & 0xF0) >> 4",
+            "x_length = (extension_value[pos] & 0x0F) + 1",
+        ),
+        "aiortc no longer reads one-byte header extensions the way parse_rtp does",
+    ),
+]
+
+EXTENSIONS = {
+    "abs_send_time",
+    "audio_level",
+    "mid",
+    "repaired_rtp_stream_id",
+    "rtp_stream_id",
+    "transmission_offset",
+    "transport_sequence_number",
+}
+"""The header extensions aiortc's parser fills in, all of which ``parse_rtp`` reads too."""
+
+
+def receive_problems() -> list[str]:
+    """What moved of the internals the lean estimator, the handler without a coroutine and the
+    parser (seams 18, 19, 20) rely on."""
+    problems = _missing(_ESTIMATE) + _missing(_PARSE)
+    fields = {field.name for field in dataclasses.fields(HeaderExtensions)}
+    if fields != EXTENSIONS:
+        problems.append(f"aiortc's HeaderExtensions changed: {sorted(fields ^ EXTENSIONS)}")
     return problems

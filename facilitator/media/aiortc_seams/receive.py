@@ -1,10 +1,11 @@
-"""Seams on the receiving side: packets handed to the SFU as they are (1, 2, 8)."""
+"""Seams on the receiving side: packets handed to the SFU as they are (1, 2, 8, 16, 19)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiortc import RTCRtpReceiver
 from aiortc.codecs import is_rtx
@@ -26,6 +27,7 @@ from .base import JITTER as _JITTER
 from .base import NACKS as _NACKS
 from .base import RECEIVER as _RECEIVER
 from .base import SeamError
+from .estimate import lean_estimator
 
 log = logging.getLogger(__name__)
 
@@ -133,66 +135,119 @@ def bound_nacks(receiver: RTCRtpReceiver) -> BoundedNackGenerator | None:
     return generator
 
 
-def forward_packets(receiver: RTCRtpReceiver, sink: PacketSink, cap: RembCap | None = None) -> None:
-    """Make ``receiver`` hand each RTP packet to ``sink`` as it is, never depayloading it.
+class PacketHandler:
+    """A receiver's RTP handler on the packet path (seam 1): aiortc's bookkeeping, then the sink.
 
-    What aiortc does per packet is kept but for the decoding: the bitrate estimate (REMB to
-    the publisher, no more than ``cap`` allows), statistics for receiver reports, RTX
-    unwrapping and NACKs (through the receiver's NACK generator, bounded by ``bound_nacks``).
-    Call it right after ``addTransceiver``.
+    ``now`` does the work without a coroutine: the bitrate estimate (REMB to the publisher, no
+    more than ``cap`` allows), statistics for receiver reports, RTX unwrapping and NACKs
+    (through the receiver's NACK generator, bounded by ``bound_nacks``), then ``sink``. Only
+    when RTCP must go out (a REMB every half second, a NACK after a loss) does it return a
+    coroutine that sends it. Calling the handler, as aiortc's transport does, runs ``now``
+    and awaits what it returns.
     """
-    for name in ("codecs", "rtx_ssrc", "remote_streams", "remote_bitrate_estimator"):
-        if not hasattr(receiver, _RECEIVER + name):
-            raise SeamError(f"RTCRtpReceiver has no __{name}")
-    codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER + "codecs")
-    rtx_ssrcs: dict[int, int] = getattr(receiver, _RECEIVER + "rtx_ssrc")
-    streams: dict[int, StreamStatistics] = getattr(receiver, _RECEIVER + "remote_streams")
-    estimator = getattr(receiver, _RECEIVER + "remote_bitrate_estimator")
-    rtx_types: dict[int, bool] = {}
 
-    async def handle_rtp(packet: RtpPacket, arrival_time_ms: int) -> None:
+    def __init__(self, receiver: RTCRtpReceiver, sink: PacketSink, cap: RembCap | None) -> None:
+        for name in ("codecs", "rtx_ssrc", "remote_streams", "remote_bitrate_estimator"):
+            if not hasattr(receiver, _RECEIVER + name):
+                raise SeamError(f"RTCRtpReceiver has no __{name}")
+        self.receiver = receiver
+        self.sink = sink
+        self.cap = cap
+        self.codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER + "codecs")
+        self.rtx_ssrcs: dict[int, int] = getattr(receiver, _RECEIVER + "rtx_ssrc")
+        self.streams: dict[int, StreamStatistics] = getattr(receiver, _RECEIVER + "remote_streams")
+        self.estimator = lean_estimator(receiver)
+        self.rtx_types: dict[int, bool] = {}
+
+    async def __call__(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        rest = self.now(packet, arrival_time_ms)
+        if rest is not None:
+            await rest
+
+    def now(self, packet: RtpPacket, arrival_time_ms: int) -> Coroutine[Any, Any, None] | None:
+        """Handle one packet; a coroutine to run if RTCP must go out because of it."""
+        receiver = self.receiver
         if not receiver._enabled:
-            return
-        if estimator is not None and packet.extensions.abs_send_time is not None:
-            remb = estimator.add(
-                abs_send_time=packet.extensions.abs_send_time,
-                arrival_time_ms=arrival_time_ms,
-                payload_size=len(packet.payload) + packet.padding_size,
-                ssrc=packet.ssrc,
+            return None
+        remb = None
+        estimator = self.estimator
+        abs_send_time = packet.extensions.abs_send_time
+        if estimator is not None and abs_send_time is not None:
+            remb = self.remb(
+                estimator.add(
+                    abs_send_time=abs_send_time,
+                    arrival_time_ms=arrival_time_ms,
+                    payload_size=len(packet.payload) + packet.padding_size,
+                    ssrc=packet.ssrc,
+                )
             )
-            rtcp_ssrc = getattr(receiver, _RECEIVER + "rtcp_ssrc")
-            if rtcp_ssrc is not None and remb is not None:
-                bitrate, ssrcs = remb
-                if cap is not None:
-                    bitrate = cap.apply(bitrate)
-                    cap.ssrcs = ssrcs
-                fci = pack_remb_fci(bitrate, ssrcs)
-                feedback = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
-                await receiver._send_rtcp(feedback)
+        codecs = self.codecs
         codec = codecs.get(packet.payload_type)
         if codec is None:
-            return
-        stream = streams.get(packet.ssrc)
+            return self.feedback(remb, None)
+        stream = self.streams.get(packet.ssrc)
         if stream is None:
-            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+            stream = self.streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stream.add(packet)
-        rtx = rtx_types.get(packet.payload_type)
+        rtx = self.rtx_types.get(packet.payload_type)
         if rtx is None:
-            rtx = rtx_types[packet.payload_type] = is_rtx(codec)
+            rtx = self.rtx_types[packet.payload_type] = is_rtx(codec)
         if rtx:
-            original_ssrc = rtx_ssrcs.get(packet.ssrc)
+            original_ssrc = self.rtx_ssrcs.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if original_ssrc is None or len(packet.payload) < 2 or not isinstance(apt, int):
-                return  # unknown stream, or padding only (bandwidth probes)
+                return self.feedback(remb, None)  # unknown stream, or padding only (probes)
             if apt not in codecs:
-                return
+                return self.feedback(remb, None)
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+        nack = None
         nacks = getattr(receiver, _NACKS)
         if nacks is not None and nacks.add(packet):
-            await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
+            nack = (packet.ssrc, sorted(nacks.missing))
         try:
-            sink(packet)
+            self.sink(packet)
         except Exception:  # aiortc would close the publisher's whole connection
             log.exception("forwarding a packet failed")
+        return self.feedback(remb, nack)
 
-    receiver._handle_rtp_packet = handle_rtp  # type: ignore[method-assign]
+    def remb(self, estimate: tuple[int, list[int]] | None) -> RtcpPsfbPacket | None:
+        """The REMB to send for aiortc's estimate, capped (None: none is due)."""
+        rtcp_ssrc = getattr(self.receiver, _RECEIVER + "rtcp_ssrc")
+        if rtcp_ssrc is None or estimate is None:
+            return None
+        bitrate, ssrcs = estimate
+        cap = self.cap
+        if cap is not None:
+            bitrate = cap.apply(bitrate)
+            cap.ssrcs = ssrcs
+        fci = pack_remb_fci(bitrate, ssrcs)
+        return RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
+
+    def feedback(
+        self, remb: RtcpPsfbPacket | None, nack: tuple[int, list[int]] | None
+    ) -> Coroutine[Any, Any, None] | None:
+        """A coroutine sending the REMB and the NACK, if there is either."""
+        if remb is None and nack is None:
+            return None
+        return self.send(remb, nack)
+
+    async def send(self, remb: RtcpPsfbPacket | None, nack: tuple[int, list[int]] | None) -> None:
+        """Send the REMB, then the NACK."""
+        if remb is not None:
+            await self.receiver._send_rtcp(remb)
+        if nack is not None:
+            await self.receiver._send_rtcp_nack(*nack)
+
+
+def forward_packets(
+    receiver: RTCRtpReceiver, sink: PacketSink, cap: RembCap | None = None
+) -> PacketHandler:
+    """Make ``receiver`` hand each RTP packet to ``sink`` as it is, never depayloading it.
+
+    What aiortc does per packet is kept but for the decoding (see PacketHandler); a video
+    receiver's estimator becomes a LeanBitrateEstimator (seam 18). Call it right after
+    ``addTransceiver``.
+    """
+    handler = PacketHandler(receiver, sink, cap)
+    receiver._handle_rtp_packet = handler  # type: ignore[method-assign]
+    return handler

@@ -1,5 +1,5 @@
 """Seams on the DTLS transport: bounded SSRCs before any per-SSRC state is made (9, 10), and
-media handled as it arrives (15)."""
+media handled as it arrives (17, 19)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from typing import Any
 import pylibsrtp
 from aiortc import RTCDtlsTransport
 from aiortc.rtcdtlstransport import RtpReceiver, RtpRouter, State
-from aiortc.rtp import RtpPacket, is_rtcp
+from aiortc.rtp import HeaderExtensions, RtpPacket, is_rtcp
 
 from ..limits import MAX_RTCP_SSRCS, MAX_SSRCS_PER_RECEIVER
 from .base import DTLS as _DTLS
 from .base import SeamError
+from .parse import extension_ids, parse_rtp
+from .receive import PacketHandler
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +135,10 @@ def receive_inline(transport: RTCDtlsTransport) -> Callable[[], int]:
     aiortc puts every datagram in an ``asyncio.Queue`` that the DTLS transport's task reads one
     at a time: a task switch per packet. Once DTLS is up, media datagrams are decrypted, parsed
     and handed to their receiver or sender right in aioice's ``data_received`` (what
-    ``_recv_next`` does, same counters, same SRTP session, same routing); a handler that must
-    wait (rare: sending RTCP over TURN) finishes as a task. DTLS itself, and anything before
+    ``_recv_next`` does, same counters, same SRTP session, same routing); RTP is parsed by
+    ``parse_rtp`` and a PacketHandler handles it without a coroutine, and RTCP it must send
+    (or a handler that is not a PacketHandler) runs at once: one that must wait (rare:
+    sending RTCP over TURN) finishes as a task. DTLS itself, and anything before
     the connection is up, still go through the queue. Returns how many datagrams were handled
     inline (for tests). Call it once the transport exists (after ``addTransceiver``).
     """
@@ -143,6 +147,7 @@ def receive_inline(transport: RTCDtlsTransport) -> Callable[[], int]:
     pending: set[asyncio.Future[None]] = set()
     counted = [0]
     rx_bytes, rx_packets = _DTLS + "rx_bytes", _DTLS + "rx_packets"
+    ids = extension_ids(transport)
 
     def data_received(data: bytes, component: int) -> None:
         session = transport._rx_srtp
@@ -160,16 +165,44 @@ def receive_inline(transport: RTCDtlsTransport) -> Callable[[], int]:
         counted[0] += 1
         try:
             if is_rtcp(data):
-                handling = transport._handle_rtcp_data(session.unprotect_rtcp(data))
+                run_now(transport._handle_rtcp_data(session.unprotect_rtcp(data)), pending)
             else:
                 arrival = arrival_ms()
-                handling = transport._handle_rtp_data(session.unprotect(data), arrival)
+                handle_rtp(transport, session.unprotect(data), arrival, ids, pending)
         except pylibsrtp.Error:
             return  # aiortc drops a packet that does not decrypt
-        run_now(handling, pending)
 
     connection.data_received = data_received  # type: ignore[method-assign]
     return lambda: counted[0]
+
+
+def handle_rtp(
+    transport: RTCDtlsTransport,
+    data: bytes,
+    arrival: int,
+    ids: HeaderExtensions,
+    pending: set[asyncio.Future[None]],
+) -> None:
+    """Parse, route and handle one decrypted RTP packet, as ``_handle_rtp_data`` does; a
+    receiver on the packet path handles it without a coroutine (seam 19)."""
+    try:
+        packet = parse_rtp(data, ids, transport._rtp_header_extensions_map)
+    except ValueError:
+        return  # aiortc drops a packet it cannot parse
+    receiver = transport._rtp_router.route_rtp(packet)
+    if receiver is None:
+        return
+    handler = receiver._handle_rtp_packet
+    if not isinstance(handler, PacketHandler):
+        run_now(handler(packet, arrival_time_ms=arrival), pending)
+        return
+    try:
+        rest = handler.now(packet, arrival)
+    except Exception:  # aiortc's read loop would stop the whole transport
+        log.exception("handling a media packet failed")
+        return
+    if rest is not None:
+        run_now(rest, pending)
 
 
 MAX_PENDING = 64
