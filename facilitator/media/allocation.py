@@ -5,7 +5,9 @@ fake clock, like the domain). The SFU feeds it REMBs, receiver-report loss and w
 and carries out its plans (see docs/media.md, "Allocation"):
 
 - ``DownlinkEstimate``: one subscriber's downlink from its REMB and the loss it reports
-  (Galène's rule: over 10% loss cut, under 2% grow slowly up to the REMB, between hold).
+  (Galène's rule: over 10% loss cut, under 2% grow slowly up to the REMB, between hold), telling
+  congestion (a REMB well under what arrives, loss that comes with a rise in what is sent or
+  falls when it is cut) from a link's own random loss (which it learns and leaves out).
 - ``relevance_order``: the featured stream (screen share, icebreaker speaker), the active
   speaker, recent speakers, then tile order; only what the person has on screen.
 - ``SubscriberAllocation``: audio first, then video fitted to the budget at full rate, thinned
@@ -64,9 +66,24 @@ CUT_INTERVAL = 1.0
 reports, and the allocation steps twice a second)."""
 SENDING_HEADROOM = 1.5
 """A cut starts from at most this many times what was sent (an estimate can be far above it)."""
-REMB_BINDING = 0.9
-"""A REMB under this share of what was sent is congestion (aiortc's and a browser's fall to
-about 85% of what arrives when queues grow); at or above it, it only says what arrives."""
+REMB_BINDING = 0.75
+"""A REMB under this share of what arrives (what was sent, less the loss) is congestion: a
+delay-based estimate (aiortc's, a browser's) falls to 85% of what arrives at any sign of a queue,
+timing noise included, and counts no headers (~5%), so only a REMB under both is the link's
+limit; at or above it, it only says what arrives."""
+RISE_SHARE = 1.1
+"""What is sent rose lately when the latest is above this many times the least of the last
+seconds: loss that comes then is congestion our rise caused, not the link's own."""
+STILL_LOSS = 0.7
+"""Loss that stays above this share of itself after the rate was cut did not come from the rate:
+it is the link's own (random loss, a Wi-Fi link)."""
+CUT_SHARE = 0.9
+"""What is sent must fall under this share of the rate of a cut before the loss is compared."""
+REPORT_LAG = 2.0
+"""Seconds after a REMB cut in which loss reports still describe the rate before it (reports
+come about once a second and count the interval before them): they do not cut again."""
+RANDOM_SMOOTHING = 0.3
+"""Weight of a new report in the learnt random loss, while the rate is steady."""
 CEILING_KBPS = 20000.0
 """The most a downlink estimate grows to without a REMB that bounds it."""
 PROBE_UNDER = 0.9
@@ -121,42 +138,136 @@ class DownlinkEstimate:
     failed_until: float = 0.0
     backoff: float = 0.0
     """How long the last failed rate is kept (0: no probe failed lately)."""
+    loss: float = 0.0
+    """The last loss fraction reported."""
+    random_loss: float = 0.0
+    """The link's own loss, learnt (random loss that does not come from the rate)."""
+    remb_bound: bool = False
+    """The last REMB was well under what arrives: congestion."""
+    remb_judged: bool = False
+    """The last REMB could be compared with what arrives (what was sent was known)."""
+    remb_cut_at: float | None = None
+    """When such a REMB last lowered the estimate."""
+    loss_congested: bool = False
+    """The loss said congestion and has not fallen under 2% (beyond the random) since."""
+    cut_from: tuple[float, float] | None = None
+    """(what was sent, loss) at the last loss cut, to see whether the loss falls with the rate."""
 
-    def on_remb(self, kbps: float, now: float, sending: float | None = None) -> None:
-        """Take a REMB: it starts the estimate, and bounds it unless it is just what arrives."""
+    def on_remb(
+        self, kbps: float, now: float, sending: float | None = None, probe: bool = True
+    ) -> None:
+        """Take a REMB: it starts the estimate, and bounds it unless it is just what arrives.
+
+        ``sending``: what was sent lately (kbit/s, video: a REMB leaves audio out); a REMB well
+        under what of it arrives is congestion, a ceiling at once (a cut link shows in the REMB
+        before the receiver reports it). ``probe``: something is held back, so the estimate may
+        grow past a REMB that only says what arrives; else that REMB bounds it too (the
+        allocator then keeps what is sent)."""
         self.remb = max(self.floor, kbps)
         if self.estimate is None:
             self.estimate = self.remb
             self.reported_at = now
-        if sending is not None and self.remb >= REMB_BINDING * sending:
-            self.ceiling = None
+        arrives = None if sending is None else sending * (1.0 - self.loss)
+        self.remb_judged = arrives is not None
+        if arrives is not None and self.remb >= REMB_BINDING * arrives:
+            self.remb_bound = False
+            self.ceiling = None if probe else self.remb
+            if not probe:
+                self.estimate = min(self.estimate, self.remb)
             return
         self.ceiling = self.remb
+        if arrives is not None:
+            self.remb_bound = True
+            if self.remb < self.estimate:
+                self.remb_cut_at = now  # the loss reports of this episode are still to come
         self.estimate = min(self.estimate, self.remb)
 
-    def on_loss(self, fraction: float, now: float, sending: float | None = None) -> None:
+    @property
+    def congested(self) -> bool:
+        """The last REMB or loss said the link is full (not only lossy): a REMB alone may then
+        take streams away."""
+        return self.remb_bound or self.loss_congested
+
+    def on_loss(
+        self, fraction: float, now: float, sending: float | None = None,
+        least: float | None = None,
+    ) -> None:  # fmt: skip
         """Take the loss fraction (0..1) of a receiver report (``sending``: what the SFU sent
-        the subscriber lately, kbit/s; a cut starts from it when the estimate is far above)."""
+        the subscriber lately, kbit/s; a cut starts from it when the estimate is far above;
+        ``least``: the least it sent in the last seconds, to see whether it rose).
+
+        The loss counted is what exceeds the link's own (``random_loss``): loss that appears
+        while the rate is steady and the REMB says all arrives is learnt as the link's; loss
+        that comes with a rise is congestion (back to what carried); loss that stays the same
+        when the rate is cut was the link's after all."""
         if self.estimate is None or self.remb is None:
             return
+        self.loss = fraction
+        self._unless_still(fraction, now, sending)
+        excess = max(0.0, fraction - self.random_loss)
+        rose = sending is not None and least is not None and sending > RISE_SHARE * least
+        if excess > CUT_LOSS or (excess >= GROW_LOSS and rose):
+            self._congestion(excess, now, sending, least if excess <= CUT_LOSS else None)
+            return
+        if excess >= GROW_LOSS and (self.remb_bound or not self.remb_judged):
+            # The REMB has cut already, or it could not be told from what arrives (nothing
+            # was measured as sent yet): it decides, and the estimate holds (Galène).
+            self.loss_congested = True
+        if excess >= GROW_LOSS and not self.loss_congested:
+            self.random_loss = min(CUT_LOSS, fraction)  # at a steady rate: the link's own
+            excess = 0.0
+        elif not self.loss_congested and not rose:
+            self.random_loss += RANDOM_SMOOTHING * (min(CUT_LOSS, fraction) - self.random_loss)
+        if excess < GROW_LOSS:
+            self.loss_congested = False
         elapsed = 0.0 if self.reported_at is None else now - self.reported_at
         self.reported_at = now
         before = self.estimate
-        if fraction > CUT_LOSS:
-            if self.cut_at is not None and now - self.cut_at < CUT_INTERVAL:
-                return  # the same episode: reports lag, and one cut a second is enough
-            base = before if sending is None else min(before, SENDING_HEADROOM * sending)
-            self._failed(base, now)
-            self.estimate = _cut_or_grow(base, fraction, elapsed, self.floor, before)
-            self.cut_at = now
-            return
         ceiling = CEILING_KBPS if self.ceiling is None else self.ceiling
         if self.failed_kbps is not None:
             if now < self.failed_until:
                 ceiling = min(ceiling, max(before, PROBE_UNDER * self.failed_kbps))
             elif before > self.failed_kbps and now - self.failed_until > self.backoff:
                 self.failed_kbps, self.backoff = None, 0.0  # it held above: the probe worked
-        self.estimate = _cut_or_grow(before, fraction, elapsed, self.floor, ceiling)
+        self.estimate = _cut_or_grow(before, excess, elapsed, self.floor, ceiling)
+
+    def _congestion(
+        self, excess: float, now: float, sending: float | None, carried: float | None
+    ) -> None:
+        """Loss that says the link is full: cut (Galène's factor for the loss beyond the
+        random, or back to ``carried``, the rate before a rise that brought it), once per
+        episode."""
+        self.loss_congested = True
+        self.reported_at = now
+        assert self.estimate is not None
+        if self.cut_at is not None and now - self.cut_at < CUT_INTERVAL:
+            return  # the same episode: reports lag, and one cut a second is enough
+        if self.remb_cut_at is not None and now - self.remb_cut_at < REPORT_LAG:
+            return  # the REMB already cut for this episode; these reports describe before it
+        before = self.estimate
+        base = before if sending is None else min(before, SENDING_HEADROOM * sending)
+        self._failed(base, now)
+        if carried is None:
+            self.estimate = _cut_or_grow(base, excess, 0.0, self.floor, before)
+        else:
+            self.estimate = max(self.floor, min(before, carried))
+        self.cut_at = now
+        if sending is not None:
+            self.cut_from = (sending, self.loss)
+
+    def _unless_still(self, fraction: float, now: float, sending: float | None) -> None:
+        """After a cut, once less is sent: loss that did not fall with the rate is the link's
+        own, so it is learnt as random and the cut's reason is gone."""
+        if self.cut_from is None or sending is None or self.cut_at is None:
+            return
+        rate, loss = self.cut_from
+        if sending > CUT_SHARE * rate or now - self.cut_at < REPORT_LAG:
+            return
+        self.cut_from = None
+        if fraction >= GROW_LOSS and fraction >= STILL_LOSS * loss:
+            self.random_loss = min(CUT_LOSS, fraction)
+            self.loss_congested = False
+            self.failed_kbps, self.backoff = None, 0.0
 
     def _failed(self, kbps: float, now: float) -> None:
         """Loss came at ``kbps``: keep under it for a while, longer each time in a row."""
@@ -327,6 +438,8 @@ class SubscriberAllocation:
         now_fits = fit(ordered, video, leads)
         with_margin = fit(ordered, video / (1.0 + self.margin), leads)
         levels: dict[str, Level] = {}
+        resumed: dict[str, float] = {}  # paused streams that go up now -> since when
+        thickened = False
         for stream in ordered:
             key = stream.key
             current = self.levels.get(key, now_fits[key])  # a new stream starts where it fits
@@ -340,11 +453,21 @@ class SubscriberAllocation:
             if target < LEVELS.index(current):
                 since = self.rising_since.setdefault(key, now)
                 if now - since >= self.hold:
+                    if current == "paused":
+                        resumed[key] = since
+                    else:
+                        thickened = True
                     current = LEVELS[target]
                     self.rising_since.pop(key, None)
             else:
                 self.rising_since.pop(key, None)
             levels[key] = current
+        if thickened:
+            # Thinned streams go back up (thin-2, thin-1, full) before another is unpaused:
+            # the paused ones wait for the next step, still counted as ready.
+            for key, since in resumed.items():
+                levels[key] = "paused"
+                self.rising_since[key] = since
         for key in list(self.rising_since):
             if key not in levels:
                 del self.rising_since[key]
