@@ -71,9 +71,6 @@ REMB_BINDING = 0.75
 delay-based estimate (aiortc's, a browser's) falls to 85% of what arrives at any sign of a queue,
 timing noise included, and counts no headers (~5%), so only a REMB under both is the link's
 limit; at or above it, it only says what arrives."""
-RISE_SHARE = 1.1
-"""What is sent rose lately when the latest is above this many times the least of the last
-seconds: loss that comes then is congestion our rise caused, not the link's own."""
 STILL_LOSS = 0.7
 """Loss that stays above this share of itself after the rate was cut did not come from the rate:
 it is the link's own (random loss, a Wi-Fi link)."""
@@ -82,6 +79,11 @@ CUT_SHARE = 0.9
 REPORT_LAG = 2.0
 """Seconds after a REMB cut in which loss reports still describe the rate before it (reports
 come about once a second and count the interval before them): they do not cut again."""
+REMB_CHECK = 3.0
+"""A REMB cut that no loss follows within this many seconds was noise (a cut link loses
+packets within a second or two): it is undone, and such REMBs do not bind for a while..."""
+REMB_DISTRUST_SECONDS = 10.0
+"""...this long, doubled each time again, up to PROBE_BACKOFF_MAX_SECONDS."""
 RANDOM_SMOOTHING = 0.3
 """Weight of a new report in the learnt random loss, while the rate is steady."""
 CEILING_KBPS = 20000.0
@@ -148,6 +150,11 @@ class DownlinkEstimate:
     """The last REMB could be compared with what arrives (what was sent was known)."""
     remb_cut_at: float | None = None
     """When such a REMB last lowered the estimate."""
+    remb_undo: float | None = None
+    """The estimate before a REMB cut that no loss has confirmed yet."""
+    distrust_until: float = float("-inf")
+    distrust: float = 0.0
+    """REMBs bind again only after ``distrust_until`` (one cut was undone lately)."""
     loss_congested: bool = False
     """The loss said congestion and has not fallen under 2% (beyond the random) since."""
     cut_from: tuple[float, float] | None = None
@@ -169,7 +176,8 @@ class DownlinkEstimate:
             self.reported_at = now
         arrives = None if sending is None else sending * (1.0 - self.loss)
         self.remb_judged = arrives is not None
-        if arrives is not None and self.remb >= REMB_BINDING * arrives:
+        trusted = now >= self.distrust_until
+        if arrives is not None and (self.remb >= REMB_BINDING * arrives or not trusted):
             self.remb_bound = False
             self.ceiling = None if probe else self.remb
             if not probe:
@@ -180,7 +188,32 @@ class DownlinkEstimate:
             self.remb_bound = True
             if self.remb < self.estimate:
                 self.remb_cut_at = now  # the loss reports of this episode are still to come
+                if self.remb_undo is None:
+                    self.remb_undo = self.estimate
         self.estimate = min(self.estimate, self.remb)
+
+    def remb_lapsed(self) -> None:
+        """No REMB came lately (its streams are paused, or it stopped): it bounds no more."""
+        self.ceiling = None
+        self.remb_bound = False
+
+    def _check_remb_cut(self, excess: float, now: float) -> None:
+        """A REMB cut is confirmed by the loss that follows it, or undone without any."""
+        if self.remb_undo is None or self.remb_cut_at is None:
+            return
+        if excess >= GROW_LOSS:
+            self.remb_undo = None  # the link was full: the loss came
+        elif now - self.remb_cut_at >= REMB_CHECK:
+            assert self.estimate is not None
+            self.estimate = max(self.estimate, self.remb_undo)
+            self.remb_undo, self.remb_bound, self.ceiling = None, False, None
+            again = now - self.distrust_until < PROBE_BACKOFF_MAX_SECONDS
+            self.distrust = (
+                min(PROBE_BACKOFF_MAX_SECONDS, 2 * self.distrust)
+                if again and self.distrust
+                else REMB_DISTRUST_SECONDS
+            )
+            self.distrust_until = now + self.distrust
 
     @property
     def congested(self) -> bool:
@@ -190,11 +223,12 @@ class DownlinkEstimate:
 
     def on_loss(
         self, fraction: float, now: float, sending: float | None = None,
-        least: float | None = None,
+        before_rise: float | None = None,
     ) -> None:  # fmt: skip
         """Take the loss fraction (0..1) of a receiver report (``sending``: what the SFU sent
         the subscriber lately, kbit/s; a cut starts from it when the estimate is far above;
-        ``least``: the least it sent in the last seconds, to see whether it rose).
+        ``before_rise``: what it sent before its plan raised a stream in the last seconds,
+        None when it did not: the publishers' own ups and downs are no rise).
 
         The loss counted is what exceeds the link's own (``random_loss``): loss that appears
         while the rate is steady and the REMB says all arrives is learnt as the link's; loss
@@ -205,13 +239,15 @@ class DownlinkEstimate:
         self.loss = fraction
         self._unless_still(fraction, now, sending)
         excess = max(0.0, fraction - self.random_loss)
-        rose = sending is not None and least is not None and sending > RISE_SHARE * least
+        self._check_remb_cut(excess, now)
+        rose = before_rise is not None
         if excess > CUT_LOSS or (excess >= GROW_LOSS and rose):
-            self._congestion(excess, now, sending, least if excess <= CUT_LOSS else None)
+            self._congestion(excess, now, sending, before_rise if excess <= CUT_LOSS else None)
             return
-        if excess >= GROW_LOSS and (self.remb_bound or not self.remb_judged):
-            # The REMB has cut already, or it could not be told from what arrives (nothing
-            # was measured as sent yet): it decides, and the estimate holds (Galène).
+        after_remb = self.remb_cut_at is not None and now - self.remb_cut_at < REMB_CHECK
+        if excess >= GROW_LOSS and (self.remb_bound or after_remb or not self.remb_judged):
+            # The REMB has cut for this episode, or it could not be told from what arrives
+            # (nothing was measured as sent yet): it decides, and the estimate holds (Galène).
             self.loss_congested = True
         if excess >= GROW_LOSS and not self.loss_congested:
             self.random_loss = min(CUT_LOSS, fraction)  # at a steady rate: the link's own

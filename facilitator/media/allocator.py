@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from .allocation import (
     AUDIO_KBPS,
+    LEVELS,
     MAX_TEMPORAL_LAYER,
     DownlinkEstimate,
     Focus,
@@ -43,10 +44,11 @@ REMB_FRESH_SECONDS = 3.0
 """A REMB older than this no longer counts (its stream is paused, or gone)."""
 KEEP_SLACK_KBPS = 1.0
 """Added to what is kept so that rounding in the sums cannot pause a stream that fits."""
+RISE_SECONDS = 4.0
+"""Loss reported this long after a plan raised a stream may be that rise's (reports lag)."""
 SENT_SECONDS = 5.0
 """A REMB is compared with the least that was sent in this window (it lags what is sent, and
-aiortc's REMB for a stream that just started comes after 3 s); loss that comes while the
-latest is well above that least came with a rise."""
+aiortc's REMB for a stream that just started comes after 3 s)."""
 VIDEO_SLOTS = ("video", "screen")
 Signal = Callable[[str, dict[str, Any]], None]
 
@@ -126,6 +128,9 @@ class Subscriber:
     """The featured and speaking streams at the last step."""
     told: tuple[bool, tuple[str, ...]] = (False, ())
     """The last ``network`` message sent (constrained, paused people)."""
+    raised: tuple[float, float] | None = None
+    """When a plan last raised a stream (resumed it, a level up, a new one), and the video it
+    sent before (loss soon after is the rise's doing)."""
     sent: list[tuple[float, float]] = field(default_factory=list)
     """(when, kbit/s) of the video the plans sent this person, over the last SENT_SECONDS
     (video only: aiortc's REMBs come from its video receivers and leave audio out)."""
@@ -268,12 +273,18 @@ class Allocator:
             # after an outage a REMB measures the restart, not the link: it waits.
             probing = state.plan is not None and state.plan.constrained
             remb = sum(kbps for kbps, _ in fresh.values())
-            state.downlink.on_remb(remb, now, least, probing)
+            covers = None if least is None else least * _coverage(fresh, state.plan)
+            state.downlink.on_remb(remb, now, covers, probing)
+        elif not fresh:
+            state.downlink.remb_lapsed()
         if state.losses:
             loss = sum(state.losses) / len(state.losses)
             total = None if latest is None else latest + audio * AUDIO_KBPS
-            lowest = None if least is None else least + audio * AUDIO_KBPS
-            state.downlink.on_loss(loss, now, total, lowest)
+            rise = state.raised
+            before = None
+            if rise is not None and now - rise[0] <= RISE_SECONDS:
+                before = rise[1] + audio * AUDIO_KBPS
+            state.downlink.on_loss(loss, now, total, before)
             state.losses.clear()
         budget = state.downlink.kbps()
         state.budget.set_kbps(budget)
@@ -302,6 +313,8 @@ class Allocator:
             state.allocation.levels.pop(key, None)  # a new speaker starts where it fits, at once
         state.leads = leads
         plan = state.allocation.update(budget, audio, ordered, hidden, now, max(1, len(leads)))
+        if _raises(state.plan, plan, ordered) and latest is not None:
+            state.raised = (now, latest)
         state.plan = plan
         recovering = state.downlink.cut_at == now
         for stream, outlet in carried:
@@ -348,6 +361,27 @@ class Allocator:
             for slot in VIDEO_SLOTS:
                 self.rates.pop(stream_key(person_id, slot), None)
                 self.caps.pop(stream_key(person_id, slot), None)
+
+
+def _coverage(rembs: Mapping[frozenset[int], object], plan: Plan | None) -> float:
+    """The share of the video sent that the REMBs speak for: aiortc's come one per stream, and
+    a stream's first comes seconds after its packets (a browser's names every stream)."""
+    if plan is None or not rembs or any(not ssrcs for ssrcs in rembs):
+        return 1.0
+    sent = sum(1 for level in plan.levels.values() if level != "paused")
+    named = len(frozenset().union(*rembs))
+    return 1.0 if sent == 0 else min(1.0, named / sent)
+
+
+def _raises(before: Plan | None, after: Plan, shown: Iterable[VideoStream]) -> bool:
+    """Whether ``after`` sends a stream on screen at a better level than ``before`` did."""
+    if before is None:
+        return False
+    for stream in shown:
+        old = before.levels.get(stream.key, "paused")
+        if LEVELS.index(after.levels.get(stream.key, "paused")) < LEVELS.index(old):
+            return True
+    return False
 
 
 def _on_screen(stream: VideoStream, seen: set[str] | None) -> bool:
