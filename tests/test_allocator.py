@@ -589,3 +589,23 @@ async def test_congestion_loss_at_a_narrow_link_sheds_to_fit() -> None:
     assert room.peer("a").messages and room.peer("a").messages[-1]["constrained"] is True
     assert sum(over) <= 0.2 * len(over), over  # within the link most of the time (probes)
     assert all(room.paused(p) == set() for p in "bcdef")
+
+
+async def test_rembs_during_and_just_after_an_outage_take_nothing_away() -> None:
+    """A link down for 10 s: no reports, no REMBs; when it is back, aiortc's first REMBs
+    measure the restart (far under the link). They must not pause what resumes by itself."""
+    room = Room("a", "b", "c")
+    room.speaker = "b"
+    for _ in range(12):
+        remb_like_arrives(room, "a", 1.05)
+        room.step()
+    assert room.paused("a") == set()
+    for _ in range(20):  # down: a sends nothing
+        room.step(reports=False)
+    room.allocator.on_remb("a", 100)  # back: the first REMB, before any report
+    room.step(reports=False)
+    assert room.paused("a") == set()
+    for _ in range(3):
+        room.allocator.on_remb("a", 150)
+        room.step()  # the first reports, and REMBs still low
+    assert room.paused("a") == set()

@@ -119,9 +119,10 @@ class DownlinkEstimate:
     receive), so it is no ceiling: the estimate may grow above it on reports without loss,
     which raises a held-back stream on trial (the probe); loss then cuts it, and it keeps
     under the rate that failed for a while (``PROBE_BACKOFF_SECONDS``, doubling up to
-    ``PROBE_BACKOFF_MAX_SECONDS`` while probes keep failing). A REMB well below what is sent
-    (``REMB_BINDING``) is congestion: a ceiling. Without ``sending`` (the allocator gives it
-    only while something is held back, so there is something to try) every REMB is a ceiling.
+    ``PROBE_BACKOFF_MAX_SECONDS`` while probes keep failing). A REMB well below what arrives
+    (``REMB_BINDING``) is congestion: a ceiling at once, undone when no loss follows. Without
+    ``sending`` (nothing measured yet) every REMB is a ceiling. Loss counts beyond the link's
+    own (``random_loss``, see ``on_loss``), so random loss on a wide link takes nothing away.
     """
 
     floor: float = FLOOR_KBPS
@@ -535,6 +536,13 @@ class OutageFilter:
             self.over_at = now + OUTAGE_SECONDS
         self.reported_at = now
         return now >= self.over_at
+
+    def silent(self, now: float) -> bool:
+        """True while no report has come for OUTAGE_SECONDS, or the reports just after such a
+        silence come (what else arrives then, a REMB, measures the restart, not the link)."""
+        if self.reported_at is not None and now - self.reported_at > OUTAGE_SECONDS:
+            return True
+        return now < self.over_at
 
 
 @dataclass

@@ -267,7 +267,7 @@ class Allocator:
         state.rembs = fresh
         sending = state.sending(now)
         least, latest = (None, None) if sending is None else sending
-        if fresh and now >= state.outage.over_at:
+        if fresh and not state.outage.silent(now):
             # Only while something is held back does the estimate probe above a REMB that is
             # just what arrives (else there is nothing to try, and the REMB bounds it). Just
             # after an outage a REMB measures the restart, not the link: it waits.
