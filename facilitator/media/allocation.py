@@ -66,11 +66,14 @@ CUT_INTERVAL = 1.0
 reports, and the allocation steps twice a second)."""
 SENDING_HEADROOM = 1.5
 """A cut starts from at most this many times what was sent (an estimate can be far above it)."""
-REMB_BINDING = 0.75
-"""A REMB under this share of what arrives (what was sent, less the loss) is congestion: a
-delay-based estimate (aiortc's, a browser's) falls to 85% of what arrives at any sign of a queue,
-timing noise included, and counts no headers (~5%), so only a REMB under both is the link's
-limit; at or above it, it only says what arrives."""
+REMB_BINDING = 0.5
+"""A REMB under this share of what arrives (what was sent, less the loss) is a link cut under
+what is sent: a delay-based estimate (aiortc's, a browser's) falls to 85% of what arrives at any
+sign of a queue, timing noise included, counts no headers (~5%), and aiortc's dips to ~60% on a
+busy machine; only a REMB well under all that is the link's limit (a link cut to half or less).
+At or above it, it only says what arrives (smaller shortfalls show in the loss)."""
+REMB_PERSIST = 0.5
+"""A low REMB binds once it has stayed low this long (two steps): one dip is noise."""
 STILL_LOSS = 0.7
 """Loss that stays above this share of itself after the rate was cut did not come from the rate:
 it is the link's own (random loss, a Wi-Fi link)."""
@@ -151,6 +154,8 @@ class DownlinkEstimate:
     """The last REMB could be compared with what arrives (what was sent was known)."""
     remb_cut_at: float | None = None
     """When such a REMB last lowered the estimate."""
+    low_since: float | None = None
+    """Since when the REMBs have been well under what arrives."""
     remb_undo: float | None = None
     """The estimate before a REMB cut that no loss has confirmed yet."""
     distrust_until: float = float("-inf")
@@ -179,11 +184,17 @@ class DownlinkEstimate:
         self.remb_judged = arrives is not None
         trusted = now >= self.distrust_until
         if arrives is not None and (self.remb >= REMB_BINDING * arrives or not trusted):
-            self.remb_bound = False
+            self.remb_bound, self.low_since = False, None
             self.ceiling = None if probe else self.remb
             if not probe:
                 self.estimate = min(self.estimate, self.remb)
             return
+        if arrives is not None:
+            if self.low_since is None:
+                self.low_since = now
+            if now - self.low_since < REMB_PERSIST:
+                self.ceiling = None if probe else max(self.remb, self.ceiling or self.remb)
+                return  # the first low one: wait for the next
         self.ceiling = self.remb
         if arrives is not None:
             self.remb_bound = True
