@@ -143,7 +143,7 @@ def test_random_loss_at_a_steady_rate_is_the_links_own_and_takes_nothing() -> No
         est.on_remb(0.95 * 2000 * 0.97, now=t - 0.5, sending=2000, probe=False)
         est.on_loss(0.03, now=float(t), sending=2200)
         assert not est.congested, t
-    assert est.random_loss == pytest.approx(0.03)
+    assert 0.02 < est.random_loss <= 0.03  # learnt, slowly
     assert est.kbps() == pytest.approx(0.95 * 2000 * 0.97)  # bounded by the REMB, not cut
     est.on_loss(0.035, now=31.0, sending=2800, before_rise=2200)  # a stream came back: same loss
     assert not est.congested and est.cut_at is None

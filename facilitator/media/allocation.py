@@ -87,8 +87,9 @@ REMB_CHECK = 3.0
 packets within a second or two): it is undone, and such REMBs do not bind for a while..."""
 REMB_DISTRUST_SECONDS = 10.0
 """...this long, doubled each time again, up to PROBE_BACKOFF_MAX_SECONDS."""
-RANDOM_SMOOTHING = 0.3
-"""Weight of a new report in the learnt random loss, while the rate is steady."""
+RANDOM_SMOOTHING = 0.05
+"""Weight of a new report in the learnt random loss, while the rate is steady (about 14 reports
+to learn half of it; meanwhile that loss holds the estimate and takes nothing away)."""
 CEILING_KBPS = 20000.0
 """The most a downlink estimate grows to without a REMB that bounds it."""
 PROBE_UNDER = 0.9
@@ -242,8 +243,8 @@ class DownlinkEstimate:
         ``before_rise``: what it sent before its plan raised a stream in the last seconds,
         None when it did not: the publishers' own ups and downs are no rise).
 
-        The loss counted is what exceeds the link's own (``random_loss``): loss that appears
-        while the rate is steady and the REMB says all arrives is learnt as the link's; loss
+        The loss counted is what exceeds the link's own (``random_loss``): loss that stays
+        while the rate is steady is learnt, slowly, as the link's (meanwhile 2-10% holds); loss
         that comes with a rise is congestion (back to what carried); loss that stays the same
         when the rate is cut was the link's after all."""
         if self.estimate is None or self.remb is None:
@@ -261,10 +262,9 @@ class DownlinkEstimate:
             # The REMB has cut for this episode, or it could not be told from what arrives
             # (nothing was measured as sent yet): it decides, and the estimate holds (Galène).
             self.loss_congested = True
-        if excess >= GROW_LOSS and not self.loss_congested:
-            self.random_loss = min(CUT_LOSS, fraction)  # at a steady rate: the link's own
-            excess = 0.0
-        elif not self.loss_congested and not rose:
+        if not self.loss_congested and not rose:
+            # At a steady rate, loss that does not grow into a cut is learnt as the link's own,
+            # slowly (a link that narrows while the rate is steady loses more and more: cut).
             self.random_loss += RANDOM_SMOOTHING * (min(CUT_LOSS, fraction) - self.random_loss)
         if excess < GROW_LOSS:
             self.loss_congested = False
