@@ -13,7 +13,8 @@ and carries out its plans (see docs/media.md, "Allocation"):
 - ``SubscriberAllocation``: audio first, then video fitted to the budget at full rate, thinned
   (temporal layers) or paused, with hysteresis so streams do not flap.
 - ``PublisherCap``: the REMB to send towards a publisher.
-- ``KeyframeLimiter``: one subscriber cannot raise everyone's keyframe rate.
+- ``KeyframeLimiter`` (in keyframe_limit.py): one subscriber cannot raise everyone's keyframe
+  rate.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from .keyframe_limit import KEYFRAME_INTERVAL as KEYFRAME_INTERVAL
+from .keyframe_limit import KeyframeLimiter as KeyframeLimiter
 
 Level = Literal["full", "thin-1", "thin-2", "paused"]
 LEVELS: tuple[Level, ...] = ("full", "thin-1", "thin-2", "paused")
@@ -98,8 +102,6 @@ PROBE_BACKOFF_SECONDS = 10.0
 """...for this long, doubled each time a probe fails again..."""
 PROBE_BACKOFF_MAX_SECONDS = 60.0
 """...up to this."""
-KEYFRAME_INTERVAL = 2.0
-"""Seconds between two keyframe requests forwarded for one subscriber and one publisher."""
 
 
 def _cut_or_grow(
@@ -590,48 +592,3 @@ class PublisherCap:
         """The REMB to send, given what each subscriber can take (nobody watching: the floor)."""
         best = max(allowances, default=self.floor)
         return max(self.floor, min(best, self.ceiling, self.uplink))
-
-
-@dataclass
-class KeyframeLimiter:
-    """Decides which subscribers' keyframe requests (PLI/FIR) go on to a publisher.
-
-    At most one request per subscriber per publisher per ``interval``; a subscriber that just
-    resumed a stream or is recovering from loss first waits ``interval`` for the publisher's
-    next keyframe (asked for by someone else, or periodic) before its own request goes on.
-    """
-
-    interval: float = KEYFRAME_INTERVAL
-    forwarded_at: dict[tuple[str, str], float] = field(default_factory=dict)
-    """(subscriber, publisher) -> when a request of theirs was last forwarded."""
-    waiting_since: dict[tuple[str, str], float] = field(default_factory=dict)
-    """(subscriber, publisher) -> since when it waits for the next keyframe."""
-
-    def wait_for_keyframe(self, subscriber: str, publisher: str, now: float) -> None:
-        """The subscriber just resumed this stream or is recovering: let it wait first."""
-        self.waiting_since.setdefault((subscriber, publisher), now)
-
-    def on_keyframe(self, publisher: str) -> None:
-        """The publisher sent a keyframe: everyone waiting for one has it."""
-        for key in [k for k in self.waiting_since if k[1] == publisher]:
-            del self.waiting_since[key]
-
-    def request(self, subscriber: str, publisher: str, now: float) -> bool:
-        """True when this request should be forwarded to the publisher."""
-        key = (subscriber, publisher)
-        since = self.waiting_since.get(key)
-        if since is not None:
-            if now - since < self.interval:
-                return False
-            del self.waiting_since[key]
-        last = self.forwarded_at.get(key)
-        if last is not None and now - last < self.interval:
-            return False
-        self.forwarded_at[key] = now
-        return True
-
-    def forget(self, person: str) -> None:
-        """Drop what is kept for someone who left (as subscriber or publisher)."""
-        for table in (self.forwarded_at, self.waiting_since):
-            for key in [k for k in table if person in k]:
-                del table[key]
