@@ -5,13 +5,16 @@ fake clock, like the domain). The SFU feeds it REMBs, receiver-report loss and w
 and carries out its plans (see docs/media.md, "Allocation"):
 
 - ``DownlinkEstimate``: one subscriber's downlink from its REMB and the loss it reports
-  (Galène's rule: over 10% loss cut, under 2% grow slowly up to the REMB, between hold).
+  (Galène's rule: over 10% loss cut, under 2% grow slowly up to the REMB, between hold), telling
+  congestion (a REMB well under what arrives, loss that comes with a rise in what is sent or
+  falls when it is cut) from a link's own random loss (which it learns and leaves out).
 - ``relevance_order``: the featured stream (screen share, icebreaker speaker), the active
   speaker, recent speakers, then tile order; only what the person has on screen.
 - ``SubscriberAllocation``: audio first, then video fitted to the budget at full rate, thinned
   (temporal layers) or paused, with hysteresis so streams do not flap.
 - ``PublisherCap``: the REMB to send towards a publisher.
-- ``KeyframeLimiter``: one subscriber cannot raise everyone's keyframe rate.
+- ``KeyframeLimiter`` (in keyframe_limit.py): one subscriber cannot raise everyone's keyframe
+  rate.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from .keyframe_limit import KEYFRAME_INTERVAL as KEYFRAME_INTERVAL
+from .keyframe_limit import KeyframeLimiter as KeyframeLimiter
 
 Level = Literal["full", "thin-1", "thin-2", "paused"]
 LEVELS: tuple[Level, ...] = ("full", "thin-1", "thin-2", "paused")
@@ -64,9 +70,30 @@ CUT_INTERVAL = 1.0
 reports, and the allocation steps twice a second)."""
 SENDING_HEADROOM = 1.5
 """A cut starts from at most this many times what was sent (an estimate can be far above it)."""
-REMB_BINDING = 0.9
-"""A REMB under this share of what was sent is congestion (aiortc's and a browser's fall to
-about 85% of what arrives when queues grow); at or above it, it only says what arrives."""
+REMB_BINDING = 0.5
+"""A REMB under this share of what arrives (what was sent, less the loss) is a link cut under
+what is sent: a delay-based estimate (aiortc's, a browser's) falls to 85% of what arrives at any
+sign of a queue, timing noise included, counts no headers (~5%), and aiortc's dips to ~60% on a
+busy machine; only a REMB well under all that is the link's limit (a link cut to half or less).
+At or above it, it only says what arrives (smaller shortfalls show in the loss)."""
+REMB_PERSIST = 0.5
+"""A low REMB binds once it has stayed low this long (two steps): one dip is noise."""
+STILL_LOSS = 0.7
+"""Loss that stays above this share of itself after the rate was cut did not come from the rate:
+it is the link's own (random loss, a Wi-Fi link)."""
+CUT_SHARE = 0.9
+"""What is sent must fall under this share of the rate of a cut before the loss is compared."""
+REPORT_LAG = 2.0
+"""Seconds after a REMB cut in which loss reports still describe the rate before it (reports
+come about once a second and count the interval before them): they do not cut again."""
+REMB_CHECK = 3.0
+"""A REMB cut that no loss follows within this many seconds was noise (a cut link loses
+packets within a second or two): it is undone, and such REMBs do not bind for a while..."""
+REMB_DISTRUST_SECONDS = 10.0
+"""...this long, doubled each time again, up to PROBE_BACKOFF_MAX_SECONDS."""
+RANDOM_SMOOTHING = 0.05
+"""Weight of a new report in the learnt random loss, while the rate is steady (about 14 reports
+to learn half of it; meanwhile that loss holds the estimate and takes nothing away)."""
 CEILING_KBPS = 20000.0
 """The most a downlink estimate grows to without a REMB that bounds it."""
 PROBE_UNDER = 0.9
@@ -75,8 +102,6 @@ PROBE_BACKOFF_SECONDS = 10.0
 """...for this long, doubled each time a probe fails again..."""
 PROBE_BACKOFF_MAX_SECONDS = 60.0
 """...up to this."""
-KEYFRAME_INTERVAL = 2.0
-"""Seconds between two keyframe requests forwarded for one subscriber and one publisher."""
 
 
 def _cut_or_grow(
@@ -100,9 +125,10 @@ class DownlinkEstimate:
     receive), so it is no ceiling: the estimate may grow above it on reports without loss,
     which raises a held-back stream on trial (the probe); loss then cuts it, and it keeps
     under the rate that failed for a while (``PROBE_BACKOFF_SECONDS``, doubling up to
-    ``PROBE_BACKOFF_MAX_SECONDS`` while probes keep failing). A REMB well below what is sent
-    (``REMB_BINDING``) is congestion: a ceiling. Without ``sending`` (the allocator gives it
-    only while something is held back, so there is something to try) every REMB is a ceiling.
+    ``PROBE_BACKOFF_MAX_SECONDS`` while probes keep failing). A REMB well below what arrives
+    (``REMB_BINDING``) is congestion: a ceiling at once, undone when no loss follows. Without
+    ``sending`` (nothing measured yet) every REMB is a ceiling. Loss counts beyond the link's
+    own (``random_loss``, see ``on_loss``), so random loss on a wide link takes nothing away.
     """
 
     floor: float = FLOOR_KBPS
@@ -121,42 +147,177 @@ class DownlinkEstimate:
     failed_until: float = 0.0
     backoff: float = 0.0
     """How long the last failed rate is kept (0: no probe failed lately)."""
+    loss: float = 0.0
+    """The last loss fraction reported."""
+    random_loss: float = 0.0
+    """The link's own loss, learnt (random loss that does not come from the rate)."""
+    remb_bound: bool = False
+    """The last REMB was well under what arrives: congestion."""
+    remb_judged: bool = False
+    """The last REMB could be compared with what arrives (what was sent was known)."""
+    remb_cut_at: float | None = None
+    """When such a REMB last lowered the estimate."""
+    low_since: float | None = None
+    """Since when the REMBs have been well under what arrives."""
+    remb_undo: float | None = None
+    """The estimate before a REMB cut that no loss has confirmed yet."""
+    distrust_until: float = float("-inf")
+    distrust: float = 0.0
+    """REMBs bind again only after ``distrust_until`` (one cut was undone lately)."""
+    loss_congested: bool = False
+    """The loss said congestion and has not fallen under 2% (beyond the random) since."""
+    cut_from: tuple[float, float] | None = None
+    """(what was sent, loss) at the last loss cut, to see whether the loss falls with the rate."""
 
-    def on_remb(self, kbps: float, now: float, sending: float | None = None) -> None:
-        """Take a REMB: it starts the estimate, and bounds it unless it is just what arrives."""
+    def on_remb(
+        self, kbps: float, now: float, sending: float | None = None, probe: bool = True
+    ) -> None:
+        """Take a REMB: it starts the estimate, and bounds it unless it is just what arrives.
+
+        ``sending``: what was sent lately (kbit/s, video: a REMB leaves audio out); a REMB well
+        under what of it arrives is congestion, a ceiling at once (a cut link shows in the REMB
+        before the receiver reports it). ``probe``: something is held back, so the estimate may
+        grow past a REMB that only says what arrives; else that REMB bounds it too (the
+        allocator then keeps what is sent)."""
         self.remb = max(self.floor, kbps)
         if self.estimate is None:
             self.estimate = self.remb
             self.reported_at = now
-        if sending is not None and self.remb >= REMB_BINDING * sending:
-            self.ceiling = None
+        arrives = None if sending is None else sending * (1.0 - self.loss)
+        self.remb_judged = arrives is not None
+        trusted = now >= self.distrust_until
+        if arrives is not None and (self.remb >= REMB_BINDING * arrives or not trusted):
+            self.remb_bound, self.low_since = False, None
+            self.ceiling = None if probe else self.remb
+            if not probe:
+                self.estimate = min(self.estimate, self.remb)
             return
+        if arrives is not None:
+            if self.low_since is None:
+                self.low_since = now
+            if now - self.low_since < REMB_PERSIST:
+                self.ceiling = None if probe else max(self.remb, self.ceiling or self.remb)
+                return  # the first low one: wait for the next
         self.ceiling = self.remb
+        if arrives is not None:
+            self.remb_bound = True
+            if self.remb < self.estimate:
+                self.remb_cut_at = now  # the loss reports of this episode are still to come
+                if self.remb_undo is None:
+                    self.remb_undo = self.estimate
         self.estimate = min(self.estimate, self.remb)
 
-    def on_loss(self, fraction: float, now: float, sending: float | None = None) -> None:
+    def remb_lapsed(self) -> None:
+        """No REMB came lately (its streams are paused, or it stopped): it bounds no more."""
+        self.ceiling = None
+        self.remb_bound = False
+
+    def _check_remb_cut(self, excess: float, now: float) -> None:
+        """A REMB cut is confirmed by the loss that follows it, or undone without any."""
+        if self.remb_undo is None or self.remb_cut_at is None:
+            return
+        if excess >= GROW_LOSS:
+            self.remb_undo = None  # the link was full: the loss came
+        elif now - self.remb_cut_at >= REMB_CHECK:
+            assert self.estimate is not None
+            self.estimate = max(self.estimate, self.remb_undo)
+            self.remb_undo, self.remb_bound, self.ceiling = None, False, None
+            again = now - self.distrust_until < PROBE_BACKOFF_MAX_SECONDS
+            self.distrust = (
+                min(PROBE_BACKOFF_MAX_SECONDS, 2 * self.distrust)
+                if again and self.distrust
+                else REMB_DISTRUST_SECONDS
+            )
+            self.distrust_until = now + self.distrust
+
+    @property
+    def congested(self) -> bool:
+        """The last REMB or loss said the link is full (not only lossy): a REMB alone may then
+        take streams away."""
+        return self.remb_bound or self.loss_congested
+
+    def on_loss(
+        self, fraction: float, now: float, sending: float | None = None,
+        before_rise: float | None = None,
+    ) -> None:  # fmt: skip
         """Take the loss fraction (0..1) of a receiver report (``sending``: what the SFU sent
-        the subscriber lately, kbit/s; a cut starts from it when the estimate is far above)."""
+        the subscriber lately, kbit/s; a cut starts from it when the estimate is far above;
+        ``before_rise``: what it sent before its plan raised a stream in the last seconds,
+        None when it did not: the publishers' own ups and downs are no rise).
+
+        The loss counted is what exceeds the link's own (``random_loss``): loss that stays
+        while the rate is steady is learnt, slowly, as the link's (meanwhile 2-10% holds); loss
+        that comes with a rise is congestion (back to what carried); loss that stays the same
+        when the rate is cut was the link's after all."""
         if self.estimate is None or self.remb is None:
             return
+        self.loss = fraction
+        self._unless_still(fraction, now, sending)
+        excess = max(0.0, fraction - self.random_loss)
+        self._check_remb_cut(excess, now)
+        rose = before_rise is not None
+        if excess > CUT_LOSS or (excess >= GROW_LOSS and rose):
+            self._congestion(excess, now, sending, before_rise if excess <= CUT_LOSS else None)
+            return
+        after_remb = self.remb_cut_at is not None and now - self.remb_cut_at < REMB_CHECK
+        if excess >= GROW_LOSS and (self.remb_bound or after_remb or not self.remb_judged):
+            # The REMB has cut for this episode, or it could not be told from what arrives
+            # (nothing was measured as sent yet): it decides, and the estimate holds (Galène).
+            self.loss_congested = True
+        if not self.loss_congested and not rose:
+            # At a steady rate, loss that does not grow into a cut is learnt as the link's own,
+            # slowly (a link that narrows while the rate is steady loses more and more: cut).
+            self.random_loss += RANDOM_SMOOTHING * (min(CUT_LOSS, fraction) - self.random_loss)
+        if excess < GROW_LOSS:
+            self.loss_congested = False
         elapsed = 0.0 if self.reported_at is None else now - self.reported_at
         self.reported_at = now
         before = self.estimate
-        if fraction > CUT_LOSS:
-            if self.cut_at is not None and now - self.cut_at < CUT_INTERVAL:
-                return  # the same episode: reports lag, and one cut a second is enough
-            base = before if sending is None else min(before, SENDING_HEADROOM * sending)
-            self._failed(base, now)
-            self.estimate = _cut_or_grow(base, fraction, elapsed, self.floor, before)
-            self.cut_at = now
-            return
         ceiling = CEILING_KBPS if self.ceiling is None else self.ceiling
         if self.failed_kbps is not None:
             if now < self.failed_until:
                 ceiling = min(ceiling, max(before, PROBE_UNDER * self.failed_kbps))
             elif before > self.failed_kbps and now - self.failed_until > self.backoff:
                 self.failed_kbps, self.backoff = None, 0.0  # it held above: the probe worked
-        self.estimate = _cut_or_grow(before, fraction, elapsed, self.floor, ceiling)
+        self.estimate = _cut_or_grow(before, excess, elapsed, self.floor, ceiling)
+
+    def _congestion(
+        self, excess: float, now: float, sending: float | None, carried: float | None
+    ) -> None:
+        """Loss that says the link is full: cut (Galène's factor for the loss beyond the
+        random, or back to ``carried``, the rate before a rise that brought it), once per
+        episode."""
+        self.loss_congested = True
+        self.reported_at = now
+        assert self.estimate is not None
+        if self.cut_at is not None and now - self.cut_at < CUT_INTERVAL:
+            return  # the same episode: reports lag, and one cut a second is enough
+        if self.remb_cut_at is not None and now - self.remb_cut_at < REPORT_LAG:
+            return  # the REMB already cut for this episode; these reports describe before it
+        before = self.estimate
+        base = before if sending is None else min(before, SENDING_HEADROOM * sending)
+        self._failed(base, now)
+        if carried is None:
+            self.estimate = _cut_or_grow(base, excess, 0.0, self.floor, before)
+        else:
+            self.estimate = max(self.floor, min(before, carried))
+        self.cut_at = now
+        if sending is not None:
+            self.cut_from = (sending, self.loss)
+
+    def _unless_still(self, fraction: float, now: float, sending: float | None) -> None:
+        """After a cut, once less is sent: loss that did not fall with the rate is the link's
+        own, so it is learnt as random and the cut's reason is gone."""
+        if self.cut_from is None or sending is None or self.cut_at is None:
+            return
+        rate, loss = self.cut_from
+        if sending > CUT_SHARE * rate or now - self.cut_at < REPORT_LAG:
+            return
+        self.cut_from = None
+        if fraction >= GROW_LOSS and fraction >= STILL_LOSS * loss:
+            self.random_loss = min(CUT_LOSS, fraction)
+            self.loss_congested = False
+            self.failed_kbps, self.backoff = None, 0.0
 
     def _failed(self, kbps: float, now: float) -> None:
         """Loss came at ``kbps``: keep under it for a while, longer each time in a row."""
@@ -327,6 +488,8 @@ class SubscriberAllocation:
         now_fits = fit(ordered, video, leads)
         with_margin = fit(ordered, video / (1.0 + self.margin), leads)
         levels: dict[str, Level] = {}
+        resumed: dict[str, float] = {}  # paused streams that go up now -> since when
+        thickened = False
         for stream in ordered:
             key = stream.key
             current = self.levels.get(key, now_fits[key])  # a new stream starts where it fits
@@ -340,11 +503,21 @@ class SubscriberAllocation:
             if target < LEVELS.index(current):
                 since = self.rising_since.setdefault(key, now)
                 if now - since >= self.hold:
+                    if current == "paused":
+                        resumed[key] = since
+                    else:
+                        thickened = True
                     current = LEVELS[target]
                     self.rising_since.pop(key, None)
             else:
                 self.rising_since.pop(key, None)
             levels[key] = current
+        if thickened:
+            # Thinned streams go back up (thin-2, thin-1, full) before another is unpaused:
+            # the paused ones wait for the next step, still counted as ready.
+            for key, since in resumed.items():
+                levels[key] = "paused"
+                self.rising_since[key] = since
         for key in list(self.rising_since):
             if key not in levels:
                 del self.rising_since[key]
@@ -376,6 +549,13 @@ class OutageFilter:
             self.over_at = now + OUTAGE_SECONDS
         self.reported_at = now
         return now >= self.over_at
+
+    def silent(self, now: float) -> bool:
+        """True while no report has come for OUTAGE_SECONDS, or the reports just after such a
+        silence come (what else arrives then, a REMB, measures the restart, not the link)."""
+        if self.reported_at is not None and now - self.reported_at > OUTAGE_SECONDS:
+            return True
+        return now < self.over_at
 
 
 @dataclass
@@ -412,48 +592,3 @@ class PublisherCap:
         """The REMB to send, given what each subscriber can take (nobody watching: the floor)."""
         best = max(allowances, default=self.floor)
         return max(self.floor, min(best, self.ceiling, self.uplink))
-
-
-@dataclass
-class KeyframeLimiter:
-    """Decides which subscribers' keyframe requests (PLI/FIR) go on to a publisher.
-
-    At most one request per subscriber per publisher per ``interval``; a subscriber that just
-    resumed a stream or is recovering from loss first waits ``interval`` for the publisher's
-    next keyframe (asked for by someone else, or periodic) before its own request goes on.
-    """
-
-    interval: float = KEYFRAME_INTERVAL
-    forwarded_at: dict[tuple[str, str], float] = field(default_factory=dict)
-    """(subscriber, publisher) -> when a request of theirs was last forwarded."""
-    waiting_since: dict[tuple[str, str], float] = field(default_factory=dict)
-    """(subscriber, publisher) -> since when it waits for the next keyframe."""
-
-    def wait_for_keyframe(self, subscriber: str, publisher: str, now: float) -> None:
-        """The subscriber just resumed this stream or is recovering: let it wait first."""
-        self.waiting_since.setdefault((subscriber, publisher), now)
-
-    def on_keyframe(self, publisher: str) -> None:
-        """The publisher sent a keyframe: everyone waiting for one has it."""
-        for key in [k for k in self.waiting_since if k[1] == publisher]:
-            del self.waiting_since[key]
-
-    def request(self, subscriber: str, publisher: str, now: float) -> bool:
-        """True when this request should be forwarded to the publisher."""
-        key = (subscriber, publisher)
-        since = self.waiting_since.get(key)
-        if since is not None:
-            if now - since < self.interval:
-                return False
-            del self.waiting_since[key]
-        last = self.forwarded_at.get(key)
-        if last is not None and now - last < self.interval:
-            return False
-        self.forwarded_at[key] = now
-        return True
-
-    def forget(self, person: str) -> None:
-        """Drop what is kept for someone who left (as subscriber or publisher)."""
-        for table in (self.forwarded_at, self.waiting_since):
-            for key in [k for k in table if person in k]:
-                del table[key]

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from .allocation import (
     AUDIO_KBPS,
-    GROW_LOSS,
+    LEVELS,
     MAX_TEMPORAL_LAYER,
     DownlinkEstimate,
     Focus,
@@ -44,8 +44,11 @@ REMB_FRESH_SECONDS = 3.0
 """A REMB older than this no longer counts (its stream is paused, or gone)."""
 KEEP_SLACK_KBPS = 1.0
 """Added to what is kept so that rounding in the sums cannot pause a stream that fits."""
-SENT_SECONDS = 2.0
-"""A REMB is compared with the least that was sent in this window (it lags what is sent)."""
+RISE_SECONDS = 4.0
+"""Loss reported this long after a plan raised a stream may be that rise's (reports lag)."""
+SENT_SECONDS = 5.0
+"""A REMB is compared with the least that was sent in this window (it lags what is sent, and
+aiortc's REMB for a stream that just started comes after 3 s)."""
 VIDEO_SLOTS = ("video", "screen")
 Signal = Callable[[str, dict[str, Any]], None]
 
@@ -123,10 +126,11 @@ class Subscriber:
     plan: Plan | None = None
     leads: set[str] = field(default_factory=set)
     """The featured and speaking streams at the last step."""
-    healthy: bool = True
-    """The last receiver reports showed (almost) no loss (none yet: assumed healthy)."""
     told: tuple[bool, tuple[str, ...]] = (False, ())
     """The last ``network`` message sent (constrained, paused people)."""
+    raised: tuple[float, float] | None = None
+    """When a plan last raised a stream (resumed it, a level up, a new one), and the video it
+    sent before (loss soon after is the rise's doing)."""
     sent: list[tuple[float, float]] = field(default_factory=list)
     """(when, kbit/s) of the video the plans sent this person, over the last SENT_SECONDS
     (video only: aiortc's REMBs come from its video receivers and leave audio out)."""
@@ -134,9 +138,11 @@ class Subscriber:
     def sending(self, now: float) -> tuple[float, float] | None:
         """The least and the latest of what was sent lately (None: nothing planned yet)."""
         self.sent = [(t, kbps) for t, kbps in self.sent if now - t <= SENT_SECONDS]
-        if not self.sent:
+        # Plans that sent nothing (no rate measured yet, all paused) say nothing to compare with.
+        sent = [kbps for _, kbps in self.sent if kbps > 0]
+        if not sent:
             return None
-        return min(kbps for _, kbps in self.sent), self.sent[-1][1]
+        return min(sent), sent[-1]
 
 
 @dataclass
@@ -261,18 +267,25 @@ class Allocator:
         state.rembs = fresh
         sending = state.sending(now)
         least, latest = (None, None) if sending is None else sending
-        if fresh:
+        if fresh and not state.outage.silent(now):
             # Only while something is held back does the estimate probe above a REMB that is
-            # just what arrives (else there is nothing to try, and the REMB bounds it).
+            # just what arrives (else there is nothing to try, and the REMB bounds it). Just
+            # after an outage a REMB measures the restart, not the link: it waits.
             probing = state.plan is not None and state.plan.constrained
             remb = sum(kbps for kbps, _ in fresh.values())
-            state.downlink.on_remb(remb, now, least if probing else None)
+            covers = None if least is None else least * _coverage(fresh, state.plan)
+            state.downlink.on_remb(remb, now, covers, probing)
+        elif not fresh:
+            state.downlink.remb_lapsed()
         if state.losses:
             loss = sum(state.losses) / len(state.losses)
             total = None if latest is None else latest + audio * AUDIO_KBPS
-            state.downlink.on_loss(loss, now, total)
+            rise = state.raised
+            before = None
+            if rise is not None and now - rise[0] <= RISE_SECONDS:
+                before = rise[1] + audio * AUDIO_KBPS
+            state.downlink.on_loss(loss, now, total, before)
             state.losses.clear()
-            state.healthy = loss < GROW_LOSS
         budget = state.downlink.kbps()
         state.budget.set_kbps(budget)
         carried = []
@@ -285,15 +298,13 @@ class Allocator:
         shown = [s for s, _ in carried if _on_screen(s, seen)]
         hidden = [s for s, _ in carried if not _on_screen(s, seen)]
         ordered = relevance_order(shown, focus, None, now)
-        if any(s.key not in state.allocation.levels for s in ordered):
-            # New streams (people joined, or the room regrouped after a round): losses measured
-            # on the old set say nothing about the new one; they fit until loss says otherwise.
-            state.healthy = True
-        if budget is not None and state.healthy:
-            # What arrives without loss fits: a REMB alone (aiortc's follows what it receives
-            # closely, and its per-stream REMBs come at different times) never takes a stream
-            # away; loss in the reports does. A stream not planned yet counts at full rate: it
-            # fits until loss says otherwise (aiortc's first REMBs are far below the link).
+        if budget is not None and not state.downlink.congested:
+            # What arrives fits unless the link is full: a REMB that only says what arrives
+            # (aiortc's follows what it receives closely, and its per-stream REMBs come at
+            # different times) never takes a stream away, nor does the link's own random loss;
+            # a REMB well under what arrives, or loss that comes with the rate, does. A stream
+            # not planned yet counts at full rate: it fits until then (aiortc's first REMBs
+            # are far below the link).
             held = {s.key: state.allocation.levels.get(s.key, "full") for s in ordered}
             keep = Plan(held, False).kbps(ordered)
             budget = max(budget, keep + audio * AUDIO_KBPS + KEEP_SLACK_KBPS)
@@ -302,6 +313,8 @@ class Allocator:
             state.allocation.levels.pop(key, None)  # a new speaker starts where it fits, at once
         state.leads = leads
         plan = state.allocation.update(budget, audio, ordered, hidden, now, max(1, len(leads)))
+        if _raises(state.plan, plan, ordered) and latest is not None:
+            state.raised = (now, latest)
         state.plan = plan
         recovering = state.downlink.cut_at == now
         for stream, outlet in carried:
@@ -348,6 +361,27 @@ class Allocator:
             for slot in VIDEO_SLOTS:
                 self.rates.pop(stream_key(person_id, slot), None)
                 self.caps.pop(stream_key(person_id, slot), None)
+
+
+def _coverage(rembs: Mapping[frozenset[int], object], plan: Plan | None) -> float:
+    """The share of the video sent that the REMBs speak for: aiortc's come one per stream, and
+    a stream's first comes seconds after its packets (a browser's names every stream)."""
+    if plan is None or not rembs or any(not ssrcs for ssrcs in rembs):
+        return 1.0
+    sent = sum(1 for level in plan.levels.values() if level != "paused")
+    named = len(frozenset().union(*rembs))
+    return 1.0 if sent == 0 else min(1.0, named / sent)
+
+
+def _raises(before: Plan | None, after: Plan, shown: Iterable[VideoStream]) -> bool:
+    """Whether ``after`` sends a stream on screen at a better level than ``before`` did."""
+    if before is None:
+        return False
+    for stream in shown:
+        old = before.levels.get(stream.key, "paused")
+        if LEVELS.index(after.levels.get(stream.key, "paused")) < LEVELS.index(old):
+            return True
+    return False
 
 
 def _on_screen(stream: VideoStream, seen: set[str] | None) -> bool:
