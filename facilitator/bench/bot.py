@@ -99,6 +99,10 @@ class LoopTrack(Paced, MediaStreamTrack):
         """(monotonic time, bytes) of each frame sent, with ``timeline``."""
         self.request_times: list[float] = []
         """When keyframes were asked for, with ``timeline``."""
+        self.loop_keyframes = True
+        """Send the loop's first frame (a keyframe) every time round; off, a keyframe goes only
+        at the start and when asked for, like a browser's encoder (the loop's other frames do
+        not decode to the right picture then, which only the network lab's counts ignore)."""
 
     def request_keyframe(self) -> None:
         """The server asked for a keyframe: frame 0 is one (noted, with ``timeline``)."""
@@ -133,6 +137,8 @@ class LoopTrack(Paced, MediaStreamTrack):
             self.sent_times.append((time.monotonic(), len(data)))
         self.count += 1
         self.index = (self.index + 1) % len(self.frames)
+        if self.index == 0 and not self.loop_keyframes and len(self.frames) > 1:
+            self.index = 1
         return packet
 
 
@@ -281,6 +287,7 @@ class Bot:
         ladder: Sequence[Rung] | None = None,
         timeline: bool = False,
         stay: bool = False,
+        keyframes_on_request: bool = False,
     ) -> None:
         self.link = link
         self.stay = stay
@@ -313,6 +320,8 @@ class Bot:
         for track in (self.audio, self.video):
             if track is not None:
                 track.timeline = timeline
+        if self.video is not None:
+            self.video.loop_keyframes = not keyframes_on_request
         self.delays: list[float] = []
         """Send-to-arrival delays (s) of stamped video frames, while ``measuring``."""
         self.measuring = False

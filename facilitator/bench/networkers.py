@@ -77,8 +77,17 @@ async def _bot(conn: Connection, address: str, link: str, name: str, adapt: bool
     restrict_host_addresses([address])
     media = cached_samples(CACHE, kbps=500)
     ladder = [rung(cached_samples(CACHE, w, h, kbps=k).video) for w, h, k in LADDER]
-    # Like a page, it comes back by itself after a drop (the link-down scenario).
-    bot = Bot(link, name, media, ladder=ladder if adapt else None, timeline=True, stay=True)
+    # Like a page, it comes back by itself after a drop (the link-down scenario), and like a
+    # browser's encoder it sends keyframes only when asked (so keyframe rates mean something).
+    bot = Bot(
+        link,
+        name,
+        media,
+        ladder=ladder if adapt else None,
+        timeline=True,
+        stay=True,
+        keyframes_on_request=True,
+    )
     loop = asyncio.get_running_loop()
     while True:
         command, args = await loop.run_in_executor(None, conn.recv)
