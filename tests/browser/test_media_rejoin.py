@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from facilitator.bench import netlab
 
 from ..integration.harness import ServerProcess
-from .test_video import REMOTE_VIDEOS, media_browser, media_server, pytestmark, videos
+from .test_video import media_browser, media_server, pytestmark, two_in_a_call, videos
 
 __all__ = ["media_browser", "media_server", "pytestmark"]
 
@@ -39,22 +39,6 @@ COUNTS = """() => ({
   sockets: window.__sockets.length,
   state: window.__pcs.length ? window.__pcs[window.__pcs.length - 1].connectionState : "none",
 })"""
-
-
-def join(browser: Browser, link: str, name: str, errors: list[str]) -> Page:
-    """A page that joins with camera and microphone, its connections captured."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, permissions=["camera", "microphone"]
-    )
-    context.add_init_script(CAPTURE)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"{name}: {exc}"))
-    page.goto(link)
-    expect(page.get_by_role("button", name="Camera on")).to_have_attribute("aria-pressed", "true")
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    expect(page.locator("#room")).to_be_visible()
-    return page
 
 
 def counts(page: Page) -> dict[str, Any]:
@@ -85,10 +69,7 @@ def test_a_websocket_drop_keeps_the_media_connection(
     media_server: ServerProcess, media_browser: Browser
 ) -> None:
     errors: list[str] = []
-    sam = join(media_browser, media_server.facilitator, "Sam", errors)
-    ana = join(media_browser, media_server.participant, "Ana", errors)
-    for page in (sam, ana):
-        expect(page.locator(REMOTE_VIDEOS)).to_have_count(1, timeout=15_000)
+    sam, ana = two_in_a_call(media_server, media_browser, errors, CAPTURE)
     wait_playing({"sam": sam, "ana": ana})
     assert counts(ana) == {"pcs": 1, "sockets": 1, "state": "connected"}
     for drop in range(2):
@@ -132,10 +113,7 @@ def test_a_dead_media_path_is_started_again_over_the_same_websocket(
     media_server: ServerProcess, media_browser: Browser, udp_blocked: list[bool], artifacts: Path
 ) -> None:
     errors: list[str] = []
-    sam = join(media_browser, media_server.facilitator, "Sam", errors)
-    ana = join(media_browser, media_server.participant, "Ana", errors)
-    for page in (sam, ana):
-        expect(page.locator(REMOTE_VIDEOS)).to_have_count(1, timeout=15_000)
+    sam, ana = two_in_a_call(media_server, media_browser, errors, CAPTURE)
     wait_playing({"sam": sam, "ana": ana})
     block(True)
     udp_blocked[0] = True

@@ -8,7 +8,13 @@ from pathlib import Path
 from playwright.sync_api import Browser, expect
 
 from ..integration.harness import ServerProcess
-from .test_video import REMOTE_VIDEOS, join, media_browser, media_server, pytestmark, videos
+from .test_video import (
+    media_browser,
+    media_server,
+    pytestmark,
+    two_in_a_call,
+    videos,
+)
 
 __all__ = ["media_browser", "media_server", "pytestmark"]
 
@@ -17,10 +23,7 @@ def test_media_resumes_after_sigkill(
     media_server: ServerProcess, media_browser: Browser, artifacts: Path
 ) -> None:
     errors: list[str] = []
-    sam = join(media_browser, media_server.facilitator, "Sam", errors)
-    ana = join(media_browser, media_server.participant, "Ana", errors)
-    for page in (sam, ana):
-        expect(page.locator(REMOTE_VIDEOS)).to_have_count(1, timeout=15_000)
+    sam, ana = two_in_a_call(media_server, media_browser, errors)
     media_server.kill()
     expect(ana.locator("#connection-status")).to_contain_text("Reconnecting", timeout=10_000)
     media_server.restart()

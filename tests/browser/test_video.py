@@ -68,10 +68,15 @@ def media_browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-def join(browser: Browser, link: str, name: str, errors: list[str]) -> Page:
+def join(
+    browser: Browser, link: str, name: str, errors: list[str], init_script: str | None = None
+) -> Page:
+    """A page that joins with camera and microphone (``init_script`` runs before the page's)."""
     context = browser.new_context(
         viewport={"width": 1280, "height": 900}, permissions=["camera", "microphone"]
     )
+    if init_script is not None:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.on("pageerror", lambda exc: errors.append(f"{name}: {exc}"))
     page.goto(link)
@@ -83,6 +88,17 @@ def join(browser: Browser, link: str, name: str, errors: list[str]) -> Page:
     page.get_by_role("button", name="Join").click()
     expect(page.locator("#room")).to_be_visible()
     return page
+
+
+def two_in_a_call(
+    server: ServerProcess, browser: Browser, errors: list[str], init_script: str | None = None
+) -> tuple[Page, Page]:
+    """Sam (facilitator) and Ana joined, each seeing the other's video tile."""
+    sam = join(browser, server.facilitator, "Sam", errors, init_script)
+    ana = join(browser, server.participant, "Ana", errors, init_script)
+    for page in (sam, ana):
+        expect(page.locator(REMOTE_VIDEOS)).to_have_count(1, timeout=15_000)
+    return sam, ana
 
 
 def videos(page: Page) -> dict[str, dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from facilitator.bench.bot import Bot
 from facilitator.bench.samples import SampleMedia
-from facilitator.media.sfu import MediaConfig, MediaRoom
+from facilitator.media.sfu import MediaConfig, MediaPeer, MediaRoom
 
 from ..integration.harness import Peer, SharedMeeting
 from .test_sfu import until
@@ -132,11 +132,20 @@ async def test_a_removed_person_loses_their_media_at_once(
             await host.close()
 
 
-async def test_a_hold_ends_by_itself_and_only_the_same_key_resumes() -> None:
+@asynccontextmanager
+async def lone_peer() -> AsyncIterator[tuple[MediaRoom, MediaPeer, list[tuple[str, Any]]]]:
+    """A MediaRoom in this process with one person, p1, and what it said to them."""
     room = MediaRoom("m", MediaConfig())
-    said: list[tuple[str, dict[str, Any]]] = []
+    said: list[tuple[str, Any]] = []
     try:
         peer = await room.join("p1", lambda kind, value: said.append((kind, value)))
+        yield room, peer, said
+    finally:
+        await room.close()
+
+
+async def test_a_hold_ends_by_itself_and_only_the_same_key_resumes() -> None:
+    async with lone_peer() as (room, peer, said):
         assert said and said[-1][0] == "offer"  # the first offer, waiting for its answer
         assert room.hold("p1", "session-a", seconds=0.3)
         assert room.is_held("p1")
@@ -151,17 +160,10 @@ async def test_a_hold_ends_by_itself_and_only_the_same_key_resumes() -> None:
         await asyncio.sleep(0.8)
         assert "p1" not in room.peers and peer.closed  # not taken back in time: closed
         assert not room.hold("p1", "session-a")  # nothing left to hold
-    finally:
-        await room.close()
 
 
 async def test_the_server_says_when_it_closes_media_itself() -> None:
-    room = MediaRoom("m", MediaConfig())
-    said: list[tuple[str, dict[str, Any]]] = []
-    try:
-        peer = await room.join("p1", lambda kind, value: said.append((kind, value)))
+    async with lone_peer() as (room, peer, said):
         await peer.pc.close()  # what aiortc does when the connection fails (consent lost)
         await until(lambda: "p1" not in room.peers, 5, "the connection dropped")
         assert ("media-ended", {"reason": "failed"}) in said
-    finally:
-        await room.close()
