@@ -163,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="plain",
         help="plain lines, or one JSON object a line (default: plain)",
     )
+    ops.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning"),
+        default="info",
+        help="the least a line must matter to be logged; debug adds each subscriber's "
+        "bandwidth estimate and plan when they change (default: info)",
+    )
     migrate = commands.add_parser(
         "migrate",
         help="bring the database's tables up to date",

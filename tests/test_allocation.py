@@ -11,6 +11,7 @@ from facilitator.media.allocation import (
     FLOOR_KBPS,
     FRAME_RATE,
     KEYFRAME_INTERVAL,
+    KEYFRAME_WAIT,
     LEVELS,
     MAX_TEMPORAL_LAYER,
     PROBE_BACKOFF_SECONDS,
@@ -43,10 +44,19 @@ def cameras(*people: str, kbps: float = CAMERA) -> list[VideoStream]:
 
 def test_estimate_is_unknown_until_a_remb_then_starts_there() -> None:
     est = DownlinkEstimate()
-    est.on_loss(0.5, now=0.0)  # no REMB yet: nothing to cut
+    est.on_loss(0.5, now=0.0)  # no REMB yet, nothing known as sent: nothing to cut
+    assert est.kbps() is None
+    est.on_loss(0.05, now=0.0, sending=1200)  # light loss says nothing about the rate
     assert est.kbps() is None
     est.on_remb(1500, now=0.0)
     assert est.kbps() == 1500
+
+
+def test_heavy_loss_without_a_remb_cuts_from_what_is_sent() -> None:
+    est = DownlinkEstimate()
+    est.on_loss(0.4, now=1.0, sending=1200)
+    assert est.kbps() == pytest.approx(1200 * (1 - 0.2))
+    assert est.congested
 
 
 def test_heavy_loss_cuts_by_half_the_loss() -> None:
@@ -455,8 +465,9 @@ def test_a_resumed_subscriber_waits_for_the_next_keyframe_first() -> None:
     assert lim.request("s1", "p", now=10.2)
     lim2 = KeyframeLimiter()
     lim2.wait_for_keyframe("s1", "p", now=10.0)
-    assert not lim2.request("s1", "p", now=11.0)
-    assert lim2.request("s1", "p", now=10.0 + KEYFRAME_INTERVAL)  # no keyframe came: ask
+    assert not lim2.request("s1", "p", now=10.0 + KEYFRAME_WAIT - 0.01)
+    assert lim2.request("s1", "p", now=10.0 + KEYFRAME_WAIT)  # no keyframe came: ask
+    assert not lim2.request("s1", "p", now=10.0 + KEYFRAME_WAIT + 1.0)  # then the interval
 
 
 def test_keyframe_limiter_forgets_people_who_left() -> None:

@@ -28,6 +28,9 @@ from facilitator.media.limits import (
     MAX_JUMP,
     MAX_RTCP_SSRCS,
     MAX_SSRCS_PER_RECEIVER,
+    NACK_RETRY_FLOOR,
+    NACK_RETRY_SECONDS,
+    NACK_TRIES,
     RETRANSMIT_BURST,
     RETRANSMIT_FLOOR_RATE,
     RETRANSMITS_PER_PACKET,
@@ -130,6 +133,28 @@ def test_a_frame_stuck_behind_a_lost_packet_is_dropped_with_a_keyframe_request()
     assert [ts for _, ts, _ in sink.frames] == [0, 3000, 6000, 18000]
 
 
+def test_while_waiting_for_a_keyframe_it_asks_again_every_half_second() -> None:
+    # A request can be lost, or held back by the server's per-subscriber limit: a browser asks
+    # again, and so does the bots' buffer (else it would drop delta frames for ever).
+    sink, clock = Sink(), Clock()
+    buffer = ForwardingBuffer("video", sink, clock=clock)
+    frame(buffer, 100, 0, key=True)
+    buffer.add(vp8(103, 3000, start=True, marker=False))  # 104 never comes
+    buffer.add(vp8(105, 3000, start=False, marker=True))
+    clock.t += STALL_SECONDS + 0.01
+    asks = [any(frame(buffer, 106, 6000, key=False))]
+    seq, ts = 109, 9000
+    for _ in range(10):  # delta frames, complete, 1/8 s apart: each dropped
+        clock.t += 0.125
+        asks.append(any(frame(buffer, seq, ts, key=False)))
+        seq, ts = seq + 3, ts + 3000
+    assert asks == [True, False, False, False, True, False, False, False, True, False, False]
+    frame(buffer, seq, ts, key=True)
+    clock.t += 1.0
+    assert not any(frame(buffer, seq + 3, ts + 3000, key=False))  # it has its keyframe
+    assert [t for _, t, _ in sink.frames] == [0, ts, ts + 3000]
+
+
 def test_sequence_numbers_wrap_around() -> None:
     sink = Sink()
     buffer = ForwardingBuffer("video", sink)
@@ -229,7 +254,7 @@ def test_retransmissions_per_second_are_capped_by_a_token_bucket() -> None:
 
 
 def test_the_nack_generator_marks_small_gaps_and_restarts_on_big_jumps() -> None:
-    generator = BoundedNackGenerator()
+    generator = BoundedNackGenerator(clock=Clock())  # the clock stands still: no retries
     assert not generator.add(RtpPacket(sequence_number=100))
     assert generator.add(RtpPacket(sequence_number=104))
     assert generator.missing == {101, 102, 103}
@@ -254,6 +279,34 @@ def test_the_nack_generator_marks_small_gaps_and_restarts_on_big_jumps() -> None
         seq = (seq + 30_000) % 65536
         assert not generator.add(RtpPacket(sequence_number=seq))
     assert generator.missing == set() and generator.restarts == 1001
+
+
+def test_the_nack_generator_asks_again_a_round_trip_later_then_gives_up() -> None:
+    clock = Clock()
+    generator = BoundedNackGenerator(clock=clock)
+    generator.add(RtpPacket(sequence_number=10))
+    assert generator.add(RtpPacket(sequence_number=12))  # 11 is missing: NACK it
+    clock.t += NACK_RETRY_SECONDS / 2
+    assert not generator.add(RtpPacket(sequence_number=13))  # asked for just now
+    clock.t += NACK_RETRY_SECONDS / 2 + 1e-6
+    assert generator.add(RtpPacket(sequence_number=14))  # still missing a round trip later
+    # With a round trip known, it paces the retries (never faster than the floor).
+    generator.rtt = 0.001
+    clock.t += NACK_RETRY_FLOOR / 2
+    assert not generator.add(RtpPacket(sequence_number=15))
+    clock.t += NACK_RETRY_FLOOR / 2 + 1e-6
+    assert generator.add(RtpPacket(sequence_number=16))
+    for seq in range(17, 17 + NACK_TRIES):
+        clock.t += NACK_RETRY_FLOOR + 1e-6
+        generator.add(RtpPacket(sequence_number=seq))
+    # Asked NACK_TRIES times: given up (the receiver waits for a keyframe instead).
+    assert generator.missing == set() and generator.given_up == 1
+    # A packet that arrives late is asked for no more.
+    assert generator.add(RtpPacket(sequence_number=40))
+    assert generator.missing == set(range(17 + NACK_TRIES, 40))
+    clock.t += 1
+    assert generator.add(RtpPacket(sequence_number=39))  # the others are due again
+    assert 39 not in generator.missing and 39 not in generator.asked
 
 
 class Receiver:

@@ -27,7 +27,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, unpack_remb_fci
 
-from ..media.aiortc_seams import install_forwarding, on_keyframe_request, route_rtx
+from ..media.aiortc_seams import bound_nacks, install_forwarding, on_keyframe_request, route_rtx
 from ..media.relay import Frame
 from .client import ProtocolClient
 from .samples import OPUS_FRAME, SampleMedia
@@ -259,6 +259,11 @@ def remb_seam_problem() -> str | None:
     return None
 
 
+BOT_ROUND_TRIP = 0.04
+"""The round trip a bot's receivers pace their NACK retries by: a home link's (the lab's and
+loopback's are about 1 ms, and a browser would ask again that soon)."""
+
+
 @dataclass
 class Received:
     """What arrived from one other person's track."""
@@ -462,6 +467,9 @@ class Bot:
                 else:
                     kind = "audio" if info["kind"] == "audio" else "video"  # a screen is video
                     install_forwarding(transceiver.receiver, kind, self._sink(mid, info["kind"]))
+                    nacks = bound_nacks(transceiver.receiver)
+                    if nacks is not None:  # it asks again for what stays lost, like a browser
+                        nacks.rtt = BOT_ROUND_TRIP
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
             await self.send("answer", {"sdp": pc.localDescription.sdp})

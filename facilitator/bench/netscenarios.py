@@ -102,6 +102,8 @@ class Outcome:
     load_average: tuple[float, float, float]
     connected: bool
     notes: list[str] = field(default_factory=list)
+    trace: list[str] = field(default_factory=list)
+    """The server's allocation log for the person with the bad link (``--log-level debug``)."""
 
 
 class LabServer:
@@ -118,6 +120,7 @@ class LabServer:
         log = Path(self.tmp.name) / "server.log"
         args = [sys.executable, "-m", "facilitator", "serve", "--host", "0.0.0.0", "--port", "0"]
         args += ["--stats", "--data", str(Path(self.tmp.name) / "data"), "--workers", "1"]
+        args += ["--log-level", "debug"]
         for address in ["127.0.0.1", *self.addresses]:
             args += ["--ice-address", address]
         with log.open("wb") as err:
@@ -129,6 +132,12 @@ class LabServer:
             raise RuntimeError(f"the server did not start: {line}{log.read_text()[-2000:]}")
         self.port = int(match.group(1))
         return f"http://127.0.0.1:{self.port}"
+
+    def trace(self, person_id: str) -> list[str]:
+        """The allocation lines the server logged for one subscriber so far."""
+        log = Path(self.tmp.name) / "server.log"
+        lines = log.read_text(errors="replace").splitlines()
+        return [line for line in lines if f"allocation {person_id}:" in line]
 
     def stop(self) -> None:
         """Stop it and remove its data."""
@@ -232,7 +241,9 @@ def run(scenario: Scenario, progress: bool = True) -> Outcome:
             if scenario.others_kbit is not None:
                 for link in links[1:]:
                     link.limit(down_kbit=scenario.others_kbit)
-            return measure(scenario, lab, links, workers, connected, progress)
+            outcome = measure(scenario, lab, links, workers, connected, progress)
+            outcome.trace = server.trace(outcome.bad)
+            return outcome
         finally:
             workers.stop()
             server.stop()

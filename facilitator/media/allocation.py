@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .keyframe_limit import KEYFRAME_INTERVAL as KEYFRAME_INTERVAL
+from .keyframe_limit import KEYFRAME_WAIT as KEYFRAME_WAIT
 from .keyframe_limit import KeyframeLimiter as KeyframeLimiter
 
 Level = Literal["full", "thin-1", "thin-2", "paused"]
@@ -137,7 +138,7 @@ class DownlinkEstimate:
     ceiling: float | None = None
     """What the estimate may not exceed now (None: only ``CEILING_KBPS``)."""
     estimate: float | None = None
-    """Our estimate; None until the first REMB (nothing is known: nothing is held back)."""
+    """Our estimate; None until the first REMB or heavy loss (nothing known: nothing held back)."""
     reported_at: float | None = None
     """When the last loss report came."""
     cut_at: float | None = None
@@ -249,8 +250,12 @@ class DownlinkEstimate:
         while the rate is steady is learnt, slowly, as the link's (meanwhile 2-10% holds); loss
         that comes with a rise is congestion (back to what carried); loss that stays the same
         when the rate is cut was the link's after all."""
-        if self.estimate is None or self.remb is None:
-            return
+        if self.estimate is None:
+            # No REMB yet (a late one, a client that sends none): heavy loss at a known rate
+            # still says the link is full, so the estimate starts from what is sent.
+            if sending is None or fraction <= CUT_LOSS:
+                return
+            self.estimate = sending
         self.loss = fraction
         self._unless_still(fraction, now, sending)
         excess = max(0.0, fraction - self.random_loss)

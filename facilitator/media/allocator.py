@@ -10,6 +10,7 @@ publishers' REMB caps follow from what the subscribers can take, and each subscr
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from .allocation import (
 )
 from .forward import PacketPublisher, PacketSubscriber
 from .limits import RetransmitBudget
+
+log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
 """How often a room's allocation is worked out again."""
@@ -131,6 +134,8 @@ class Subscriber:
     raised: tuple[float, float] | None = None
     """When a plan last raised a stream (resumed it, a level up, a new one), and the video it
     sent before (loss soon after is the rise's doing)."""
+    traced: str = ""
+    """The last state logged at debug level (a line is logged only when it changes)."""
     sent: list[tuple[float, float]] = field(default_factory=list)
     """(when, kbit/s) of the video the plans sent this person, over the last SENT_SECONDS
     (video only: aiortc's REMBs come from its video receivers and leave audio out)."""
@@ -322,6 +327,8 @@ class Allocator:
             self._apply(peer.person_id, stream.key, outlet, level, recovering, now)
         self._tell(peer, plan, shown)
         state.sent.append((now, plan.kbps(shown)))
+        if log.isEnabledFor(logging.DEBUG):
+            _trace(peer.person_id, state, latest)
         if budget is None:
             return {s.key: allowance(plan, s, None, 0.0) for s in shown}
         spare = budget - audio * AUDIO_KBPS - plan.kbps(shown)
@@ -361,6 +368,26 @@ class Allocator:
             for slot in VIDEO_SLOTS:
                 self.rates.pop(stream_key(person_id, slot), None)
                 self.caps.pop(stream_key(person_id, slot), None)
+
+
+def _trace(person_id: str, state: Subscriber, sending: float | None) -> None:
+    """Log one subscriber's estimate and plan when they change (``--log-level debug``)."""
+    down = state.downlink
+    levels = (
+        ""
+        if state.plan is None
+        else " ".join(
+            f"{key.split('/')[0][-4:]}:{level}" for key, level in sorted(state.plan.levels.items())
+        )
+    )
+    line = (
+        f"estimate {down.estimate or 0:.0f} remb {down.remb or 0:.0f} sending {sending or 0:.0f} "
+        f"loss {down.loss:.2f} own {down.random_loss:.2f} "
+        f"congested {int(down.remb_bound)}{int(down.loss_congested)} plan {levels}"
+    )
+    if line != state.traced:
+        state.traced = line
+        log.debug("allocation %s: %s", person_id, line)
 
 
 def _coverage(rembs: Mapping[frozenset[int], object], plan: Plan | None) -> float:

@@ -22,6 +22,9 @@ LevelSink = Callable[[int], None]
 
 STALL_SECONDS = 0.25
 """How long a video frame may wait for a missing packet (NACK/RTX) before it is dropped."""
+KEYFRAME_ASK_SECONDS = 0.5
+"""While waiting for a keyframe, ask again this often (a request can be lost or held back by
+the server's limit; libwebrtc asks every 200 ms)."""
 MAX_PENDING = 1024
 """Packets held while waiting; beyond this the buffer starts over from the next keyframe."""
 
@@ -65,6 +68,8 @@ class ForwardingBuffer:
     """Drop frames until a keyframe (at the start and after a loss)."""
     stalled_since: float | None = None
     """When the next frame was first found incomplete."""
+    asked_at: float | None = None
+    """When a keyframe was last asked for."""
     frames: int = 0
     """Frames released."""
     dropped: int = 0
@@ -118,6 +123,13 @@ class ForwardingBuffer:
                 self.stalled_since = now
             elif now - self.stalled_since > STALL_SECONDS:
                 self._skip_gap()
+                pli = True
+        if self.want_keyframe:
+            now = self.clock()
+            if pli or self.asked_at is None:
+                self.asked_at = now  # the first ask is the stall's, or the server's at the start
+            elif now - self.asked_at >= KEYFRAME_ASK_SECONDS:
+                self.asked_at = now
                 pli = True
         return pli
 

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 KEYFRAME_INTERVAL = 2.0
 """Seconds between two keyframe requests forwarded for one subscriber and one publisher."""
+KEYFRAME_WAIT = 0.5
+"""Seconds a subscriber that just resumed a stream, or is recovering from loss, waits for a
+keyframe asked for already (resuming asks; NACKs may still repair the loss) before its own
+request goes on. Browsers send keyframes only when asked, so a longer wait is a freeze."""
 
 
 @dataclass
@@ -17,11 +21,12 @@ class KeyframeLimiter:
     """Decides which subscribers' keyframe requests (PLI/FIR) go on to a publisher.
 
     At most one request per subscriber per publisher per ``interval``; a subscriber that just
-    resumed a stream or is recovering from loss first waits ``interval`` for the publisher's
-    next keyframe (asked for by someone else, or periodic) before its own request goes on.
+    resumed a stream or is recovering from loss first waits ``wait`` for the publisher's next
+    keyframe (the one resuming asked for, or someone else's) before its own request goes on.
     """
 
     interval: float = KEYFRAME_INTERVAL
+    wait: float = KEYFRAME_WAIT
     forwarded_at: dict[tuple[str, str], float] = field(default_factory=dict)
     """(subscriber, publisher) -> when a request of theirs was last forwarded."""
     waiting_since: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -41,7 +46,7 @@ class KeyframeLimiter:
         key = (subscriber, publisher)
         since = self.waiting_since.get(key)
         if since is not None:
-            if now - since < self.interval:
+            if now - since < self.wait:
                 return False
             del self.waiting_since[key]
         last = self.forwarded_at.get(key)

@@ -26,6 +26,13 @@ RETRANSMIT_BURST = 64.0
 """Most retransmissions allowed at once (a lost keyframe is a few dozen packets)."""
 HISTORY = 128
 """Packets a sender keeps for retransmission (aiortc's ``RTP_HISTORY_SIZE``)."""
+NACK_TRIES = 5
+"""A missing packet is NACKed at most this many times (then the receiver waits for a keyframe)."""
+NACK_RETRY_SECONDS = 0.1
+"""Seconds before a packet still missing is NACKed again while the round trip is unknown
+(libwebrtc's default round trip)."""
+NACK_RETRY_FLOOR = 0.02
+"""Seconds at least between two NACKs of one packet (a round trip on loopback is ~1 ms)."""
 MAX_JUMP = 500
 """A sequence number further ahead than this is a restarted stream, not a loss to NACK."""
 MAX_SSRCS_PER_RECEIVER = 4
@@ -158,44 +165,85 @@ class _Numbered(Protocol):
 
 
 class BoundedNackGenerator:
-    """Tracks missing packets to NACK, like aiortc's NackGenerator, in bounded work per packet.
+    """Tracks missing packets to NACK, like aiortc's NackGenerator, in bounded work per packet,
+    and asks again for what stays missing (as a browser does).
 
     aiortc marks every sequence number of a jump missing (up to 32,767) and then walks them all
     to keep the last 128: about 10-18 ms per packet, so 50 packets a second fill a core. Here
     only the last ``window`` numbers of a gap are marked, and a jump over ``max_jump`` counts as
     a restarted stream: nothing is marked and nothing is NACKed.
+
+    aiortc NACKs only when a new gap shows, so a lost NACK or a lost retransmission waits for
+    the next loss; a frame waits with it. Here a packet still missing one round trip after it
+    was asked for (``rtt``; NACK_RETRY_SECONDS while unknown) is asked for again, up to
+    NACK_TRIES times (libwebrtc's NACK module does the same). ``add`` returns True when a NACK
+    is due; the NACK lists every missing packet (``missing``), as aiortc's does.
     """
 
-    def __init__(self, max_jump: int = MAX_JUMP, window: int = HISTORY) -> None:
+    def __init__(
+        self,
+        max_jump: int = MAX_JUMP,
+        window: int = HISTORY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_seq: int | None = None
         self.missing: set[int] = set()
         """Sequence numbers to NACK (at most ``window``, all within ``window`` of max_seq)."""
+        self.asked: dict[int, tuple[int, float]] = {}
+        """Missing sequence number -> (times NACKed, when last)."""
         self.max_jump = max_jump
         self.window = window
+        self.clock = clock
+        self.rtt: float | None = None
+        """The round trip to the sender in seconds, when known (set from receiver reports)."""
         self.restarts = 0
+        self.given_up = 0
+        """Packets no longer asked for after NACK_TRIES."""
 
     def add(self, packet: _Numbered) -> bool:
-        """Note one received packet; return whether it revealed newly missing packets."""
+        """Note one received packet; return whether a NACK is due (new or still missing ones)."""
         seq = packet.sequence_number
         if self.max_seq is None:
             self.max_seq = seq
             return False
         ahead = (seq - self.max_seq) % 65536
-        if ahead == 0:
-            return False
         if ahead >= 32768:  # late or retransmitted
-            self.missing.discard(seq)
-            return False
-        if ahead > self.max_jump:
+            self._found(seq)
+        elif ahead > self.max_jump:
             self.restarts += 1
             self.missing.clear()
+            self.asked.clear()
             self.max_seq = seq
             return False
-        for gap in range(max(1, ahead - self.window), ahead):
-            self.missing.add((self.max_seq + gap) % 65536)
-        self.max_seq = seq
-        self.truncate()
-        return ahead > 1
+        elif ahead > 0:
+            for gap in range(max(1, ahead - self.window), ahead):
+                self.missing.add((self.max_seq + gap) % 65536)
+            self.max_seq = seq
+            self.truncate()
+        return bool(self.missing) and self._due()
+
+    def _found(self, seq: int) -> None:
+        self.missing.discard(seq)
+        self.asked.pop(seq, None)
+
+    def _due(self) -> bool:
+        """Count a NACK for each missing packet never asked for or asked for a round trip ago;
+        True when there is any (a packet asked for NACK_TRIES times is given up)."""
+        now = self.clock()
+        spacing = NACK_RETRY_SECONDS if self.rtt is None else self.rtt
+        spacing = max(NACK_RETRY_FLOOR, min(spacing, SPACING_CEILING))
+        due = False
+        for seq in list(self.missing):
+            count, last = self.asked.get(seq, (0, float("-inf")))
+            if now - last < spacing:
+                continue
+            if count >= NACK_TRIES:
+                self._found(seq)
+                self.given_up += 1
+                continue
+            self.asked[seq] = (count + 1, now)
+            due = True
+        return due
 
     def truncate(self) -> None:
         """Forget missing packets more than ``window`` behind the newest (the sender has not
@@ -205,4 +253,4 @@ class BoundedNackGenerator:
         newest = self.max_seq
         stale = [s for s in self.missing if (newest - s) % 65536 > self.window]
         for seq in stale:
-            self.missing.discard(seq)
+            self._found(seq)

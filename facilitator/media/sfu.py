@@ -44,6 +44,7 @@ from .aiortc_seams import (
 )
 from .allocator import TICK_SECONDS, Allocator
 from .forward import Batch, PacketPublisher, PacketSubscriber
+from .limits import BoundedNackGenerator
 from .relay import RelayTrack
 
 log = logging.getLogger(__name__)
@@ -117,11 +118,15 @@ class MediaPeer:
         self.caps: dict[str, RembCap] = {}
         """The REMB cap towards this person's camera and screen (set by the allocation)."""
         self.uplinks: dict[str, UplinkMeter] = {}
+        self.nack_generators: list[BoundedNackGenerator] = []
+        """This person's video receivers' NACK generators (they retry after the round trip)."""
         for slot, kind in SLOTS.items():
             publisher = self.publisher(slot)
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             offer_codecs(transceiver, kind)
-            bound_nacks(transceiver.receiver)
+            nacks = bound_nacks(transceiver.receiver)
+            if nacks is not None:
+                self.nack_generators.append(nacks)
             if kind == "video":
                 self.caps[slot] = RembCap()
                 self.uplinks[slot] = UplinkMeter(transceiver.receiver)
@@ -513,6 +518,12 @@ class MediaRoom:
         speaker = self.loudest(time.monotonic())
         focus = self.allocator.focus(peers, self.sharing, self.featured, now, speaker)
         self.allocator.step(peers, self.visible, focus, now)
+        for peer in peers:
+            # The round trip measured on the way to a person is the way back from them too.
+            found = self.allocator.subscribers.get(peer.person_id)
+            if found is not None and found.rtt is not None:
+                for generator in peer.nack_generators:
+                    generator.rtt = found.rtt
 
     def set_spaces(self, spaces: dict[str, str]) -> None:
         """Mirror the meeting's groups: each person gets the media of their own space only."""

@@ -51,8 +51,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def configure(log_format: str, worker: int | None = None) -> None:
-    """Send INFO and above to stderr in the chosen format."""
+def configure(log_format: str, worker: int | None = None, level: str = "info") -> None:
+    """Send INFO and above to stderr in the chosen format (``level``: the project's own loggers'
+    threshold; libraries stay at INFO, aiortc's debug output is one line per packet)."""
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter({"worker": worker} if worker is not None else None))
@@ -61,6 +62,7 @@ def configure(log_format: str, worker: int | None = None) -> None:
         handler.setFormatter(logging.Formatter(PLAIN.replace("%(name)s", prefix + "%(name)s")))
     # Like basicConfig: a process that already set up logging (a test runner) keeps its own.
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    logging.getLogger("facilitator").setLevel(level.upper())
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

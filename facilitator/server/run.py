@@ -47,7 +47,7 @@ METRICS_TOKEN_ENV = "FACILITATOR_METRICS_TOKEN"
 def serve(args: argparse.Namespace) -> int:
     """Run until SIGTERM or Ctrl-C; return the exit status."""
     worker, workers = parse_worker(args.worker) if args.worker else (None, 1)
-    configure(args.log_format, worker)
+    configure(args.log_format, worker, args.log_level)
     if worker is not None:
         die_with_parent()
     count = worker_count(args.workers) if worker is None else workers

@@ -41,6 +41,7 @@ def worker_argv(
     argv += ["--worker", f"{index}/{count}", "--public-url", public_url]
     argv += ["--data", str(args.data), "--heartbeat", str(args.heartbeat)]
     argv += ["--drain-seconds", str(args.drain_seconds), "--log-format", args.log_format]
+    argv += ["--log-level", args.log_level]
     # The front counts connections per client; every worker connection comes from the front.
     argv += ["--max-connections-per-address", "1000000"]
     for flag, value in (("--agendas", args.agendas), ("--icebreakers", args.icebreakers)):
