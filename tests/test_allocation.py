@@ -8,6 +8,7 @@ from facilitator.media.allocation import (
     AUDIO_KBPS,
     CAP_CEILING_KBPS,
     CAP_FLOOR_KBPS,
+    DEEPER_CUT,
     FLOOR_KBPS,
     FRAME_RATE,
     KEYFRAME_INTERVAL,
@@ -15,6 +16,7 @@ from facilitator.media.allocation import (
     LEVELS,
     MAX_TEMPORAL_LAYER,
     PROBE_BACKOFF_SECONDS,
+    PROBE_UNDER,
     RATE,
     REMB_CHECK,
     RESUME_SECONDS,
@@ -187,6 +189,40 @@ def test_loss_that_does_not_fall_when_the_rate_is_cut_was_the_links_own() -> Non
     est.on_loss(0.04, now=5.5, sending=2000)
     assert est.kbps() == pytest.approx(2000 * 1.08**2)  # it grows again, the probe forgotten
     assert est.failed_kbps is None
+
+
+def test_loss_that_goes_on_at_the_rate_a_cut_left_cuts_deeper() -> None:
+    # A link that carries a bit less than what was kept: the queue stays full (retransmissions
+    # keep it so) and some loss goes on, which would hold the estimate for ever.
+    est = DownlinkEstimate()
+    est.on_remb(2000, now=0.0, sending=2000)
+    est.on_loss(0.08, now=2.0, sending=2600, before_rise=2000)
+    assert est.congested and est.kbps() == 2000
+    est.on_loss(0.04, now=3.0, sending=2000)  # a report of the old rate: hold
+    assert est.kbps() == 2000
+    est.on_loss(0.04, now=4.5, sending=2000)  # half the loss, at the rate kept: still over
+    assert est.congested and est.kbps() == pytest.approx(DEEPER_CUT * 2000)
+    assert est.random_loss < 0.01
+    est.on_loss(0.0, now=6.5, sending=DEEPER_CUT * 2000)  # that fits: confirmed
+    kbps = est.kbps()
+    assert not est.congested and est.deeper is None
+    assert kbps is not None and kbps <= PROBE_UNDER * 2000  # it grows, under what failed
+
+
+def test_a_deeper_cut_the_loss_does_not_follow_is_undone_as_the_links_own_loss() -> None:
+    est = DownlinkEstimate()
+    est.on_remb(3000, now=0.0, sending=3000)
+    est.on_loss(0.12, now=1.0, sending=3000)  # a burst: cut
+    cut = est.kbps()
+    assert cut is not None and cut < 3000
+    est.on_loss(0.05, now=3.5, sending=2700)  # loss goes on: deeper
+    assert est.kbps() == pytest.approx(DEEPER_CUT * 2700)
+    est.on_loss(0.05, now=6.0, sending=2200)  # the same loss at less: it is the link's
+    back = est.kbps()
+    assert back is not None and back >= cut and not est.congested
+    assert est.random_loss == pytest.approx(0.05)
+    est.on_loss(0.08, now=8.5, sending=2200)  # and no deeper cut for a while
+    assert est.kbps() == pytest.approx(back)
 
 
 def test_a_remb_well_under_what_arrives_cuts_at_once_and_late_reports_do_not_cut_again() -> None:

@@ -491,3 +491,44 @@ async def test_rembs_during_and_just_after_an_outage_take_nothing_away() -> None
         room.allocator.on_remb("a", 150)
         room.step()  # the first reports, and REMBs still low
     assert room.paused("a") == set()
+
+
+async def test_loss_after_a_trial_goes_back_without_pausing_what_carried() -> None:
+    """A paused stream is tried again and loss follows: the plan goes back to what carried
+    before, at the streams' rates now (they move from one second to the next), so the
+    speaker's video that was fine stays on."""
+    room = Room("a", "b", "c")
+    room.speaker = "b"
+    room.step()
+    room.loss["a"] = 0.05
+    room.allocator.on_remb("a", 700)
+    room.step()
+    assert room.paused("a") == {"c"}
+    room.loss["a"] = 0.0
+    room.allocator.on_remb("a", 3000)
+    while room.paused("a"):
+        room.step()
+    # The trial brings 3% loss while the cameras' rates move up by a tenth.
+    room.loss["a"] = 0.03
+    room.step(kbps=550.0)
+    room.step(kbps=550.0)
+    assert room.paused("a") == {"c"}
+
+
+async def test_an_unconfirmed_remb_cut_keeps_the_speaker_until_loss_confirms_it() -> None:
+    """aiortc's REMB can dip to a third of what arrives on jitter alone: the other videos go at
+    once, but the speaker's stays until the loss that a real cut brings confirms it."""
+    room = Room("a", "b", "c")
+    room.speaker = "b"
+    for _ in range(6):
+        remb_like_arrives(room, "a", 1.0)
+        room.step()
+    assert room.paused("a") == set()
+    for _ in range(2):  # a dip far under even the speaker's video, twice in a row
+        room.allocator.on_remb("a", 150)
+        room.step()
+    assert room.paused("a") == {"c"}  # the speaker's video is kept meanwhile
+    room.loss["a"] = 0.3  # the cut was real: loss follows
+    room.step()
+    room.step()
+    assert room.paused("a") == {"b", "c"}

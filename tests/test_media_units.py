@@ -133,6 +133,20 @@ def test_a_frame_stuck_behind_a_lost_packet_is_dropped_with_a_keyframe_request()
     assert [ts for _, ts, _ in sink.frames] == [0, 3000, 6000, 18000]
 
 
+def test_a_keyframe_that_lost_a_packet_is_given_up_for_the_next_whole_one() -> None:
+    sink, clock = Sink(), Clock()
+    buffer = ForwardingBuffer("video", sink, clock=clock)
+    frame(buffer, 100, 0, key=True)
+    buffer.add(vp8(103, 3000, start=True, marker=False, key=True))  # 104 never comes
+    buffer.add(vp8(105, 3000, start=False, marker=True))
+    frame(buffer, 106, 6000, key=False)
+    clock.t += STALL_SECONDS + 0.01
+    assert any(frame(buffer, 109, 9000, key=False))  # the stall: a keyframe is asked for
+    frame(buffer, 112, 12000, key=True)  # a whole keyframe comes: out it goes
+    frame(buffer, 115, 15000, key=False)
+    assert [t for _, t, _ in sink.frames] == [0, 12000, 15000]
+
+
 def test_while_waiting_for_a_keyframe_it_asks_again_every_half_second() -> None:
     # A request can be lost, or held back by the server's per-subscriber limit: a browser asks
     # again, and so does the bots' buffer (else it would drop delta frames for ever).

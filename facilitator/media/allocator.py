@@ -49,6 +49,10 @@ KEEP_SLACK_KBPS = 1.0
 """Added to what is kept so that rounding in the sums cannot pause a stream that fits."""
 RISE_SECONDS = 4.0
 """Loss reported this long after a plan raised a stream may be that rise's (reports lag)."""
+CARRIED_MARGIN = 0.1
+"""Loss that came with a rise goes back to what carried before it, at the streams' rates now
+and with this much room: a stream's rate moves by about this much from one second to the next,
+and without it the streams that were fine (the speaker's) could be paused as well."""
 SENT_SECONDS = 5.0
 """A REMB is compared with the least that was sent in this window (it lags what is sent, and
 aiortc's REMB for a stream that just started comes after 3 s)."""
@@ -131,9 +135,9 @@ class Subscriber:
     """The featured and speaking streams at the last step."""
     told: tuple[bool, tuple[str, ...]] = (False, ())
     """The last ``network`` message sent (constrained, paused people)."""
-    raised: tuple[float, float] | None = None
-    """When a plan last raised a stream (resumed it, a level up, a new one), and the video it
-    sent before (loss soon after is the rise's doing)."""
+    raised: tuple[float, float, Plan | None] | None = None
+    """When a plan last raised a stream (resumed it, a level up, a new one), the video it sent
+    before, and the plan before (loss soon after is the rise's doing)."""
     traced: str = ""
     """The last state logged at debug level (a line is logged only when it changes)."""
     sent: list[tuple[float, float]] = field(default_factory=list)
@@ -288,7 +292,9 @@ class Allocator:
             rise = state.raised
             before = None
             if rise is not None and now - rise[0] <= RISE_SECONDS:
-                before = rise[1] + audio * AUDIO_KBPS
+                _, sent, prior = rise
+                kept = sent if prior is None else max(sent, prior.kbps(streams.values()))
+                before = kept * (1.0 + CARRIED_MARGIN) + audio * AUDIO_KBPS
             state.downlink.on_loss(loss, now, total, before)
             state.losses.clear()
         budget = state.downlink.kbps()
@@ -317,9 +323,18 @@ class Allocator:
         for key in leads - state.leads:
             state.allocation.levels.pop(key, None)  # a new speaker starts where it fits, at once
         state.leads = leads
+        if budget is not None and state.downlink.remb_undo is not None:
+            # A REMB cut that no loss has confirmed yet (aiortc's estimate can dip to a third
+            # of what arrives on jitter alone, and a cut link loses packets within a second):
+            # meanwhile the first streams (the featured and the speaker's, or the most relevant
+            # one, as ``update`` counts them) keep what they have.
+            first = ordered[: max(1, len(leads))]
+            held = {s.key: state.allocation.levels.get(s.key, "full") for s in first}
+            kept = Plan(held, False).kbps(first)
+            budget = max(budget, kept + audio * AUDIO_KBPS + KEEP_SLACK_KBPS)
         plan = state.allocation.update(budget, audio, ordered, hidden, now, max(1, len(leads)))
         if _raises(state.plan, plan, ordered) and latest is not None:
-            state.raised = (now, latest)
+            state.raised = (now, latest, state.plan)
         state.plan = plan
         recovering = state.downlink.cut_at == now
         for stream, outlet in carried:

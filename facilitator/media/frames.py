@@ -173,6 +173,10 @@ class ForwardingBuffer:
         self.dropped += 1
         self.want_keyframe = True
         self.stalled_since = None
+        if self.next_seq is not None:
+            # The stuck frame goes first: were it a keyframe, it would be found again, and
+            # the buffer would wait on it while whole keyframes pile up behind it.
+            self.pending.pop(self.next_seq, None)
         self._find_start(keyframe_only=True)
 
     def _restart(self) -> None:
