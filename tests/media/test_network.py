@@ -116,11 +116,16 @@ def test_a_constrained_subscriber_among_six_keeps_all_audio() -> None:
     assert outcome.connected
     phase = during(outcome)
     mine = phase.subscribers[outcome.bad]
-    assert mine["offered_kbps"] <= 1500, mine
+    why = "server log:\n" + "\n".join(line.split(": allocation ")[-1] for line in outcome.trace)
+    assert mine["offered_kbps"] <= 1500, (mine, why)
     audio = streams(phase, outcome.bad, "audio")
     assert len(audio) == 5
     for publisher, window in audio.items():
-        assert window["frames"] >= 0.97 * sent(phase, publisher, "audio"), (publisher, window)
+        # The window begins with the cut: until the server hears of it (half a second or
+        # more) the link drops a third of everything, audio too, up to 3% of 12 s; a server
+        # that did not shed video would lose half of it (the benchmark's target: < 1% in 90 s).
+        share = window["frames"] / sent(phase, publisher, "audio")
+        assert share >= 0.95, (publisher, window, why)
     # Not every video runs at full rate for that person: some are paused. (The speaker's
     # frame rate is the benchmark's: 12 s that begin with the cut are too short for it.)
     rates = sorted(
