@@ -316,22 +316,17 @@ class Allocator:
             # a REMB well under what arrives, or loss that comes with the rate, does. A stream
             # not planned yet counts at full rate: it fits until then (aiortc's first REMBs
             # are far below the link).
-            held = {s.key: state.allocation.levels.get(s.key, "full") for s in ordered}
-            keep = Plan(held, False).kbps(ordered)
-            budget = max(budget, keep + audio * AUDIO_KBPS + KEEP_SLACK_KBPS)
+            budget = max(budget, _keeping(state, ordered, audio))
         leads = {s.key for s in ordered if s.key in focus.featured or s.person == focus.speaker}
         for key in leads - state.leads:
             state.allocation.levels.pop(key, None)  # a new speaker starts where it fits, at once
         state.leads = leads
-        if budget is not None and state.downlink.remb_undo is not None:
+        if budget is not None and state.downlink.unconfirmed:
             # A REMB cut that no loss has confirmed yet (aiortc's estimate can dip to a third
             # of what arrives on jitter alone, and a cut link loses packets within a second):
             # meanwhile the first streams (the featured and the speaker's, or the most relevant
             # one, as ``update`` counts them) keep what they have.
-            first = ordered[: max(1, len(leads))]
-            held = {s.key: state.allocation.levels.get(s.key, "full") for s in first}
-            kept = Plan(held, False).kbps(first)
-            budget = max(budget, kept + audio * AUDIO_KBPS + KEEP_SLACK_KBPS)
+            budget = max(budget, _keeping(state, ordered[: max(1, len(leads))], audio))
         plan = state.allocation.update(budget, audio, ordered, hidden, now, max(1, len(leads)))
         if _raises(state.plan, plan, ordered) and latest is not None:
             state.raised = (now, latest, state.plan)
@@ -383,6 +378,13 @@ class Allocator:
             for slot in VIDEO_SLOTS:
                 self.rates.pop(stream_key(person_id, slot), None)
                 self.caps.pop(stream_key(person_id, slot), None)
+
+
+def _keeping(state: Subscriber, streams: Sequence[VideoStream], audio: int) -> float:
+    """The budget that keeps ``streams`` at their current levels (a new one at full rate),
+    with the audio."""
+    held = {s.key: state.allocation.levels.get(s.key, "full") for s in streams}
+    return Plan(held, False).kbps(streams) + audio * AUDIO_KBPS + KEEP_SLACK_KBPS
 
 
 def _trace(person_id: str, state: Subscriber, sending: float | None) -> None:

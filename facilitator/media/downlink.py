@@ -85,6 +85,12 @@ def cut_or_grow(
     return max(floor, min(ceiling, estimate))
 
 
+def _still(fraction: float, before: float) -> bool:
+    """True when loss ``fraction`` after a cut is about the ``before`` that made it (it did not
+    fall with the rate)."""
+    return fraction >= GROW_LOSS and fraction >= STILL_LOSS * before
+
+
 @dataclass
 class DownlinkEstimate:
     """One subscriber's downlink in kbit/s, from the REMB it sends and the loss it reports.
@@ -204,6 +210,11 @@ class DownlinkEstimate:
             self.distrust_until = now + self.distrust
 
     @property
+    def unconfirmed(self) -> bool:
+        """A REMB cut the estimate and no loss has confirmed it yet (it may be undone)."""
+        return self.remb_undo is not None
+
+    @property
     def congested(self) -> bool:
         """The last REMB or loss said the link is full (not only lossy): a REMB alone may then
         take streams away."""
@@ -305,12 +316,11 @@ class DownlinkEstimate:
         if now - at < REPORT_LAG:
             return
         self.deeper = None
-        if fraction >= GROW_LOSS and fraction >= STILL_LOSS * loss:
+        if _still(fraction, loss):
             assert self.estimate is not None
             self.estimate = max(self.estimate, before)
-            self.random_loss = min(CUT_LOSS, fraction)
-            self.loss_congested = False
-            self.failed_kbps, self.backoff, self.cut_from = None, 0.0, None
+            self._links_own(fraction)
+            self.cut_from = None  # judged: _unless_still has nothing left to judge
             self.deeper_after = now + DEEPER_DISTRUST_SECONDS
 
     def _unless_still(self, fraction: float, now: float, sending: float | None) -> None:
@@ -322,10 +332,15 @@ class DownlinkEstimate:
         if sending > CUT_SHARE * rate or now - self.cut_at < REPORT_LAG:
             return
         self.cut_from = None
-        if fraction >= GROW_LOSS and fraction >= STILL_LOSS * loss:
-            self.random_loss = min(CUT_LOSS, fraction)
-            self.loss_congested = False
-            self.failed_kbps, self.backoff = None, 0.0
+        if _still(fraction, loss):
+            self._links_own(fraction)
+
+    def _links_own(self, fraction: float) -> None:
+        """The loss did not fall with the rate: it is the link's own (learnt as random), and
+        the cut's reason and its failed rate are gone."""
+        self.random_loss = min(CUT_LOSS, fraction)
+        self.loss_congested = False
+        self.failed_kbps, self.backoff = None, 0.0
 
     def _failed(self, kbps: float, now: float) -> None:
         """Loss came at ``kbps``: keep under it for a while, longer each time in a row."""

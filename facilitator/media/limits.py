@@ -196,6 +196,9 @@ class BoundedNackGenerator:
         self.clock = clock
         self.rtt: float | None = None
         """The round trip to the sender in seconds, when known (set from receiver reports)."""
+        self.earliest_ask = float("-inf")
+        """The earliest last NACK of a missing packet: none is due again before it is a round
+        trip old (then the walk over them is skipped)."""
         self.restarts = 0
         self.given_up = 0
         """Packets no longer asked for after NACK_TRIES."""
@@ -220,6 +223,8 @@ class BoundedNackGenerator:
                 self.missing.add((self.max_seq + gap) % 65536)
             self.max_seq = seq
             self.truncate()
+            if ahead > 1:
+                self.earliest_ask = float("-inf")  # newly missing packets: NACK them now
         return bool(self.missing) and self._due()
 
     def _found(self, seq: int) -> None:
@@ -232,17 +237,23 @@ class BoundedNackGenerator:
         now = self.clock()
         spacing = NACK_RETRY_SECONDS if self.rtt is None else self.rtt
         spacing = max(NACK_RETRY_FLOOR, min(spacing, SPACING_CEILING))
+        if now - self.earliest_ask < spacing:
+            return False  # nothing is due yet: no walk over the missing packets per packet
         due = False
+        earliest = float("inf")
         for seq in list(self.missing):
             count, last = self.asked.get(seq, (0, float("-inf")))
             if now - last < spacing:
+                earliest = min(earliest, last)
                 continue
             if count >= NACK_TRIES:
                 self._found(seq)
                 self.given_up += 1
                 continue
             self.asked[seq] = (count + 1, now)
+            earliest = min(earliest, now)
             due = True
+        self.earliest_ask = earliest
         return due
 
     def truncate(self) -> None:

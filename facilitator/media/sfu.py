@@ -282,12 +282,20 @@ class MediaPeer:
             watch_feedback(
                 transceiver.sender,
                 lambda kbps, ssrcs: allocator.on_remb(person_id, kbps, ssrcs),
-                lambda loss, rtt: allocator.on_report(person_id, loss, rtt),
+                self._on_report,
             )
         offer_codecs(transceiver, kind)
         out = Outgoing(transceiver, track, kind)
         self.outgoing.append(out)
         return out
+
+    def _on_report(self, loss: float, rtt: float | None) -> None:
+        """A receiver report from this person: its loss goes to the allocation, its round trip
+        paces the NACKs this person's receivers send (the way back is the same link)."""
+        self.room.allocator.on_report(self.person_id, loss, rtt)
+        if rtt is not None:
+            for generator in self.nack_generators:
+                generator.rtt = rtt
 
     def track_map(self) -> dict[str, dict[str, Any]]:
         """For the offer: which person and kind each m-line (by mid) carries."""
@@ -518,12 +526,6 @@ class MediaRoom:
         speaker = self.loudest(time.monotonic())
         focus = self.allocator.focus(peers, self.sharing, self.featured, now, speaker)
         self.allocator.step(peers, self.visible, focus, now)
-        for peer in peers:
-            # The round trip measured on the way to a person is the way back from them too.
-            found = self.allocator.subscribers.get(peer.person_id)
-            if found is not None and found.rtt is not None:
-                for generator in peer.nack_generators:
-                    generator.rtt = found.rtt
 
     def set_spaces(self, spaces: dict[str, str]) -> None:
         """Mirror the meeting's groups: each person gets the media of their own space only."""

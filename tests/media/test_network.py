@@ -44,6 +44,12 @@ def sent(phase: Phase, person: str, kind: str) -> int:
     return int(phase.subscribers[person]["sent"][kind]["frames"])
 
 
+def server_log(outcome: Outcome, last: int | None = None) -> str:
+    """The server's allocation log for the person with the bad link, for a failure message."""
+    lines = outcome.trace if last is None else outcome.trace[-last:]
+    return "server log:\n" + "\n".join(line.split(": allocation ")[-1] for line in lines)
+
+
 def assert_lab_removed() -> None:
     """No lab veth, rule or namespace holder is left in this namespace."""
     assert netlab.leftover_links() == []
@@ -81,8 +87,8 @@ def test_a_constrained_subscriber() -> None:
     # fits: two ~550 kbit/s videos that cannot adapt do not fit with the audio, so they are
     # paused (before the allocation it offered both, and the link dropped half of everything).
     # On failure, the server's allocation log for that person says why (estimate, REMB, loss).
-    why = f"down {mine['down_kbps']:.0f}, offered {mine['offered_kbps']:.0f} kbit/s; server log:\n"
-    why += "\n".join(line.split(": allocation ")[-1] for line in outcome.trace[-40:])
+    why = f"down {mine['down_kbps']:.0f}, offered {mine['offered_kbps']:.0f} kbit/s; "
+    why += server_log(outcome, 40)
     assert 100 < mine["down_kbps"] <= 600 * 1.05, why
     assert mine["offered_kbps"] <= 600, why
     # Audio keeps reaching the constrained person from both others, all of it now.
@@ -116,7 +122,7 @@ def test_a_constrained_subscriber_among_six_keeps_all_audio() -> None:
     assert outcome.connected
     phase = during(outcome)
     mine = phase.subscribers[outcome.bad]
-    why = "server log:\n" + "\n".join(line.split(": allocation ")[-1] for line in outcome.trace)
+    why = server_log(outcome)
     assert mine["offered_kbps"] <= 1500, (mine, why)
     audio = streams(phase, outcome.bad, "audio")
     assert len(audio) == 5
