@@ -104,6 +104,12 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
     """The server's allocation log for the person with the bad link (``--log-level debug``)."""
+    server_loss: dict[str, float] = field(default_factory=dict)
+    """``facilitator_media_loss_ratio`` from the server's /metrics at the end of the run, by
+    ``direction/stat`` ("down/max", ...)."""
+
+
+METRICS_TOKEN = "netlab"
 
 
 class LabServer:
@@ -120,7 +126,7 @@ class LabServer:
         log = Path(self.tmp.name) / "server.log"
         args = [sys.executable, "-m", "facilitator", "serve", "--host", "0.0.0.0", "--port", "0"]
         args += ["--stats", "--data", str(Path(self.tmp.name) / "data"), "--workers", "1"]
-        args += ["--log-level", "debug"]
+        args += ["--log-level", "debug", "--metrics", "--metrics-token", METRICS_TOKEN]
         for address in ["127.0.0.1", *self.addresses]:
             args += ["--ice-address", address]
         with log.open("wb") as err:
@@ -138,6 +144,15 @@ class LabServer:
         log = Path(self.tmp.name) / "server.log"
         lines = log.read_text(errors="replace").splitlines()
         return [line for line in lines if f"allocation {person_id}:" in line]
+
+    def loss(self) -> dict[str, float]:
+        """The loss its /metrics shows now, by ``direction/stat``."""
+        request = Request(f"http://127.0.0.1:{self.port}/metrics")
+        request.add_header("Authorization", f"Bearer {METRICS_TOKEN}")
+        with urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+        pattern = r'^facilitator_media_loss_ratio\{direction="(\w+)",stat="(\w+)"\} (\S+)$'
+        return {f"{d}/{s}": float(v) for d, s, v in re.findall(pattern, text, re.MULTILINE)}
 
     def stop(self) -> None:
         """Stop it and remove its data."""
@@ -243,6 +258,7 @@ def run(scenario: Scenario, progress: bool = True) -> Outcome:
                     link.limit(down_kbit=scenario.others_kbit)
             outcome = measure(scenario, lab, links, workers, connected, progress)
             outcome.trace = server.trace(outcome.bad)
+            outcome.server_loss = server.loss()
             return outcome
         finally:
             workers.stop()

@@ -300,6 +300,15 @@ class OutageFilter:
         return now < self.over_at
 
 
+RECENT_SMOOTHING = 0.2
+"""How much each new report moves the recent loss shown to operators (about the last five)."""
+
+
+def recent(average: float, fraction: float) -> float:
+    """A loss average that follows the last few reports."""
+    return average + RECENT_SMOOTHING * (fraction - average)
+
+
 @dataclass
 class PublisherCap:
     """The REMB to send towards one publisher.
@@ -316,9 +325,12 @@ class PublisherCap:
     reported_at: float | None = None
     cut_at: float | None = None
     outage: OutageFilter = field(default_factory=OutageFilter)
+    recent_loss: float = 0.0
+    """The loss on the publisher's uplink over the last few reports (the operator's metrics)."""
 
     def on_uplink_loss(self, fraction: float, now: float) -> None:
         """Take the loss the publisher's receiver reports show on its uplink (0..1)."""
+        self.recent_loss = recent(self.recent_loss, fraction)
         if not self.outage.counts(now):
             self.reported_at = now
             return

@@ -30,6 +30,7 @@ from .allocation import (
     SubscriberAllocation,
     VideoStream,
     allowance,
+    recent,
     relevance_order,
 )
 from .forward import PacketPublisher, PacketSubscriber
@@ -127,6 +128,8 @@ class Subscriber:
     stream (one entry); aiortc's receivers each send their own (the downlink is their sum)."""
     losses: list[float] = field(default_factory=list)
     """Loss fractions of the receiver reports since the last step."""
+    recent_loss: float = 0.0
+    """The loss over the last few steps' reports (the operator's metrics)."""
     rtt: float | None = None
     outage: OutageFilter = field(default_factory=OutageFilter)
     """Which receiver reports describe an outage, not the link as it is now."""
@@ -288,6 +291,7 @@ class Allocator:
             state.downlink.remb_lapsed()
         if state.losses:
             loss = sum(state.losses) / len(state.losses)
+            state.recent_loss = recent(state.recent_loss, loss)
             total = None if latest is None else latest + audio * AUDIO_KBPS
             rise = state.raised
             before = None

@@ -190,6 +190,16 @@ def collect(app: web.Application) -> list[ex.Family]:
             totals.bytes_out,
         ),
     ]
+    loss = ex.Family(
+        "facilitator_media_loss_ratio",
+        "Packet loss over the last few receiver reports: down (what subscribers lose of what the "
+        "server sends) and up (what the server loses of what publishers send)",
+        "gauge",
+    )
+    for direction, (mean, largest) in (("down", media.loss_down), ("up", media.loss_up)):
+        loss.add(mean, (("direction", direction), ("stat", "mean")))
+        loss.add(largest, (("direction", direction), ("stat", "max")))
+    families.append(loss)
     lag = ex.Family(
         "facilitator_event_loop_lag_seconds",
         "How late the event loop woke a sleeping task over the last minute",

@@ -161,6 +161,9 @@ def test_a_lossy_subscriber() -> None:
     ]
     assert len(losses) == 2
     assert 0.01 < sum(losses) / 2 < 0.15, losses
+    # The operator's /metrics shows that subscriber's loss, and none on the way in.
+    assert 0.01 < outcome.server_loss["down/max"] < 0.2, outcome.server_loss
+    assert outcome.server_loss["up/max"] < 0.01, outcome.server_loss
     # Video keeps arriving (retransmissions and keyframes repair most of it).
     for window in streams(phase, outcome.bad, "video").values():
         assert window["frames"] > 0.3 * 30 * window["seconds"], window

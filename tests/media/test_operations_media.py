@@ -77,6 +77,10 @@ async def test_forwarded_packets_and_media_connections_show_in_metrics(
         # Loopback never holds anything back for the network.
         assert sample(during, "facilitator_media_videos_paused") == 0
         assert sample(during, "facilitator_media_videos_thinned") == 0
+        for direction in ("down", "up"):
+            assert 0 <= sample(during, "facilitator_media_loss_ratio", direction=direction,
+                               stat="mean") <= sample(during, "facilitator_media_loss_ratio",
+                               direction=direction, stat="max") < 0.05  # fmt: skip
         await asyncio.sleep(0.5)
         later = scrape(metrics_media_server.base, TOKEN)
         assert sample(later, "facilitator_media_packets_forwarded_total") > packets
