@@ -36,6 +36,7 @@ from facilitator.media.limits import (
     RETRANSMITS_PER_PACKET,
     SPACING_FLOOR,
     BoundedNackGenerator,
+    RetransmitBudget,
     RetransmitLimiter,
 )
 from facilitator.media.relay import KEYFRAME_INTERVAL, Publisher, RelayTrack
@@ -401,6 +402,26 @@ async def test_senders_answer_nack_floods_through_the_limiter() -> None:
         RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=sender._ssrc)
     )
     assert asked == [True]
+
+
+async def test_nacks_for_packets_never_sent_cost_nothing() -> None:
+    transport = FakeTransport()
+    sender = RTCRtpSender("video", transport)  # type: ignore[arg-type]
+    budget = RetransmitBudget()
+    sent: list[int] = []
+    limiter = limit_retransmissions(
+        sender, RetransmitLimiter(budget=budget), retransmit=sent.append,
+        kept=lambda seq: 100 <= seq < 117,
+    )  # fmt: skip
+    # A subscriber NACKs the gaps a lossy publisher left (never sent) and one real loss.
+    tokens = budget.tokens
+    lost = [*range(200, 260), 105]
+    await sender._handle_rtcp_packet(
+        RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=sender._ssrc, lost=lost)
+    )
+    assert sent == [105]
+    assert limiter.retransmitted == 1 and limiter.refused == 0
+    assert budget.tokens >= tokens - 1  # the subscriber's budget paid for one packet
 
 
 async def test_receivers_and_transports_get_the_bounded_versions() -> None:

@@ -25,7 +25,7 @@ from facilitator.media.aiortc_seams import (
     route_rtx,
 )
 from facilitator.media.forward import PacketSubscriber
-from facilitator.media.packets import RtpWriter
+from facilitator.media.packets import SENT_MEMORY, RtpWriter, SentRecord
 
 BODY = bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A]) + bytes(range(40))
 """The start of a VP8 key frame (P bit clear), then some bytes."""
@@ -138,3 +138,32 @@ def test_the_loss_passed_on_is_what_rtx_did_not_repair() -> None:
     # Nothing new, or a restarted stream: the report's own fraction.
     assert loss.update(block(1, 8, 1300, 65), block(2, 0, 22, 1)) == 8 / 256
     assert loss.update(block(1, 5, 5, 0), block(2, 0, 23, 1)) == 5 / 256
+
+
+def test_gaps_the_publisher_left_are_not_the_subscribers_loss() -> None:
+    # The publisher's link lost every tenth packet: the server passed those gaps on.
+    record = SentRecord()
+    for seq in range(1001, 1101):
+        if seq % 10:
+            record.add(seq)
+    loss = RepairedLoss(sent_between=record.between)
+    loss.update(block(1, 0, 1000, 0), None)
+    # 100 new numbers: the 10 never sent and 2 lost on the subscriber's own link count as
+    # lost in its report; only the 2 of the 90 sent are its link's.
+    assert loss.update(block(1, 30, 1100, 12), None) == 2 / 90
+    # Without the record, all 12 would count (a clean subscriber looked like a lossy one).
+    plain = RepairedLoss()
+    plain.update(block(1, 0, 1000, 0), None)
+    assert plain.update(block(1, 30, 1100, 12), None) == 0.12
+    # Nothing sent at all in the interval: no loss of the subscriber's link.
+    assert loss.update(block(1, 255, 1110, 22), None) == 0.0
+
+
+def test_the_sent_record_counts_across_the_wrap_and_knows_its_memory() -> None:
+    record = SentRecord()
+    for extended in range(65530, 65542):  # 65530..65535, then 0..5 after the wrap
+        if extended != 65533:
+            record.add(extended & 0xFFFF)
+    assert record.between(65529, 65541) == 11
+    assert record.between(65529, 65529 + SENT_MEMORY + 1) is None  # further than remembered
+    assert record.between(65541, 65541) is None  # nothing new

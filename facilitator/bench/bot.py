@@ -27,7 +27,13 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, unpack_remb_fci
 
-from ..media.aiortc_seams import bound_nacks, install_forwarding, on_keyframe_request, route_rtx
+from ..media.aiortc_seams import (
+    bound_nacks,
+    install_forwarding,
+    limit_retransmissions,
+    on_keyframe_request,
+    route_rtx,
+)
 from ..media.relay import Frame
 from .client import ProtocolClient
 from .samples import OPUS_FRAME, SampleMedia
@@ -462,6 +468,10 @@ class Bot:
                         transceiver.sender.replaceTrack(Feed(track))
                         transceiver.direction = "sendonly"
                         on_keyframe_request(transceiver.sender, track.request_keyframe)
+                        # Like a browser's sender, it resends a packet at most a few times,
+                        # a round trip apart, and only a share of what it sends: aiortc alone
+                        # resends every mention, which filled a narrow uplink with repeats.
+                        limit_retransmissions(transceiver.sender)
                         if isinstance(track, LadderTrack):
                             follow_remb(transceiver.sender, track.follow)
                 else:

@@ -327,6 +327,8 @@ class PublisherCap:
     outage: OutageFilter = field(default_factory=OutageFilter)
     recent_loss: float = 0.0
     """The loss on the publisher's uplink over the last few reports (the operator's metrics)."""
+    traced: str = ""
+    """The last line logged about it (``--log-level debug``)."""
 
     def on_uplink_loss(self, fraction: float, now: float) -> None:
         """Take the loss the publisher's receiver reports show on its uplink (0..1)."""

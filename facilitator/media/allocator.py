@@ -246,7 +246,13 @@ class Allocator:
                 if loss is not None:
                     cap.on_uplink_loss(loss, now)
                 wanted = allowances.get(key)
-                peer.cap_publisher(slot, cap.kbps(wanted) if wanted else None)
+                kbps = cap.kbps(wanted) if wanted else None
+                peer.cap_publisher(slot, kbps)
+                if log.isEnabledFor(logging.DEBUG):
+                    line = f"uplink {cap.uplink:.0f} loss {loss or 0:.2f} remb {kbps or 0:.0f}"
+                    if line != cap.traced:
+                        cap.traced = line
+                        log.debug("publisher %s: %s", key, line)
         self._forget_gone({p.person_id for p in peers})
 
     def _measure(self, peers: Iterable[PeerLike], now: float) -> dict[str, VideoStream]:

@@ -26,7 +26,15 @@ from .aiortc_seams import (
     on_keyframe_request,
 )
 from .limits import RetransmitBudget, RetransmitLimiter
-from .packets import History, Incoming, RtpWriter, StreamRewriter, abs_send_time, ntp_time
+from .packets import (
+    History,
+    Incoming,
+    RtpWriter,
+    SentRecord,
+    StreamRewriter,
+    abs_send_time,
+    ntp_time,
+)
 from .relay import KEYFRAME_RETRY_FRAMES, Frame, Publisher, RelayTrack
 
 LevelSink = Callable[[int], None]
@@ -181,6 +189,7 @@ class PacketSubscriber(MediaStreamTrack):
         self.publisher: PacketPublisher | None = None
         self.rewriter = StreamRewriter(kind)
         self.history = History()
+        self.sent_record = SentRecord()
         self.writer: RtpWriter | None = None
         self.direct: DirectSender | None = None
         self.parameters: SendParameters | None = None
@@ -200,7 +209,7 @@ class PacketSubscriber(MediaStreamTrack):
         self.direct = DirectSender(sender)
         self.direct.on_ready = self._ready
         limiter = RetransmitLimiter(history=RTP_HISTORY_SIZE, budget=budget)
-        limit_retransmissions(sender, limiter, retransmit=self.retransmit)
+        limit_retransmissions(sender, limiter, retransmit=self.retransmit, kept=self.history.has)
         on_keyframe_request(sender, self.keyframe_requested)
 
     def _ready(self, parameters: SendParameters) -> None:
@@ -266,6 +275,7 @@ class PacketSubscriber(MediaStreamTrack):
         if not direct.send(data):
             return False
         self.history.add(rewriter.out_seq, data)
+        self.sent_record.add(rewriter.out_seq)
         direct.count(len(rewriter.out_payload), rewriter.out_ts, batch.ntp)
         batch.dirty.add(direct)
         self.sent += 1

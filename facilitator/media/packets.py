@@ -455,3 +455,42 @@ class History:
         """The packet sent with ``seq``, if still kept."""
         index = seq % self.size
         return self.packets[index] if self.seqs[index] == seq else None
+
+    def has(self, seq: int) -> bool:
+        """Whether packet ``seq`` is still kept (a NACK for anything else costs nothing)."""
+        return self.seqs[seq % self.size] == seq % SEQ_MODULUS
+
+
+SENT_MEMORY = 2048
+"""Sequence numbers remembered as sent or not, per subscriber stream (a power of two): more
+than a second of the busiest stream, the interval between two receiver reports."""
+
+
+class SentRecord:
+    """Which of the last SENT_MEMORY sequence numbers of one outgoing stream were sent.
+
+    The server passes a publisher's gaps on (the subscriber may NACK them, and a late
+    retransmission from the publisher can still fill one), so a subscriber's receiver report
+    counts what the server never had as lost. Compared with this record, what the
+    subscriber's own link lost can be told apart.
+    """
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = [-1] * SENT_MEMORY
+
+    def add(self, seq: int) -> None:
+        """``seq`` went out."""
+        self.seqs[seq & (SENT_MEMORY - 1)] = seq
+
+    def between(self, low: int, high: int) -> int | None:
+        """How many sequence numbers after ``low`` up to ``high`` were sent (extended numbers,
+        as receiver reports give them); None when that is further back than remembered."""
+        if not 0 < high - low <= SENT_MEMORY:
+            return None
+        seqs, mask = self.seqs, SENT_MEMORY - 1
+        count = 0
+        for extended in range(low + 1, high + 1):
+            seq = extended & 0xFFFF
+            if seqs[seq & mask] == seq:
+                count += 1
+        return count

@@ -283,6 +283,7 @@ class MediaPeer:
                 transceiver.sender,
                 lambda kbps, ssrcs: allocator.on_remb(person_id, kbps, ssrcs),
                 self._on_report,
+                track.sent_record.between,
             )
         offer_codecs(transceiver, kind)
         out = Outgoing(transceiver, track, kind)

@@ -41,12 +41,15 @@ def limit_retransmissions(
     sender: RTCRtpSender,
     limiter: RetransmitLimiter | None = None,
     retransmit: Callable[[int], None] | None = None,
+    kept: Callable[[int], bool] | None = None,
 ) -> RetransmitLimiter:
     """Make ``sender`` answer NACKs through ``limiter`` instead of resending every mention.
 
     ``retransmit`` sends one packet again by sequence number (default: aiortc's, from the
-    sender's own history; the packet path keeps its own). Other RTCP (receiver reports, PLI,
-    FIR, REMB) still goes to aiortc's own handler.
+    sender's own history; the packet path keeps its own), and ``kept`` says whether it can:
+    a NACK for a packet never sent (a gap the publisher's link left) or no longer kept costs
+    the limiter nothing. Other RTCP (receiver reports, PLI, FIR, REMB) still goes to aiortc's
+    own handler.
     """
     chosen = limiter or RetransmitLimiter(history=RTP_HISTORY_SIZE)
     original = sender._handle_rtcp_packet
@@ -55,7 +58,8 @@ def limit_retransmissions(
     async def handle_rtcp(packet: AnyRtcpPacket) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             rtt = getattr(sender, _RTT, None)
-            for seq in chosen.select(packet.lost, rtt, sender_packets(sender)):
+            lost = packet.lost if kept is None else [seq for seq in packet.lost if kept(seq)]
+            for seq in chosen.select(lost, rtt, sender_packets(sender)):
                 if retransmit is not None:
                     retransmit(seq)
                 else:
@@ -90,6 +94,10 @@ class RepairedLoss:
     """The media block's (extended highest sequence number, cumulative lost) last time."""
     rtx: tuple[int, int] | None = None
     """The same for the RTX block (None: none came)."""
+    sent_between: Callable[[int, int], int | None] | None = None
+    """How many sequence numbers after the first up to the second the server sent (None:
+    not known). A gap the publisher's link left is passed on, and the subscriber's report
+    counts it as lost: it is not the subscriber's link (``SentRecord``)."""
 
     def update(self, media: RtcpReceiverInfo, rtx: RtcpReceiverInfo | None) -> float:
         """The fraction lost (0..1) for one report, with the RTX block if there is one."""
@@ -97,28 +105,38 @@ class RepairedLoss:
         before, before_rtx = self.media, self.rtx
         self.media = (media.highest_sequence, media.packets_lost)
         self.rtx = (rtx.highest_sequence, rtx.packets_lost) if rtx is not None else None
-        if rtx is None or before is None:
+        if before is None:
             return raw
         expected = media.highest_sequence - before[0]
         if not 0 < expected < 1 << 15:  # nothing new, or a restarted stream
             return raw
-        lost = media.packets_lost - before[1]
+        received = expected - (media.packets_lost - before[1])
         repaired = 0
-        if before_rtx is not None:
+        if rtx is not None and before_rtx is not None:
             arrived = (rtx.highest_sequence - before_rtx[0]) - (rtx.packets_lost - before_rtx[1])
             repaired = max(0, min(arrived, 1 << 15))
-        return max(0.0, min(1.0, (lost - repaired) / expected))
+        sent = expected
+        if self.sent_between is not None:
+            counted = self.sent_between(before[0], media.highest_sequence)
+            sent = expected if counted is None else counted
+        if sent <= 0:
+            return 0.0
+        return max(0.0, min(1.0, (sent - received - repaired) / sent))
 
 
-def watch_feedback(sender: RTCRtpSender, on_remb: RembSink, on_report: ReportSink) -> None:
+def watch_feedback(
+    sender: RTCRtpSender, on_remb: RembSink, on_report: ReportSink,
+    sent_between: Callable[[int, int], int | None] | None = None,
+) -> None:  # fmt: skip
     """Hand each REMB and receiver report block a subscriber sends about ``sender`` to the SFU.
 
     aiortc still handles the packet first (it updates its round-trip estimate from the report,
     and ignores a REMB when nothing is encoded); the callbacks then see the same packet. The
-    loss passed on is what is left after RTX repaired what it could (``RepairedLoss``).
+    loss passed on is what is left after RTX repaired what it could, of what the server sent
+    (``RepairedLoss``; ``sent_between`` as there).
     """
     original = sender._handle_rtcp_packet
-    repaired = RepairedLoss()
+    repaired = RepairedLoss(sent_between=sent_between)
 
     async def handle_rtcp(packet: AnyRtcpPacket) -> None:
         await original(packet)
