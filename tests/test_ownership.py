@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from facilitator.domain.retention import DAY
 from facilitator.library import Library, load_library
 from facilitator.server import ownership
 from facilitator.server.app import node_of
+from facilitator.server.forwarded import owner_of
 from facilitator.server.keys import Config
 from facilitator.server.ownership import MeetingElsewhere, keep_leases
 from facilitator.server.rooms import Rooms
@@ -165,3 +169,27 @@ async def test_two_workers_of_one_node_never_both_run_a_meeting(
     assert await asyncio.wait_for(again.get(mid), 0.5) is not None
     lease = await stores[0].lease_of(mid)
     assert lease is not None and lease.owner == f"{url} worker 0" and lease.url == url
+
+
+async def test_each_worker_expires_only_the_meetings_it_serves(
+    stores: tuple[SqliteStore, SqliteStore], library: Library
+) -> None:
+    later = time.time() + 400 * DAY  # every meeting is long past its keep
+
+    def worker(index: int) -> Rooms:
+        return Rooms(stores[index], now=lambda: later, owns=lambda mid: owner_of(mid, 2) == index)
+
+    workers = [worker(0), worker(1)]
+    made: dict[int, list[str]] = {0: [], 1: []}
+    while len(made[0]) < 2 or not made[1]:
+        created, _ = await workers[1].create(library.agendas["quick-check-in"], library.decks)
+        made[owner_of(created.meeting.id, 2)].append(created.meeting.id)
+    busy = made[0][0]
+    room = await workers[0].get(busy)
+    assert room is not None
+    room.clients.add(mock.Mock())  # someone is in it now: only worker 0's memory knows
+    assert sorted(await workers[1].expire(30)) == sorted(made[1])
+    assert await stores[0].load_meeting(busy) is not None
+    assert sorted(await workers[0].expire(30)) == sorted(made[0][1:])
+    assert await stores[0].load_meeting(busy) is not None
+    assert workers[0].live_ids() == [busy]
