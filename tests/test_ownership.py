@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from facilitator.domain.retention import DAY
 from facilitator.library import Library, load_library
 from facilitator.server import ownership
+from facilitator.server.app import node_of
+from facilitator.server.forwarded import owner_of
+from facilitator.server.keys import Config
 from facilitator.server.ownership import MeetingElsewhere, keep_leases
 from facilitator.server.rooms import Rooms
 from facilitator.store import SqliteStore
@@ -134,3 +140,56 @@ async def test_a_short_database_outage_is_survived_a_long_one_stops_the_meeting(
         stores[0].db.execute("PRAGMA query_only = OFF")
     lease = await stores[0].lease_of(mid)
     assert lease is not None and lease.owner == "a"
+
+
+def worker_rooms(store: SqliteStore, node_url: str, worker: int, seconds: float = 6.0) -> Rooms:
+    """Worker ``worker`` of two of one node, as ``create_app`` makes its rooms."""
+    node = node_of(Config(node_url=node_url, worker=worker, workers=2))
+    assert node is not None
+    return Rooms(store, now=lambda: NOW, leases=Leases(store, node, seconds))
+
+
+async def test_two_workers_of_one_node_never_both_run_a_meeting(
+    stores: tuple[SqliteStore, SqliteStore], library: Library
+) -> None:
+    url = "http://node1:8080"
+    assert node_of(Config(node_url=url)) == Node(url, url)
+    assert node_of(Config()) is None
+    ids = {node_of(Config(node_url=url, worker=w, workers=2)) for w in (0, 1)}
+    assert {n.url for n in ids if n} == {url} and len({n.id for n in ids if n}) == 2
+    first, second = worker_rooms(stores[0], url, 0), worker_rooms(stores[1], url, 1, 0.1)
+    created, _ = await first.create(library.agendas["quick-check-in"], library.decks)
+    mid = created.meeting.id
+    assert await first.get(mid) is not None
+    with pytest.raises(MeetingElsewhere):  # the lease says no, whatever the routing does
+        await second.get(mid)
+    assert second.live_ids() == []
+    # Worker 0 started again (its old process is gone) takes its meeting back at once.
+    again = worker_rooms(stores[1], url, 0)
+    assert await asyncio.wait_for(again.get(mid), 0.5) is not None
+    lease = await stores[0].lease_of(mid)
+    assert lease is not None and lease.owner == f"{url} worker 0" and lease.url == url
+
+
+async def test_each_worker_expires_only_the_meetings_it_serves(
+    stores: tuple[SqliteStore, SqliteStore], library: Library
+) -> None:
+    later = time.time() + 400 * DAY  # every meeting is long past its keep
+
+    def worker(index: int) -> Rooms:
+        return Rooms(stores[index], now=lambda: later, owns=lambda mid: owner_of(mid, 2) == index)
+
+    workers = [worker(0), worker(1)]
+    made: dict[int, list[str]] = {0: [], 1: []}
+    while len(made[0]) < 2 or not made[1]:
+        created, _ = await workers[1].create(library.agendas["quick-check-in"], library.decks)
+        made[owner_of(created.meeting.id, 2)].append(created.meeting.id)
+    busy = made[0][0]
+    room = await workers[0].get(busy)
+    assert room is not None
+    room.clients.add(mock.Mock())  # someone is in it now: only worker 0's memory knows
+    assert sorted(await workers[1].expire(30)) == sorted(made[1])
+    assert await stores[0].load_meeting(busy) is not None
+    assert sorted(await workers[0].expire(30)) == sorted(made[0][1:])
+    assert await stores[0].load_meeting(busy) is not None
+    assert workers[0].live_ids() == [busy]

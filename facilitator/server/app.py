@@ -77,7 +77,8 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     app[STORE] = store
     browser_servers = [dict(s) for s in config.ice_servers]
     # With --node-url this process is one node of several: it runs the meetings it leases.
-    leases = Leases(store, Node(config.node_url, config.node_url)) if config.node_url else None
+    node = node_of(config)
+    leases = Leases(store, node) if node is not None else None
     owns = _owner_check(config)
     app[ROOMS] = Rooms(store, now or time.time, browser_servers, leases, owns=owns)
     if config.node_url:
@@ -124,6 +125,18 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     app.router.add_get("/readyz", readyz)
     app.router.add_static("/static", config.web_dir / "static", append_version=False)
     return app
+
+
+def node_of(config: Config) -> Node | None:
+    """This process in the leases (None without ``--node-url``): the node's URL, which every
+    worker of it answers at, and as its id the URL or, under ``--workers``, the URL and the
+    worker. Distinct ids keep two workers of one node from both holding a meeting; a worker
+    started again has its index, so it takes its own meetings' leases back at once."""
+    if not config.node_url:
+        return None
+    if config.worker is None:
+        return Node(config.node_url, config.node_url)
+    return Node(f"{config.node_url} worker {config.worker}", config.node_url)
 
 
 def _owner_check(config: Config) -> Callable[[str], bool] | None:

@@ -422,11 +422,17 @@ class Rooms:
         return lease is not None and lease.owner != self.leases.node.id and lease.expires_in > 0
 
     async def expire(self, keep_days: float) -> list[str]:
-        """Delete every meeting kept ``keep_days`` past its end (see ``domain/retention.py``)."""
+        """Delete every meeting kept ``keep_days`` past its end (see ``domain/retention.py``).
+
+        Under ``--workers`` each worker judges only the meetings it serves: only their worker
+        can hold one in memory, with changes the store has not seen yet.
+        """
         await self.flush()  # so a meeting that just ended is judged by its saved end
         now = self.now()
         gone = []
         for times in await self.store.meeting_times():
+            if self.owns is not None and not self.owns(times.id):
+                continue  # another worker's meeting: it decides
             room = self.rooms.get(times.id)
             if room is not None and room.clients and room.meeting.clock.ended_at is None:
                 continue  # people are in it right now

@@ -29,22 +29,37 @@ STABLE_SECONDS = 30.0
 """A worker that ran this long before dying is restarted at once."""
 
 
+FRONT_ONLY = frozenset({"workers", "tls_cert", "tls_key", "metrics_token"})
+"""``serve`` options the front keeps: it runs the workers and does TLS; the metrics token goes
+to the workers in the environment (``FACILITATOR_METRICS_TOKEN``), not on their command line."""
+SET_FOR_WORKERS = frozenset({"host", "port", "worker", "public_url", "max_connections_per_address"})
+"""``serve`` options every worker gets with a value of the front's choosing, not the front's own."""
+
+
 def worker_argv(
     args: argparse.Namespace, index: int, count: int, public_url: str, first: bool
 ) -> list[str]:
     """The command line of worker ``index``: the front's options, on loopback, port 0.
 
-    Only worker 0's first start gets ``--agenda`` (a restart must not make another meeting).
-    The metrics token goes through the environment, not the command line.
+    Every ``serve`` option is passed on except ``FRONT_ONLY``; ``SET_FOR_WORKERS`` get the
+    front's values (``tests/test_worker_argv.py`` checks both). Only worker 0's first start
+    gets ``--agenda`` (a restart must not make another meeting).
     """
     argv = [sys.executable, "-m", "facilitator", "serve", "--host", "127.0.0.1", "--port", "0"]
     argv += ["--worker", f"{index}/{count}", "--public-url", public_url]
     argv += ["--data", str(args.data), "--heartbeat", str(args.heartbeat)]
     argv += ["--drain-seconds", str(args.drain_seconds), "--log-format", args.log_format]
-    argv += ["--log-level", args.log_level]
+    argv += ["--log-level", args.log_level, "--keep-days", str(args.keep_days)]
+    argv += ["--meetings-per-hour", str(args.meetings_per_hour)]
     # The front counts connections per client; every worker connection comes from the front.
     argv += ["--max-connections-per-address", "1000000"]
-    for flag, value in (("--agendas", args.agendas), ("--icebreakers", args.icebreakers)):
+    # The same store and node for every worker: each holds leases as a worker of this node.
+    for flag, value in (
+        ("--database", args.database),
+        ("--node-url", args.node_url),
+        ("--agendas", args.agendas),
+        ("--icebreakers", args.icebreakers),
+    ):
         if value is not None:
             argv += [flag, str(value)]
     if first and index == 0 and args.agenda is not None:

@@ -4,6 +4,8 @@ carry on on the other one (see docs/scaling.md)."""
 from __future__ import annotations
 
 import asyncio
+import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,6 +149,28 @@ async def test_each_meeting_lives_on_one_node_and_survives_its_node(
     assert abs(moved_back["clock"]["item"]["deadline"] - deadline) < 1
     assert {p["name"]: p["role"] for p in moved_back["people"]} == roles
     assert cluster.owner_of(mid) == doomed
+
+    # Stopped cleanly (SIGTERM): its /readyz fails at once, HAProxy sends the meeting to the
+    # other node while it drains, and the meeting runs there within the lease time.
+    stopping = cluster.nodes[doomed].proc
+    assert stopping is not None
+    stopping.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    for peer in (sam, ana):
+        await peer.wait_closed(timeout=10)
+        assert (await rejoin(peer, stopped + LEASE_SECONDS))["type"] == "joined"
+    took = time.monotonic() - stopped
+    print(f"drain: the meeting ran on the other node {took:.1f} s after SIGTERM")
+    assert took < LEASE_SECONDS
+    assert cluster.owner_of(mid) == survivor
+    drained = await sam.fresh_state(lambda s: len(s["people"]) == 2)
+    assert drained["meeting"]["locked"] is True and drained["clock"]["index"] == 2
+    assert abs(drained["clock"]["item"]["deadline"] - deadline) < 1
+    assert {p["name"]: p["role"] for p in drained["people"]} == roles
+    # HAProxy took the node out for its 503 (draining), not for a port that had closed.
+    stopping.wait(10)
+    proxy_log = (cluster.folder / "haproxy.log").read_text()
+    assert re.search(rf"meetings/{doomed} is DOWN, reason: Layer7 wrong status", proxy_log)
 
 
 # A browser in the meeting whose node dies (issue 16): it shows the room again and plays other

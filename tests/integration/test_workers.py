@@ -19,7 +19,18 @@ import pytest
 
 from facilitator.server.forwarded import address_worker, owner_of
 
-from .harness import MakePeer, ServerProcess, SharedMeeting, running_server, sample, scrape
+from ..postgres import PostgresServer
+from .cluster import free_port, get
+from .harness import (
+    SHARED_FLAGS,
+    MakePeer,
+    ServerProcess,
+    SharedMeeting,
+    running_server,
+    sample,
+    scrape,
+)
+from .test_failover import rejoin
 
 TOKEN = "workers-metrics-token"
 WORKER_FLAGS = ["--workers", "2", "--metrics", "--metrics-token", TOKEN]
@@ -168,3 +179,71 @@ async def test_close_codes_and_origin_pass_through_the_front(
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await host.http.ws_connect(url, headers={"Origin": "https://elsewhere.example"})
     assert refused.value.status == 403
+
+
+def leases_in(database: str) -> dict[str, tuple[str | None, str | None, bool]]:
+    """Each stored meeting's lease in PostgreSQL: holder, its URL, and whether it is live."""
+    import psycopg  # only where PostgreSQL runs (the postgres fixture skips without it)
+
+    with psycopg.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT id, lease_owner, lease_url,"
+            " coalesce(lease_expires > EXTRACT(EPOCH FROM clock_timestamp()), false)"
+            " FROM meetings"
+        ).fetchall()
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+async def test_a_node_with_workers_on_postgresql_holds_its_meetings_under_leases(
+    tmp_path: Path, postgres: PostgresServer, peers: MakePeer
+) -> None:
+    database = postgres.new_database()
+    port = free_port()
+    node_url = f"http://127.0.0.1:{port}"
+    extra = ["--workers", "2", "--database", database, "--node-url", node_url, *SHARED_FLAGS]
+    node = ServerProcess(
+        tmp_path / "data", tmp_path / "node.log", agenda="", extra=extra, start_timeout=90.0
+    )
+    node.log_path.touch()
+    node.start(port=port)
+    try:
+        await wait_ready(node.base)
+        meetings = [SharedMeeting.create(node) for _ in range(2)]
+        while len({owner_of(m.meeting_id, 2) for m in meetings}) < 2:  # one on each, at least
+            meetings.append(SharedMeeting.create(node))
+        expected = {}
+        for meeting in meetings:
+            worker = owner_of(meeting.meeting_id, 2)
+            status, headers, _ = get(meeting.participant)
+            assert status == 200
+            assert headers["x-facilitator-worker"] == str(worker)
+            assert headers["x-facilitator-node"] == node_url  # every worker answers as the node
+            expected[meeting.meeting_id] = (f"{node_url} worker {worker}", node_url, True)
+        # In PostgreSQL (not a SQLite file of the workers' own), each under its worker's lease.
+        assert leases_in(database) == expected
+        assert not list(node.data.glob("*.sqlite3*"))
+
+        first = meetings[0]
+        sam, ana = peers(first.facilitator, "Sam"), peers(first.participant, "Ana")
+        for peer in (sam, ana):
+            assert (await peer.join())["type"] == "joined"
+        await sam.action("start")
+        await sam.action("next-item")
+        await ana.action("chat", text="still here after the restart")
+        await asyncio.sleep(0.4)  # saved within 0.1 s
+
+        node.terminate(timeout=30)  # a clean stop releases the leases
+        assert not any(live for _, _, live in leases_in(database).values())
+        node.restart()
+        await wait_ready(node.base)
+        for peer in (sam, ana):
+            assert (await rejoin(peer, time.monotonic() + 15))["type"] == "joined"
+        state = await sam.fresh_state(lambda s: len(s["people"]) == 2)
+        assert state["clock"]["status"] == "running" and state["clock"]["index"] == 1
+        history = await ana.wait_for("chat-history")
+        assert [m["text"] for m in history["value"]["messages"]] == ["still here after the restart"]
+        assert leases_in(database)[first.meeting_id] == expected[first.meeting_id]
+    finally:
+        if node.proc is not None and node.proc.poll() is None:
+            node.proc.kill()
+            node.proc.wait(10)
