@@ -19,7 +19,7 @@ from facilitator.server.keys import Config
 from facilitator.server.ownership import MeetingElsewhere, keep_leases
 from facilitator.server.rooms import Rooms
 from facilitator.store import SqliteStore
-from facilitator.store.leases import Leases, Node
+from facilitator.store.leases import Leases, Node, Renewal
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = 1_700_000_000.0
@@ -140,6 +140,35 @@ async def test_a_short_database_outage_is_survived_a_long_one_stops_the_meeting(
         stores[0].db.execute("PRAGMA query_only = OFF")
     lease = await stores[0].lease_of(mid)
     assert lease is not None and lease.owner == "a"
+
+
+async def test_a_renewal_that_hangs_stops_the_meeting_before_its_lease_runs_out(
+    stores: tuple[SqliteStore, SqliteStore], library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ownership, "RENEW_SECONDS", 0.1)
+    a = node_rooms(stores[0], "a", seconds=1.0)
+    created, _ = await a.create(library.agendas["quick-check-in"], library.decks)
+    mid = created.meeting.id
+    assert await a.get(mid) is not None and a.leases is not None
+    renewing = asyncio.create_task(keep_leases(a, a.leases))
+    try:
+        await asyncio.sleep(0.3)
+        assert a.live_ids() == [mid]
+        stuck = asyncio.Event()
+        hung_at = time.monotonic()
+
+        async def hang(meeting_id: str) -> Renewal:
+            await stuck.wait()  # a database that never answers
+            raise AssertionError("unreachable")
+
+        monkeypatch.setattr(a.leases, "renew", hang)
+        while a.live_ids() and time.monotonic() - hung_at < 3:
+            await asyncio.sleep(0.02)
+        # Stopped within the lease (1 s after the last renewal that worked), not never.
+        assert a.live_ids() == []
+        assert time.monotonic() - hung_at < 1.0
+    finally:
+        renewing.cancel()
 
 
 def worker_rooms(store: SqliteStore, node_url: str, worker: int, seconds: float = 6.0) -> Rooms:

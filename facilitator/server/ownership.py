@@ -48,24 +48,25 @@ class RoomsWithLeases(Protocol):
 async def keep_leases(rooms: RoomsWithLeases, leases: Leases) -> None:
     """Renew this node's leases every RENEW_SECONDS; stop or hand over what it must."""
     renewed: dict[str, float] = {}
-    """When each meeting's lease was last renewed (monotonic), by this loop."""
+    """When each meeting's last successful renewal started (monotonic), by this loop."""
     while True:
         await asyncio.sleep(RENEW_SECONDS)
         live = rooms.live_ids()
         for gone in set(renewed) - set(live):
             del renewed[gone]
-        for meeting_id in live:
-            try:
-                renewal = await leases.renew(meeting_id)
-                renewed[meeting_id] = time.monotonic()
-            except Exception:
-                log.exception("cannot renew the lease of meeting %s", meeting_id[:6])
-                since = time.monotonic() - renewed.setdefault(meeting_id, time.monotonic())
+        # All at once, each with a deadline: a renewal that hangs (a stuck database, a long
+        # lock) must not hold up the others, and counts as failed.
+        outcomes = await asyncio.gather(*(_renew(leases, meeting_id) for meeting_id in live))
+        for meeting_id, (started, renewal) in zip(live, outcomes, strict=True):
+            if renewal is None:
+                since = time.monotonic() - renewed.setdefault(meeting_id, started)
                 # One failed renewal is survivable; stop before the lease can run out, after
                 # which another node may take the meeting.
                 if since + 1.5 * RENEW_SECONDS < leases.seconds:
                     continue
                 renewal = Renewal.LOST
+            else:
+                renewed[meeting_id] = started
             if renewal is Renewal.LOST:
                 log.warning("meeting %s: lease lost, no longer running it", meeting_id[:6])
                 renewed.pop(meeting_id, None)
@@ -74,3 +75,15 @@ async def keep_leases(rooms: RoomsWithLeases, leases: Leases) -> None:
                 log.info("meeting %s: handing it over to another node", meeting_id[:6])
                 renewed.pop(meeting_id, None)
                 await rooms.hand_over(meeting_id)
+
+
+async def _renew(leases: Leases, meeting_id: str) -> tuple[float, Renewal | None]:
+    """When the renewal started, and its outcome (None: it failed or took too long)."""
+    started = time.monotonic()
+    try:
+        return started, await asyncio.wait_for(leases.renew(meeting_id), RENEW_SECONDS)
+    except TimeoutError:
+        log.warning("renewing the lease of meeting %s takes too long", meeting_id[:6])
+    except Exception:
+        log.exception("cannot renew the lease of meeting %s", meeting_id[:6])
+    return started, None
