@@ -40,8 +40,9 @@ const lowerAll = el("button", { type: "button", id: "lower-all-hands", className
 const peopleCount = el("span", { id: "people-count", className: "count" });
 const lobbyList = el("ul", { id: "lobby-list", className: "people-list" });
 const admitAll = el("button", { type: "button", id: "admit-all", className: "button button-small" }, "Admit all");
-const lobbySection = el("div", { id: "lobby-section", className: "lobby-section", hidden: true },
-  el("div", { className: "lobby-head" }, el("h3", null, "Waiting in the lobby"), admitAll), lobbyList);
+const lobbyHeading = el("h3", { id: "lobby-heading" }, "Waiting in the lobby");
+const lobbySection = el("div", { id: "lobby-section", className: "lobby-section", hidden: true, role: "region", "aria-labelledby": "lobby-heading" },
+  el("div", { className: "lobby-head" }, lobbyHeading, admitAll), lobbyList);
 const peopleList = el("ul", { id: "people-list", className: "people-list" });
 export const peopleSection = el("section", { id: "people", className: "card", "aria-labelledby": "people-heading" },
   el("div", { className: "lobby-head" }, el("h2", { id: "people-heading" }, "People ", peopleCount), lowerAll),
@@ -287,6 +288,7 @@ export function renderPeople(st, host) {
     (p) => JSON.stringify([p, hands.get(p.id) || 0, host, p.id === me, p.id === speaker, st.meeting.sharing === p.id, avoiding.has(p.id)]),
     (p) => buildPersonRow(p, hands.get(p.id), host, p.id === me, p.id === speaker, st.meeting.sharing === p.id, avoiding.has(p.id)));
   setHidden(lobbySection, !waiting.length);
+  setText(lobbyHeading, (waiting.length === 1 ? "1 person" : waiting.length + " people") + " waiting in the lobby");
   renderKeyed(lobbyList, waiting, (p) => p.id, (p) => JSON.stringify([p.name]), buildLobbyRow);
 }
 
