@@ -32,9 +32,12 @@ def join(
     name: str,
     problems: list[str] | None = None,
     dialogs: bool = True,
+    bypass_csp: bool = False,
 ) -> Page:
-    """Open a meeting link in a fresh browser context, type a name and join."""
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    """Open a meeting link in a fresh browser context, type a name and join (``bypass_csp``:
+    so that a test can inject axe-core)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
+    page = context.new_page()
     if problems is not None:
         watch(page, problems, name, dialogs)
     page.goto(link)

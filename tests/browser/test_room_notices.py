@@ -138,7 +138,7 @@ def test_nothing_is_missed(server: ServerProcess, browser: Browser, artifacts: P
     expect(cleo.locator("#lobby #preview-box")).to_be_visible()
     expect(cleo.locator("#lobby").get_by_role("button", name="Camera on")).to_be_visible()
     expect(sam.locator("#toasts")).to_contain_text("Cleo is waiting in the lobby.")
-    expect(sam.locator("#open-people .tab-badge")).to_have_text("1")
+    expect(sam.locator("#open-people .tab-waiting")).to_have_text("1 waiting")
     cleo.screenshot(path=str(artifacts / "lobby.png"))
     cleo.locator("#lobby").get_by_role("button", name="Leave").click()
     expect(cleo.locator("#left")).to_be_visible()

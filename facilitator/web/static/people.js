@@ -3,6 +3,7 @@
 
 import { el, actionButton, setText, setHidden, setClass, renderKeyed } from "./dom.js";
 import { initials, hueOf } from "./format.js";
+import { roleMark, roleWord } from "./rolemark.js";
 import { S, act, quietly } from "./state.js";
 
 /** @typedef {import("./wire.js").Person} Person */
@@ -15,6 +16,7 @@ import { S, act, quietly } from "./state.js";
  * @property {HTMLElement} avatar
  * @property {HTMLElement} holder where the video goes
  * @property {HTMLElement} name
+ * @property {HTMLElement} mark holds the host's or co-host's marker, beside the name
  * @property {HTMLElement} badges
  * @property {HTMLElement} paused says the server holds this video back for our connection
  * @property {string} sig what the tile shows now
@@ -38,8 +40,9 @@ const lowerAll = el("button", { type: "button", id: "lower-all-hands", className
 const peopleCount = el("span", { id: "people-count", className: "count" });
 const lobbyList = el("ul", { id: "lobby-list", className: "people-list" });
 const admitAll = el("button", { type: "button", id: "admit-all", className: "button button-small" }, "Admit all");
-const lobbySection = el("div", { id: "lobby-section", className: "lobby-section", hidden: true },
-  el("div", { className: "lobby-head" }, el("h3", null, "Waiting in the lobby"), admitAll), lobbyList);
+const lobbyHeading = el("h3", { id: "lobby-heading" }, "Waiting in the lobby");
+const lobbySection = el("div", { id: "lobby-section", className: "lobby-section", hidden: true, role: "region", "aria-labelledby": "lobby-heading" },
+  el("div", { className: "lobby-head" }, lobbyHeading, admitAll), lobbyList);
 const peopleList = el("ul", { id: "people-list", className: "people-list" });
 export const peopleSection = el("section", { id: "people", className: "card", "aria-labelledby": "people-heading" },
   el("div", { className: "lobby-head" }, el("h2", { id: "people-heading" }, "People ", peopleCount), lowerAll),
@@ -169,9 +172,11 @@ function buildTile(id) {
   const paused = el("p", { className: "tile-paused", hidden: true }, "Video paused to save bandwidth");
   const holder = el("div", { className: "tile-media" }, avatar, paused);
   const name = el("span", { className: "tile-name" });
+  const mark = el("span", { className: "tile-mark" });
   const badges = el("span", { className: "tile-badges" });
-  const node = el("article", { className: "tile", dataset: { personId: id } }, holder, el("div", { className: "tile-info" }, name, badges));
-  return { node, avatar, holder, name, badges, paused, sig: "" };
+  const node = el("article", { className: "tile", dataset: { personId: id } }, holder,
+    el("div", { className: "tile-info" }, el("span", { className: "tile-who" }, name, mark), badges));
+  return { node, avatar, holder, name, mark, badges, paused, sig: "" };
 }
 
 /**
@@ -180,14 +185,15 @@ function buildTile(id) {
  * @param {{speaking: boolean, talking: boolean, you: boolean, hand: number | undefined}} flags
  */
 function updateTile(tile, p, flags) {
-  const sig = JSON.stringify([p.name, p.role, p.muted, p.mic, p.camera, p.hand != null, p.online, flags]);
+  const sig = JSON.stringify([p.name, p.role, p.creator, p.muted, p.mic, p.camera, p.hand != null, p.online, flags]);
   if (tile.sig === sig) return;
   tile.sig = sig;
   const node = tile.node;
   setText(tile.avatar, initials(p.name));
   setText(tile.name, p.name + (flags.you ? " (you)" : ""));
+  const mark = roleMark(p);
+  tile.mark.replaceChildren(...(mark ? [mark] : []));
   const badges = [];
-  if (p.role === "facilitator") badges.push(el("span", { className: "badge badge-facilitator" }, "Facilitator"));
   // Two highlights, two meanings: the icebreaker floor is "Speaking now"; the loudest voice
   // (audio levels) is "Talking", drawn differently.
   if (flags.speaking) badges.push(el("span", { className: "badge badge-speaking" }, "Speaking now"));
@@ -205,7 +211,8 @@ function updateTile(tile, p, flags) {
   tile.badges.replaceChildren(...badges);
   setClass(node, "is-speaking", flags.speaking);
   setClass(node, "is-talking", flags.talking);
-  node.setAttribute("aria-label", p.name + (flags.you ? " (you)" : "") + (flags.speaking ? ", speaking now" : ""));
+  const role = roleWord(p);
+  node.setAttribute("aria-label", p.name + (flags.you ? " (you)" : "") + (role ? ", " + role.toLowerCase() : "") + (flags.speaking ? ", speaking now" : ""));
   setClass(node, "camera-off", !p.camera);
   setClass(node, "is-you", flags.you);
   setClass(node, "has-hand", p.hand != null);
@@ -281,6 +288,7 @@ export function renderPeople(st, host) {
     (p) => JSON.stringify([p, hands.get(p.id) || 0, host, p.id === me, p.id === speaker, st.meeting.sharing === p.id, avoiding.has(p.id)]),
     (p) => buildPersonRow(p, hands.get(p.id), host, p.id === me, p.id === speaker, st.meeting.sharing === p.id, avoiding.has(p.id)));
   setHidden(lobbySection, !waiting.length);
+  setText(lobbyHeading, (waiting.length === 1 ? "1 person" : waiting.length + " people") + " waiting in the lobby");
   renderKeyed(lobbyList, waiting, (p) => p.id, (p) => JSON.stringify([p.name]), buildLobbyRow);
 }
 
@@ -298,10 +306,10 @@ function buildPersonRow(p, hand, host, self, speaking, sharing, avoided) {
   const info = el("div", { className: "person-info" },
     el("span", { className: "avatar-small", "aria-hidden": "true", dataset: { hue: String(hueOf(p.id)) } }, initials(p.name)),
     el("span", { className: "person-name" }, p.name),
-    self ? el("span", { className: "person-you" }, " (you)") : null);
+    self ? el("span", { className: "person-you" }, " (you)") : null,
+    roleMark(p));
   const badges = el("span", { className: "person-badges" });
   if (hand) badges.appendChild(el("span", { className: "badge badge-hand" }, "✋ " + hand, el("span", { className: "visually-hidden" }, " (hand raised)")));
-  if (p.role === "facilitator") badges.appendChild(el("span", { className: "badge badge-facilitator" }, "Facilitator"));
   if (speaking) badges.appendChild(el("span", { className: "badge badge-speaking" }, "Speaking now"));
   if (sharing) badges.appendChild(el("span", { className: "badge badge-quiet" }, "sharing screen"));
   if (p.spoken) badges.appendChild(el("span", { className: "badge badge-spoke", title: "Has spoken in this icebreaker" }, "✓ spoke"));

@@ -25,6 +25,7 @@ import { reactMenu, showReaction } from "./reactions.js";
 import {
   broadcastBanner, groupCard, groupName, grouped, mainRoomNote, renderGroup, renderRoundsPanel, showBroadcast,
 } from "./rounds.js";
+import { noticeKnocks, renderRoomNotices, roomAlerts } from "./roomnotices.js";
 import * as screens from "./screens.js";
 import { ownScreen, renderShare, shareButton } from "./share.js";
 import {
@@ -93,7 +94,7 @@ const moreMenu = el("details", { id: "more-menu", className: "menu bar-menu" },
   el("summary", { className: "button bar-button" }, "More"),
   el("div", { className: "menu-body" }, optOutLabel, chimeButton, selfViewButton, inviteButton, devices.devicesSlot));
 
-const peopleOpener = panelButton("people", "People");
+const peopleOpener = panelButton("people", "People", { waits: true });
 const chatOpener = panelButton("chat", "Chat");
 const controlBar = el("section", { id: "control-bar", className: "control-bar", "aria-label": "Call controls" },
   el("div", { className: "bar-group bar-me" }, devices.mediaSlot, handButton, passButton, reactMenu, shareButton, moreMenu),
@@ -109,6 +110,7 @@ showTab("facilitator", false);
 
 const roomScreen = el("div", { id: "room", className: "screen room", hidden: true },
   roomHeader,
+  roomAlerts,
   el("div", { className: "room-body" }, stage, sidePanel),
   controlBar,
   devices.remoteAudio,
@@ -461,9 +463,11 @@ function noticeChanges(st, host) {
   if (!before) return;
   const had = new Map(before.people.map((p) => [p.id, p]));
   if (host && before.you?.role === "facilitator") {
+    // Knocks: one toast per burst and the People tab's "waiting" count (roomnotices.js).
+    const knocks = noticeKnocks(st, before);
+    if (knocks) announce(knocks);
     for (const p of st.people) {
       const old = had.get(p.id);
-      if (p.state === "lobby" && (!old || old.state !== "lobby")) notify(p.name + " is waiting in the lobby.", "people");
       if (p.id !== me && p.state === "in" && p.hand != null && (!old || old.hand == null)) notify(p.name + " raised their hand.", "people");
     }
   }
@@ -488,6 +492,7 @@ function render() {
   renderNow(st, host);
   renderIcebreaker(st);
   noticeChanges(st, host);
+  renderRoomNotices(st, host);
   renderGroup(st);
   paintTiles(st);
   renderShare(st);

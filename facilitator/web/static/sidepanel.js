@@ -5,15 +5,25 @@
 import { el, setClass, setHidden, setText } from "./dom.js";
 import { getItem, setItem } from "./storage.js";
 
-/** @typedef {{id: string, tab: HTMLButtonElement, badge: HTMLElement, panel: HTMLElement, unread: number}} Tab */
+/**
+ * @typedef {object} Tab
+ * @property {string} id
+ * @property {HTMLButtonElement} tab
+ * @property {HTMLElement} badge the unread count
+ * @property {HTMLElement} waitBadge how many are waiting (the lobby, on People)
+ * @property {HTMLElement} panel
+ * @property {number} unread
+ * @property {number} waiting
+ */
 
 const OPEN_KEY = "facilitator.panel";
 
 /** @type {Map<string, Tab>} */
 const tabs = new Map();
 const tabList = el("div", { className: "tab-list", role: "tablist", "aria-label": "Meeting details" });
-const closeButton = el("button", { type: "button", id: "panel-close", className: "button button-small button-quiet panel-close" },
-  "Close", el("span", { className: "visually-hidden" }, " panel"));
+// A cross, not the word: the five tabs and their badges keep the line (its name is "Close panel").
+const closeButton = el("button", { type: "button", id: "panel-close", className: "button button-small button-quiet panel-close", title: "Close panel" },
+  el("span", { "aria-hidden": "true" }, "✕"), el("span", { className: "visually-hidden" }, "Close panel"));
 const panels = el("div", { className: "tab-panels" });
 export const sidePanel = el("aside", { id: "side-panel", className: "side-panel", "aria-label": "Meeting details", hidden: true },
   el("div", { className: "side-head" }, tabList, closeButton), panels);
@@ -31,14 +41,15 @@ let onToggle = () => {};
  */
 export function addTab(id, label, content) {
   const badge = el("span", { className: "tab-badge", hidden: true });
+  const waitBadge = el("span", { className: "tab-badge tab-waiting", hidden: true });
   const tab = el("button", {
     type: "button", role: "tab", id: "tab-" + id, className: "tab",
     "aria-controls": "panel-" + id, "aria-selected": "false", tabindex: "-1",
-  }, label, badge);
+  }, label, badge, waitBadge);
   const panel = el("div", { id: "panel-" + id, className: "tab-panel", role: "tabpanel", "aria-labelledby": "tab-" + id, tabindex: "0", hidden: true }, content);
   tabList.appendChild(tab);
   panels.appendChild(panel);
-  tabs.set(id, { id, tab, badge, panel, unread: 0 });
+  tabs.set(id, { id, tab, badge, waitBadge, panel, unread: 0, waiting: 0 });
   tab.addEventListener("click", () => openPanel(id));
   tab.addEventListener("keydown", (event) => moveFocus(event, id));
 }
@@ -141,6 +152,30 @@ function paintBadge(t) {
   onBadges();
 }
 
+/**
+ * How many are waiting behind a tab (people knocking at the lobby, on People): a badge of its
+ * own that stays while they wait, unlike the unread count, which opening the tab clears.
+ * @param {string} id
+ * @param {number} count
+ */
+export function setWaiting(id, count) {
+  const t = tabs.get(id);
+  if (!t || t.waiting === count) return;
+  t.waiting = count;
+  setHidden(t.waitBadge, !count);
+  // Compact on the tab (the tab list must stay one line); the words are for screen readers.
+  t.waitBadge.replaceChildren(String(count), el("span", { className: "visually-hidden" }, " waiting"));
+  onBadges();
+}
+
+/**
+ * @param {string} id
+ * @returns {number} how many are waiting behind that tab
+ */
+export function waiting(id) {
+  return tabs.get(id)?.waiting || 0;
+}
+
 /** @type {() => void} */
 let onBadges = () => {};
 
@@ -175,19 +210,29 @@ sidePanel.addEventListener("keydown", (event) => {
 });
 
 /**
- * A bar button that opens a tab, with that tab's unread count.
+ * A bar button that opens a tab, with that tab's unread count (and, with `waits`, how many
+ * are waiting behind it: setWaiting()).
  * @param {string} id
  * @param {string} label
+ * @param {{waits?: boolean}} [options]
  * @returns {{button: HTMLButtonElement, paint: () => void}}
  */
-export function panelButton(id, label) {
+export function panelButton(id, label, options) {
   const badge = el("span", { className: "tab-badge", hidden: true });
-  const button = el("button", { type: "button", id: "open-" + id, className: "button bar-button", "aria-controls": "side-panel", "aria-expanded": "false" }, label, badge);
+  const waitCount = el("span");
+  const waitBadge = options?.waits ? el("span", { className: "tab-badge tab-waiting", hidden: true },
+    waitCount, el("span", { className: "visually-hidden" }, " waiting")) : null;
+  const button = el("button", { type: "button", id: "open-" + id, className: "button bar-button", "aria-controls": "side-panel", "aria-expanded": "false" }, label, badge, waitBadge);
   button.addEventListener("click", () => togglePanel(id));
   const paint = () => {
     const n = unread(id);
     setHidden(badge, !n);
     setText(badge, String(n));
+    if (waitBadge) {
+      const w = waiting(id);
+      setHidden(waitBadge, !w);
+      setText(waitCount, String(w));
+    }
     const open = isOpen() && current === id;
     button.setAttribute("aria-expanded", open ? "true" : "false");
     setClass(button, "is-pressed", open);

@@ -69,6 +69,9 @@
  * @property {number} [time_limit]
  * @property {string | null} [sharing] who shares their screen
  * @property {number} [hard_stop_grace] seconds after the time limit a hard stop ends the call
+ * @property {boolean} [storage_ok] false while the server cannot save changes (a full disk)
+ * @property {number} [lobby_waiting] facilitators only: how many people are knocking
+ * @property {string | null} [lobby_notice] facilitators only: set while many knock
  */
 
 /**
