@@ -269,6 +269,27 @@ async def test_publishers_are_capped_to_what_their_best_served_subscriber_takes(
     assert cap == budget - 40  # all of a's budget but its audio: b at full rate, and spare
 
 
+async def test_a_link_that_holds_everything_does_not_keep_a_slowed_publisher_slow() -> None:
+    # b's own uplink lost packets, so b slowed down. a and c receive everything with no loss,
+    # and their REMBs (aiortc's) only say what arrives: that is no ceiling for b.
+    room = Room("a", "b", "c")
+    for _ in range(4):
+        for name in "ac":
+            room.allocator.on_remb(name, 1.05 * sent_to(room, name))
+        room.step(kbps=150)
+    assert room.paused("a") == room.paused("c") == set()
+    assert room.peer("b").caps["video"] == 2500  # its own uplink's estimate, not 150 + spare
+    # Congested links bound the publishers by what the best of them can take, for a while.
+    room.loss["a"] = room.loss["c"] = 0.4
+    for _ in range(4):
+        for name in "ac":
+            room.allocator.on_remb(name, 1.05 * sent_to(room, name))
+        room.step(kbps=150)
+    assert room.allocator.subscribers["a"].downlink.congested
+    bounded = room.peer("b").caps["video"]
+    assert bounded is not None and bounded < 2500
+
+
 async def test_a_lossy_subscribers_keyframe_requests_are_limited_for_it_alone() -> None:
     room = Room("a", "b", "c")
     room.step()

@@ -57,6 +57,10 @@ and without it the streams that were fine (the speaker's) could be paused as wel
 SENT_SECONDS = 5.0
 """A REMB is compared with the least that was sent in this window (it lags what is sent, and
 aiortc's REMB for a stream that just started comes after 3 s)."""
+UNBOUND_SECONDS = 30.0
+"""A subscriber whose link has held everything (no stream held back, no congestion) this long
+bounds no publisher: its estimate then only says what arrives, not what it could take, and
+capping publishers to it would keep one that had to slow down (its own weak uplink) slow."""
 VIDEO_SLOTS = ("video", "screen")
 Signal = Callable[[str, dict[str, Any]], None]
 
@@ -130,6 +134,8 @@ class Subscriber:
     """Loss fractions of the receiver reports since the last step."""
     recent_loss: float = 0.0
     """The loss over the last few steps' reports (the operator's metrics)."""
+    bounded_at: float | None = None
+    """When its link last held something back or was congested (see UNBOUND_SECONDS)."""
     rtt: float | None = None
     outage: OutageFilter = field(default_factory=OutageFilter)
     """Which receiver reports describe an outage, not the link as it is now."""
@@ -349,7 +355,10 @@ class Allocator:
         state.sent.append((now, plan.kbps(shown)))
         if log.isEnabledFor(logging.DEBUG):
             _trace(peer.person_id, state, latest)
-        if budget is None:
+        if plan.constrained or state.downlink.congested:
+            state.bounded_at = now
+        unbound = state.bounded_at is None or now - state.bounded_at >= UNBOUND_SECONDS
+        if budget is None or unbound:
             return {s.key: allowance(plan, s, None, 0.0) for s in shown}
         spare = budget - audio * AUDIO_KBPS - plan.kbps(shown)
         return {s.key: allowance(plan, s, budget, spare) for s in shown}
