@@ -134,6 +134,20 @@ def test_a_frame_stuck_behind_a_lost_packet_is_dropped_with_a_keyframe_request()
     assert [ts for _, ts, _ in sink.frames] == [0, 3000, 6000, 18000]
 
 
+def test_a_frame_waits_as_long_as_its_client_still_asks_for_the_missing_packet() -> None:
+    sink, clock = Sink(), Clock()
+    buffer = ForwardingBuffer("video", sink, clock=clock)
+    buffer.stall = 1.0  # a slow link: the NACKs go on for a second
+    frame(buffer, 100, 0, key=True)
+    buffer.add(vp8(103, 3000, start=True, marker=False))  # 104 is late
+    buffer.add(vp8(105, 3000, start=False, marker=True))
+    frame(buffer, 106, 6000, key=False)
+    clock.t += STALL_SECONDS + 0.2
+    assert not any(frame(buffer, 109, 9000, key=False))  # still waiting: no keyframe asked
+    buffer.add(vp8(104, 3000, start=False, marker=False))  # the retransmission comes
+    assert [t for _, t, _ in sink.frames] == [0, 3000, 6000, 9000]
+
+
 def test_a_keyframe_that_lost_a_packet_is_given_up_for_the_next_whole_one() -> None:
     sink, clock = Sink(), Clock()
     buffer = ForwardingBuffer("video", sink, clock=clock)

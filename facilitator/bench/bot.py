@@ -33,7 +33,10 @@ from ..media.aiortc_seams import (
     limit_retransmissions,
     on_keyframe_request,
     route_rtx,
+    watch_feedback,
 )
+from ..media.frames import STALL_SECONDS, ForwardingBuffer
+from ..media.limits import NACK_TRIES, BoundedNackGenerator
 from ..media.relay import Frame
 from .client import ProtocolClient
 from .samples import OPUS_FRAME, SampleMedia
@@ -265,9 +268,14 @@ def remb_seam_problem() -> str | None:
     return None
 
 
+def _ignore_remb(kbps: float, ssrcs: list[int]) -> None:
+    """The bot's camera follows REMB elsewhere (``follow_remb``)."""
+
+
 BOT_ROUND_TRIP = 0.04
-"""The round trip a bot's receivers pace their NACK retries by: a home link's (the lab's and
-loopback's are about 1 ms, and a browser would ask again that soon)."""
+"""The least round trip a bot's receivers pace their NACK retries by: a home link's (the lab's
+and loopback's are about 1 ms, and a browser would ask again that soon). Once the server's
+reports measure the real one (a link's queue adds to it), that paces them instead."""
 
 
 @dataclass
@@ -321,6 +329,10 @@ class Bot:
         self.person_id: str | None = None
         self.tracks: dict[str, dict[str, Any]] = {}
         self.received: dict[tuple[str, str], Received] = {}
+        self.repairs: list[tuple[ForwardingBuffer, BoundedNackGenerator | None]] = []
+        """Each received stream's frame buffer and NACK generator (paced by the round trip)."""
+        self.round_trip: float | None = None
+        """The round trip the server's receiver reports about the bot's camera measure."""
         self.audio = LoopTrack("audio", media.audio, 50) if media else None
         self.video = LoopTrack("video", media.video, media.fps, stamp) if media else None
         if media and ladder:
@@ -472,17 +484,39 @@ class Bot:
                         # a round trip apart, and only a share of what it sends: aiortc alone
                         # resends every mention, which filled a narrow uplink with repeats.
                         limit_retransmissions(transceiver.sender)
+                        if info["kind"] == "video":
+                            watch_feedback(transceiver.sender, _ignore_remb, self._on_round_trip)
                         if isinstance(track, LadderTrack):
                             follow_remb(transceiver.sender, track.follow)
                 else:
                     kind = "audio" if info["kind"] == "audio" else "video"  # a screen is video
-                    install_forwarding(transceiver.receiver, kind, self._sink(mid, info["kind"]))
+                    buffer = install_forwarding(
+                        transceiver.receiver, kind, self._sink(mid, info["kind"])
+                    )
                     nacks = bound_nacks(transceiver.receiver)
                     if nacks is not None:  # it asks again for what stays lost, like a browser
                         nacks.rtt = BOT_ROUND_TRIP
+                    self.repairs.append((buffer, nacks))
+                    self._pace_repairs()
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
             await self.send("answer", {"sdp": pc.localDescription.sdp})
+
+    def _on_round_trip(self, loss: float, rtt: float | None) -> None:
+        """A receiver report about the bot's camera: its round trip paces the repairs."""
+        if rtt is not None:
+            self.round_trip = rtt
+            self._pace_repairs()
+
+    def _pace_repairs(self) -> None:
+        # Like a browser: NACKs go again a round trip apart (the link's queue included), and
+        # a frame waits for its missing packets while they are still asked for; a keyframe is
+        # asked for only after that.
+        rtt = max(BOT_ROUND_TRIP, self.round_trip or 0.0)
+        for buffer, nacks in self.repairs:
+            if nacks is not None:
+                nacks.rtt = rtt
+            buffer.stall = max(STALL_SECONDS, NACK_TRIES * rtt)
 
     def _sink(self, mid: str, kind: str) -> Callable[[bytes, int, bool], None]:
         def sink(data: bytes, timestamp: int, keyframe: bool) -> None:

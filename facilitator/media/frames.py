@@ -70,6 +70,9 @@ class ForwardingBuffer:
     """When the next frame was first found incomplete."""
     asked_at: float | None = None
     """When a keyframe was last asked for."""
+    stall: float = STALL_SECONDS
+    """How long a frame may wait for a missing packet (a client may raise it to the time its
+    NACKs go on being retried: a browser asks for a keyframe only once those give up)."""
     frames: int = 0
     """Frames released."""
     dropped: int = 0
@@ -121,7 +124,7 @@ class ForwardingBuffer:
             now = self.clock()
             if self.stalled_since is None:
                 self.stalled_since = now
-            elif now - self.stalled_since > STALL_SECONDS:
+            elif now - self.stalled_since > self.stall:
                 self._skip_gap()
                 pli = True
         if self.want_keyframe:
