@@ -116,15 +116,22 @@ async def test_a_wanted_meeting_is_saved_and_handed_over(
     assert lease is not None and lease.owner == "b" and lease.wanted_by is None
 
 
-async def test_a_short_database_outage_is_survived_a_long_one_stops_the_meeting(
-    stores: tuple[SqliteStore, SqliteStore], library: Library, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def renewing_node(
+    store: SqliteStore, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Rooms, str, asyncio.Task[None]]:
+    """Node "a" with one running meeting, renewing its 1 s lease every 0.1 s."""
     monkeypatch.setattr(ownership, "RENEW_SECONDS", 0.1)
-    a = node_rooms(stores[0], "a", seconds=1.0)
+    a = node_rooms(store, "a", seconds=1.0)
     created, _ = await a.create(library.agendas["quick-check-in"], library.decks)
     mid = created.meeting.id
     assert await a.get(mid) is not None and a.leases is not None
-    renewing = asyncio.create_task(keep_leases(a, a.leases))
+    return a, mid, asyncio.create_task(keep_leases(a, a.leases))
+
+
+async def test_a_short_database_outage_is_survived_a_long_one_stops_the_meeting(
+    stores: tuple[SqliteStore, SqliteStore], library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, mid, renewing = await renewing_node(stores[0], library, monkeypatch)
     try:
         await asyncio.sleep(0.3)
         stores[0].db.execute("PRAGMA query_only = ON")  # every renewal fails from now on
@@ -145,12 +152,7 @@ async def test_a_short_database_outage_is_survived_a_long_one_stops_the_meeting(
 async def test_a_renewal_that_hangs_stops_the_meeting_before_its_lease_runs_out(
     stores: tuple[SqliteStore, SqliteStore], library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ownership, "RENEW_SECONDS", 0.1)
-    a = node_rooms(stores[0], "a", seconds=1.0)
-    created, _ = await a.create(library.agendas["quick-check-in"], library.decks)
-    mid = created.meeting.id
-    assert await a.get(mid) is not None and a.leases is not None
-    renewing = asyncio.create_task(keep_leases(a, a.leases))
+    a, mid, renewing = await renewing_node(stores[0], library, monkeypatch)
     try:
         await asyncio.sleep(0.3)
         assert a.live_ids() == [mid]
@@ -161,6 +163,7 @@ async def test_a_renewal_that_hangs_stops_the_meeting_before_its_lease_runs_out(
             await stuck.wait()  # a database that never answers
             raise AssertionError("unreachable")
 
+        assert a.leases is not None
         monkeypatch.setattr(a.leases, "renew", hang)
         while a.live_ids() and time.monotonic() - hung_at < 3:
             await asyncio.sleep(0.02)
