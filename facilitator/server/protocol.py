@@ -81,6 +81,9 @@ class Close(IntEnum):
     """The connection did not send ``join`` in time: reconnect when the page is used again."""
     TOO_MANY_ERRORS = 4422
     """The connection kept sending messages the server refused: reconnect, more slowly."""
+    ROLE_CHANGED = 4411
+    """This person's role changed, so their session's token is replaced: reconnect (the
+    handshake brings the new cookie)."""
 
 
 ERROR_CODES = frozenset(
