@@ -17,7 +17,14 @@ from facilitator.domain.yamlfile import MAX_PROBLEMS, FileError
 from facilitator.library import LibraryCache, check_agenda_text
 from facilitator.server.agendas import AgendaInputError, check_size
 from facilitator.server.keys import TEMPLATES
-from facilitator.server.limits import ConnectionGuard, RateLimiter, TokenBucket, client_key
+from facilitator.server.limits import (
+    ConnectionGuard,
+    RateLimiter,
+    TokenBucket,
+    client_key,
+    connection_caps,
+    env_seconds,
+)
 from facilitator.server.security import security_headers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +78,23 @@ def test_the_connection_guard_caps_per_address_and_in_total() -> None:
     guard.release(first)
     assert guard.admit("10.0.0.3") is not None
     assert guard.refused == 2
+
+
+def test_one_address_holds_at_most_a_quarter_of_all_connections() -> None:
+    small = connection_caps(256, 128)  # the descriptors of a small host
+    assert (small.per_address, small.total) == (32, 128)
+    big = connection_caps(65_536, 128)
+    assert big.per_address == 128 and big.total == 65_536 - 128
+    assert connection_caps(64, 128).per_address == 8  # never below the floor of 32 in all
+    assert connection_caps(0, 128).per_address == 128  # no limit known
+
+
+def test_seconds_from_the_environment_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:
+    for text, expected in [("2.5", 2.5), ("0", 15.0), ("-1", 15.0), ("inf", 15.0), ("x", 15.0)]:
+        monkeypatch.setenv("SOME_SECONDS", text)
+        assert env_seconds("SOME_SECONDS", 15.0) == expected, text
+    monkeypatch.delenv("SOME_SECONDS")
+    assert env_seconds("SOME_SECONDS", 15.0) == 15.0
 
 
 def test_the_library_is_cached_and_reloaded_when_a_file_changes(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,11 @@ def test_a_local_start_time_is_read_in_the_hosts_time_zone() -> None:
     assert berlin.scheduled_at == utc.scheduled_at == 1795629600.0
 
 
+def test_a_start_up_to_a_year_ahead_is_fine() -> None:
+    soon = time.time() + 300 * 24 * 3600
+    assert meeting_request(LIB, {"agenda": "quick-check-in", "scheduled_at": soon}).scheduled_at
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
@@ -34,6 +40,11 @@ def test_a_local_start_time_is_read_in_the_hosts_time_zone() -> None:
             "not a date",
         ),
         ({"agenda": "quick-check-in", "title": "x" * 121}, "up to 120"),
+        ({"agenda": "quick-check-in", "title": "Hi \ud800"}, "not valid Unicode"),
+        ({"agenda": "quick-check-in", "scheduled_at": 1e300}, "up to a year from now"),
+        ({"agenda": "quick-check-in", "scheduled_at": -5}, "from 2000"),
+        ({"agenda": "quick-check-in", "scheduled_at": "9999-12-31T23:00Z"}, "a year from now"),
+        ({"agenda": "quick-check-in", "scheduled_at": float("nan")}, "from 2000"),
         ({"yaml": "title: X\nitems: 3\n"}, "your agenda:2:8: items: must be a list"),
     ],
 )

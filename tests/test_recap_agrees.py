@@ -170,3 +170,6 @@ def test_meetings_expire_keep_days_after_they_end() -> None:
     assert expires_at(None, T0, None, 30) == T0 + 30 * DAY
     assert expires_at(None, T0, T0 + 40 * DAY, 30) == T0 + 70 * DAY
     assert expires_at(T0, T0, None, 0.5) == T0 + 12 * 3600
+    # A start far ahead (stored before the server checked it) still lets the meeting go.
+    assert expires_at(None, T0, 1e300, 30) == T0 + 396 * DAY
+    assert expires_at(None, T0, float("inf"), 30) == T0 + 30 * DAY

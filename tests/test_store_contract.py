@@ -75,26 +75,44 @@ async def test_claiming_a_session_stores_it_once(store: Store) -> None:
 async def test_a_replaced_token_stops_working(store: Store) -> None:
     await store.create_meeting("m1", "h", "{}")
     await store.claim_session(Session("old", "m1", "p1", False))
-    await store.replace_session("old", Session("new", "m1", "p1", True))
+    await store.replace_session("old", Session("new", "m1", "p1", True, "facilitator"))
     assert await store.load_session("old", "m1") is None
-    assert await store.load_session("new", "m1") == Session("new", "m1", "p1", True)
+    stored = await store.load_session("new", "m1")
+    assert stored == Session("new", "m1", "p1", True, "facilitator")
     assert await store.person_has_other_session(Session("old", "m1", "p1", False))
     assert not await store.person_has_other_session(Session("new", "m1", "p1", True))
+    # A session that had joined stays joined under its new token: it lasts as long.
+    assert await store.forget_old_sessions(time.time() + UNJOINED_SESSION_SECONDS + 1) == 0
+    assert await store.load_session("new", "m1") is not None
 
 
 async def test_unused_and_expired_sessions_are_forgotten(store: Store) -> None:
     await store.create_meeting("m1", "h", "{}")
     await store.save_session(Session("never-joined", "m1", "p1", False))
-    await store.save_session(Session("host-not-joined-yet", "m1", "p2", True))
+    # A facilitator link's page view that never joined goes after a day like any other.
+    await store.save_session(Session("host-not-joined", "m1", "p2", True, "facilitator"))
     await store.claim_session(Session("joined", "m1", "p3", False))
+    await store.claim_session(Session("creator", "m1", "p4", True, "facilitator"))
     now = time.time() + 1  # just after every session was created
     assert await store.forget_old_sessions(now) == 0
-    assert await store.forget_old_sessions(now + UNJOINED_SESSION_SECONDS) == 1
+    assert await store.forget_old_sessions(now + UNJOINED_SESSION_SECONDS) == 2
     assert await store.load_session("never-joined", "m1") is None
-    assert await store.load_session("host-not-joined-yet", "m1") is not None
+    assert await store.load_session("host-not-joined", "m1") is None
     assert await store.load_session("joined", "m1") is not None
+    assert await store.load_session("creator", "m1") is not None
     assert await store.forget_old_sessions(now + SESSION_SECONDS) == 2
     assert await store.count_sessions("m1") == 0
+
+
+async def test_the_sessions_of_forgotten_people_are_deleted(store: Store) -> None:
+    await store.create_meeting("m1", "h", "{}")
+    await store.create_meeting("m2", "h", "{}")
+    for token, meeting, person in [("a", "m1", "p1"), ("b", "m1", "p2"), ("c", "m2", "p1")]:
+        await store.claim_session(Session(token, meeting, person, False))
+    await store.delete_person_sessions("m1", ["p1", "nobody"])
+    assert await store.load_session("a", "m1") is None
+    assert await store.load_session("b", "m1") is not None
+    assert await store.load_session("c", "m2") is not None
 
 
 async def test_deleting_a_meeting_deletes_its_sessions(store: Store) -> None:

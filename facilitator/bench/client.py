@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from ..server.protocol import Close
+
 Message = dict[str, Any]
 Where = Callable[[Message], bool]
 Handler = Callable[[Message], Awaitable[None]]
@@ -106,11 +108,29 @@ class ProtocolClient:
         return reply
 
     async def _read(self) -> None:
-        assert self.ws is not None
-        async for msg in self.ws:
+        ws = self.ws
+        assert ws is not None
+        async for msg in ws:
             if msg.type == aiohttp.WSMsgType.TEXT:
                 await self.handle(json.loads(msg.data))
                 self._arrived.set()
+        if ws.close_code == Close.ROLE_CHANGED and ws is self.ws:
+            await self._rejoin()
+
+    async def _rejoin(self) -> None:
+        """This person's role changed and the server closed the socket so that its token can
+        be replaced: connect again (the handshake brings the new cookie) and join with the
+        same name, as the page does."""
+        url = f"{self.origin}/m/{self.meeting_id}/ws"
+        try:
+            self.ws = await self.http.ws_connect(
+                url, headers={"Origin": self.origin}, heartbeat=self.heartbeat
+            )
+        except aiohttp.ClientError:
+            return  # gone for good: callers see the closed socket
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+        self._next_id += 1
+        await self.send("join", {"name": self.name}, self._next_id)
 
     async def handle(self, message: Message) -> None:
         """Keep one received message, or give it to its handler."""
@@ -118,6 +138,8 @@ class ProtocolClient:
         if handler is not None:
             await handler(message)
             return
+        if message["type"] == "joined":
+            self.you = message["value"]["you"]
         if message["type"] == "state":
             self.latest_state = message["value"]
             if not self.keep_states:

@@ -484,5 +484,7 @@ AFTER_END = {"chat", "rename", "note", "delete-notes", "stay-in-touch", "contact
 stay in touch with until the meeting expires)."""
 PRIVATE = frozenset({"note", "delete-notes", "stay-in-touch", "contact-line"}) | ROUND_PRIVATE
 """Actions that change nothing anyone else sees: nobody else needs the new state."""
+ROLE_ACTIONS = frozenset({"make-facilitator", "make-participant", "step-down"})
+"""Actions that may change someone's role (the transport then replaces their token)."""
 RELAY_ONLY = frozenset({"react"})
 """Actions whose notices are the whole effect: relayed to the room, with no new state."""

@@ -128,6 +128,28 @@ class Breakouts:
             found += [p for p in self.main_call if p != person_id]
         return list(dict.fromkeys(found))
 
+    def remembered(self) -> set[str]:
+        """Everyone the rounds remember something of: pairs who met, who avoids whom, every
+        group's members and visitors (the main call's list aside: it is everyone who came)."""
+        found = {person for met in self.met for person in met}
+        for person_id, others in self.avoid.items():
+            found.add(person_id)
+            found.update(others)
+        for record in self.records:
+            found.update(record.members, record.visitors)
+        live = self.live
+        if live is not None:
+            for group in live.groups:
+                found.update(group.members)
+            found.update(live.waiting, live.visits, live.left_from)
+        return found
+
+    def forget(self, person_id: str) -> None:
+        """Someone the meeting forgets (they left no trace in any round) is out of the main
+        call's list too."""
+        if person_id in self.main_call:
+            self.main_call.remove(person_id)
+
     def view(self, viewer_id: str, host: bool, now: float) -> dict[str, Any] | None:
         """The groups as one person may see them; None outside group items.
 

@@ -118,6 +118,13 @@ class Contacts:
             if p.id in mine and person_id in self.chosen.get(p.id, set())
         ]
 
+    def remembered(self) -> set[str]:
+        """Everyone who chose, was chosen or left a contact line."""
+        found = set(self.chosen) | set(self.lines)
+        for others in self.chosen.values():
+            found.update(others)
+        return found
+
     def forget(self, person_id: str) -> None:
         """Delete one person's choices and contact line (any match with them goes too)."""
         self.chosen.pop(person_id, None)

@@ -13,14 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import AFTER_END, EVERYONE, FACILITATORS, PRIVATE, RELAY_ONLY
+from .actions import AFTER_END, EVERYONE, FACILITATORS, PRIVATE, RELAY_ONLY, ROLE_ACTIONS
 from .agenda import HARD_STOP_GRACE, Agenda
 from .breakouts import Breakouts
 from .clock import ENDED, Clock, ClockError
 from .contacts import Contacts, Match
 from .decks import Deck
 from .events import EventLog
+from .memory import forgettable
 from .people import (
+    CO_HOST_SLOTS,
     FACILITATOR,
     IN_LOBBY,
     IN_ROOM,
@@ -107,6 +109,8 @@ class Meeting:
     """Stay-in-touch choices and contact lines: each person reads only their own."""
     shapes: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     """Name -> its look-alike skeleton, so a join does not work out everyone's again."""
+    forgotten: list[str] = field(default_factory=list, repr=False, compare=False)
+    """People forgotten to make room, whose sessions the transport has yet to delete."""
 
     def __post_init__(self) -> None:
         self.title = self.title or self.agenda.title
@@ -161,8 +165,7 @@ class Meeting:
         if self.locked and not host:
             raise MeetingError("room-locked", "This meeting is locked; nobody new can join.")
         state = IN_LOBBY if self.lobby and not host else IN_ROOM
-        if not host:
-            self.check_room_for_newcomer(state)
+        self.check_room_for_newcomer(state, host)
         person = Person(person_id, display, role, state, now, creator=host)
         self.people[person_id] = person
         self.log.add(now, "join", person=person_id, name=display, state=state)
@@ -194,25 +197,56 @@ class Meeting:
         return max(MIN_LOBBY, self.max_people)
 
     def people_limit(self) -> int:
-        """How many people (in, waiting, gone or removed) one meeting remembers at most."""
+        """How many people (in, waiting, gone or removed; facilitators too) one meeting
+        remembers at most; the last CO_HOST_SLOTS of them only facilitators may take."""
         return PEOPLE_PER_SEAT * max(self.max_people, MIN_LOBBY)
 
     def count_in_lobby(self) -> int:
         """People waiting in the lobby who are online."""
         return sum(1 for p in self.people.values() if p.online and p.state == IN_LOBBY)
 
-    def check_room_for_newcomer(self, state: str) -> None:
-        """Refuse a new participant when the room, the lobby or the meeting's memory is full."""
-        if self.count_in_room() >= self.max_people:
+    def count_key_holders(self) -> int:
+        """People in the room and online who came in with the facilitator link."""
+        return sum(1 for p in self.present() if p.creator)
+
+    def check_room_for_newcomer(self, state: str, host: bool = False) -> None:
+        """Refuse a newcomer when the room, the lobby or the meeting's memory is full.
+
+        ``host``: they came with the facilitator link. Up to CO_HOST_SLOTS of them get a seat
+        even in a full room; more count like everyone else. The meeting's memory bounds
+        everyone: people who left no trace are forgotten first (``memory.py``), and its last
+        CO_HOST_SLOTS places are kept for facilitators, so they can always come in.
+        """
+        co_host = host and self.count_key_holders() < CO_HOST_SLOTS
+        if not co_host and self.count_in_room() >= self.max_people:
             raise MeetingError("room-full", f"This meeting is full ({self.max_people} people).")
         if state == IN_LOBBY and self.count_in_lobby() >= self.lobby_limit():
             raise MeetingError(
                 "lobby-full", "Too many people are waiting to be let in. Try again in a moment."
             )
-        if len(self.people) >= self.people_limit():
+        limit = self.people_limit() - (0 if host else CO_HOST_SLOTS)
+        excess = len(self.people) - limit + 1
+        if excess > 0:
+            for person_id in forgettable(self)[:excess]:
+                self.forget(person_id)
+        if len(self.people) >= limit:
             raise MeetingError(
                 "room-full", "This meeting has had as many visitors as it can remember."
             )
+
+    def forget(self, person_id: str) -> None:
+        """Drop someone who is gone and left no trace (see ``memory.py``): a browser of
+        theirs that comes back is a newcomer. The transport deletes their sessions
+        (``take_forgotten``)."""
+        if self.people.pop(person_id, None) is not None:
+            self.breakouts.forget(person_id)
+            self.reaction_budget.pop(person_id, None)
+            self.forgotten.append(person_id)
+
+    def take_forgotten(self) -> list[str]:
+        """The people forgotten since the last call, for the transport to drop their sessions."""
+        forgotten, self.forgotten = self.forgotten, []
+        return forgotten
 
     def lobby_crowded(self) -> bool:
         """True when the lobby is at least half full: facilitators are told."""
@@ -275,6 +309,12 @@ class Meeting:
     def is_private(self, action: str) -> bool:
         """True for actions that change nothing anyone else sees (no new state for the room)."""
         return action in PRIVATE
+
+    def roles_if_changing(self, action: str) -> dict[str, str] | None:
+        """Everyone's role, for an action that may change one (compare after it), else None."""
+        if action not in ROLE_ACTIONS:
+            return None
+        return {p.id: p.role for p in self.people.values()}
 
     def is_relay_only(self, action: str) -> bool:
         """True for actions whose notices are their whole effect (a reaction): no new state."""

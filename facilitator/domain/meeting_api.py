@@ -34,6 +34,7 @@ class MeetingApi(Protocol):
     max_people: int
     sharer: str | None
     reaction_budget: dict[str, tuple[float, float]]
+    talk: dict[str, float]
 
     def count_in_room(self) -> int:
         """People in the room who are online."""

@@ -24,7 +24,11 @@ MIN_LOBBY = 10
 """The lobby holds max(MIN_LOBBY, max_people) people knocking at once."""
 PEOPLE_PER_SEAT = 4
 """A meeting remembers at most this many people per seat, counting at least MIN_LOBBY seats
-(people in the lobby, departed and removed too): 64 for 16 seats, 400 for 100."""
+(people in the lobby, departed and removed too, facilitators included): 64 for 16 seats, 400
+for 100. People who left no trace are forgotten to make room (``memory.py``)."""
+CO_HOST_SLOTS = 4
+"""People with the facilitator link who get a seat even in a full room (more count like
+everyone else); the meeting's memory keeps as many places for facilitators."""
 EXTEND_CHOICES = range(30, 3601)
 """Extensions from 30 s to an hour."""
 REACTIONS = ("applause", "laugh", "heart", "thumbs-up", "plus-one")

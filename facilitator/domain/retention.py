@@ -6,9 +6,14 @@ last used or after its scheduled time, whichever is later.
 
 from __future__ import annotations
 
+import math
+
 KEEP_DAYS = 30.0
 """Days a meeting is kept after it ended, unless the server says otherwise (``--keep-days``)."""
 DAY = 24 * 3600.0
+SCHEDULED_AHEAD = 366 * DAY
+"""A scheduled time keeps a meeting at most this long past its last use (the server refuses
+later ones; a meeting stored before that was checked must still expire)."""
 
 
 def expires_at(
@@ -18,4 +23,5 @@ def expires_at(
     keep = keep_days * DAY
     if ended_at is not None:
         return ended_at + keep
-    return max(last_used, scheduled_at or 0.0) + keep
+    scheduled = scheduled_at if scheduled_at is not None and math.isfinite(scheduled_at) else 0.0
+    return max(last_used, min(scheduled, last_used + SCHEDULED_AHEAD)) + keep

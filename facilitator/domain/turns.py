@@ -52,6 +52,16 @@ class Turns:
         """The rotation in play, or None outside icebreaker items."""
         return self.rotations.get(self.active) if self.active is not None else None
 
+    def remembered(self) -> set[str]:
+        """Everyone an icebreaker round of this meeting lines up or remembers a turn of."""
+        found: set[str] = set()
+        for rotation in self.rotations.values():
+            found.update(rotation.queue, rotation.had_turn, rotation.spoken, rotation.history)
+            found.update(rotation.passed)
+            if rotation.current is not None:
+                found.add(rotation.current)
+        return found
+
     def can_pass(self, person_id: str) -> bool:
         """True when this person has the floor in the rotation in play."""
         rotation = self.current

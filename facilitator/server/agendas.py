@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,6 +21,7 @@ from ..library import Library, LibraryCache
 from ..store import STORE_ERRORS
 from .keys import CONFIG, ROOMS
 from .parsing import MAX_AGENDA_BYTES, AgendaParser
+from .protocol import lone_surrogate
 from .rooms import Room
 
 log = logging.getLogger("facilitator.agendas")
@@ -28,6 +30,10 @@ CUSTOM_NAME = "your agenda"
 """How pasted YAML is named in error lines."""
 MAX_PEOPLE_RANGE = range(2, MAX_PEOPLE_LIMIT + 1)
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+EARLIEST_SCHEDULE = 946_684_800.0
+"""2000-01-01 UTC: no meeting is scheduled before it."""
+SCHEDULE_AHEAD = 366 * 24 * 3600.0
+"""A meeting may be scheduled up to a year ahead."""
 
 
 class Offer:
@@ -191,6 +197,8 @@ def meeting_request(
     else:
         raise AgendaInputError(["Choose an agenda, or paste your own agenda YAML."])
     title = " ".join(str(fields.get("title") or "").split())
+    if lone_surrogate(title):
+        raise AgendaInputError(["The title has text that is not valid Unicode."])
     if len(title) > 120:
         raise AgendaInputError(["The title can be up to 120 characters."])
     try:
@@ -263,23 +271,32 @@ def link_base(request: web.Request) -> str:
     return dataclasses.replace(config, host=host, port=port).base_url()
 
 
-def _parse_time(value: object, tz_offset: object = None) -> float | None:
-    """Seconds since the epoch from a number or ISO 8601 text.
+def _parse_time(value: object, tz_offset: object = None, now: float | None = None) -> float | None:
+    """Seconds since the epoch from a number or ISO 8601 text, within a sane range.
 
     A time without a zone (the form's ``datetime-local``) is the host's local time: the page
     sends its offset from UTC in minutes (JavaScript's ``getTimezoneOffset``) as ``tz_offset``.
+    The time must be after 2000 and at most SCHEDULE_AHEAD from now: it reaches every page and
+    decides when the meeting is deleted, so a start in the year 9999 would keep it for ever.
     """
     if value in (None, ""):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    try:
-        when = datetime.fromisoformat(str(value))
-        if when.tzinfo is None and tz_offset not in (None, ""):
-            minutes = int(str(tz_offset))
-            if abs(minutes) > 24 * 60:
-                raise ValueError("offset")
-            when = when.replace(tzinfo=timezone(-timedelta(minutes=minutes)))
-        return when.timestamp()
-    except ValueError:
-        raise AgendaInputError(["The scheduled start is not a date and time."]) from None
+        when_ts = float(value)
+    else:
+        try:
+            when = datetime.fromisoformat(str(value))
+            if when.tzinfo is None and tz_offset not in (None, ""):
+                minutes = int(str(tz_offset))
+                if abs(minutes) > 24 * 60:
+                    raise ValueError("offset")
+                when = when.replace(tzinfo=timezone(-timedelta(minutes=minutes)))
+            when_ts = when.timestamp()
+        except (ValueError, OverflowError, OSError):
+            raise AgendaInputError(["The scheduled start is not a date and time."]) from None
+    latest = (time.time() if now is None else now) + SCHEDULE_AHEAD
+    if not EARLIEST_SCHEDULE <= when_ts <= latest:  # also false for NaN
+        raise AgendaInputError(
+            ["The scheduled start must be a date from 2000 up to a year from now."]
+        )
+    return when_ts

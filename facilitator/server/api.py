@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import protocol
 from .agendas import (
     AgendaInputError,
     StoreFailure,
@@ -43,9 +44,18 @@ def _slow_down(wait: float) -> web.Response:
     )
 
 
+def _bad_request(error: str, message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": error, "message": message, "errors": [message]}),
+        content_type="application/json",
+    )
+
+
 async def _body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object, read by the WebSocket's strict rules (no NaN or Infinity,
+    bounded nesting) and without lone surrogates; else 400 saying why (413 when too large)."""
     try:
-        data = await request.json()
+        raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise web.HTTPRequestEntityTooLarge(
             max_size=request.client_max_size,
@@ -53,15 +63,24 @@ async def _body(request: web.Request) -> dict[str, Any]:
             text=json.dumps({"ok": False, "error": "too-large", "errors": [TOO_LARGE]}),
             content_type="application/json",
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "bad-json", "message": "The body must be JSON."}),
-            content_type="application/json",
-        ) from None
+    try:
+        data = protocol.strict_json(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _bad_request("bad-json", "The body must be JSON in UTF-8.") from None
+    except protocol.ProtocolError as exc:
+        message = "The body must be JSON (numbers finite: no NaN or Infinity)."
+        if exc.code != "bad-json":
+            message = (
+                f"The body must be JSON nested at most {protocol.MAX_DEPTH} deep, with at most "
+                f"{protocol.MAX_CONTAINERS} arrays and objects."
+            )
+        raise _bad_request("bad-json", message) from None
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "bad-json", "message": "The body must be a JSON object."}),
-            content_type="application/json",
+        raise _bad_request("bad-json", "The body must be a JSON object.")
+    if protocol.lone_surrogate(data):
+        raise _bad_request(
+            "bad-text",
+            "The body has text that is not valid Unicode (a lone surrogate such as \\ud800).",
         )
     return data
 

@@ -22,7 +22,7 @@ from ..media.aiortc_seams import (
 from ..media.sfu import MediaConfig, Sfu
 from ..store import open_store
 from ..store.leases import Leases, Node
-from . import api, pages, recap, touch
+from . import api, pages, recap, sessions, touch
 from .agendas import OFFER, PARSER, Offer
 from .forwarded import name_worker, owner_of, trust_front
 from .health import HEALTH, Health, readyz, refuse_while_draining
@@ -90,6 +90,7 @@ def create_app(config: Config, now: Callable[[], float] | None = None) -> web.Ap
     restrict_host_addresses(config.ice_addresses)
     servers = [RTCIceServer(**server) for server in config.ice_servers]
     app[pages.CREATED] = pages.CreatedViews()
+    app[sessions.RENEWED] = sessions.Renewed()
     app[SFU] = Sfu(MediaConfig(ice_servers=servers, transcode=config.transcode))
     app[LAG] = LoopLag() if config.stats else LoopLag(keep=RECENT_LAG_SAMPLES)
     app.cleanup_ctx.append(_lag_probe)

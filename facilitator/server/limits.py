@@ -12,6 +12,7 @@ import contextlib
 import ipaddress
 import logging
 import math
+import os
 import resource
 import ssl
 import time
@@ -27,8 +28,24 @@ MAX_TRACKED = 10_000
 """Addresses remembered per limiter; the least recently seen are forgotten first."""
 FD_RESERVE = 128
 """Descriptors kept free for the database, media sockets and log files."""
-KEEPALIVE_SECONDS = 15.0
+IDLE_SECONDS_ENV = "FACILITATOR_IDLE_SECONDS"
+"""Sets KEEPALIVE_SECONDS (for tests, or a host that wants idle sockets gone sooner)."""
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment variable ``name``, else ``default``."""
+    text = os.environ.get(name, "")
+    try:
+        value = float(text)
+    except ValueError:
+        return default
+    return value if 0 < value < math.inf else default
+
+
+KEEPALIVE_SECONDS = env_seconds(IDLE_SECONDS_ENV, 15.0)
 """An idle connection (no request under way) is closed after this long."""
+MAX_SHARE_PER_ADDRESS = 4
+"""One address may hold at most a quarter of all connections, so it cannot lock others out."""
 LOW_FD_LIMIT = 4096
 UNREAD_BODY_BYTES = 64 * 1024
 """A refused request whose body is larger than this is answered, then hung up on (not read)."""
@@ -274,9 +291,15 @@ def raise_fd_limit() -> tuple[int, int]:
 
 
 def connection_caps(soft_fd_limit: int, per_address: int) -> ConnectionGuard:
-    """Caps that keep the process below its descriptor limit, whatever clients do."""
+    """Caps that keep the process below its descriptor limit, whatever clients do.
+
+    One address gets at most a quarter of the total: on a small host (256 descriptors: 128
+    connections) a single attacker holding its whole per-address cap would otherwise be the
+    total, and lock every other visitor out.
+    """
     total = max(32, soft_fd_limit - FD_RESERVE) if soft_fd_limit > 0 else 100_000
-    return ConnectionGuard(per_address=min(per_address, total), total=total)
+    share = max(1, total // MAX_SHARE_PER_ADDRESS)
+    return ConnectionGuard(per_address=max(1, min(per_address, share)), total=total)
 
 
 @web.middleware

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from ..store import STORE_ERRORS
 from .agendas import (
     AgendaInputError,
     StoreFailure,
@@ -20,11 +22,13 @@ from .agendas import (
     offered,
     parse_offloaded,
 )
-from .keys import CONFIG, ROOMS, TEMPLATES
+from .keys import CONFIG, ROOMS, STORE, TEMPLATES
 from .limits import LIMITS, retry_after, retry_header, wait_text
 from .parsing import MAX_AGENDA_BYTES, ParserBusy
 from .rooms import digest, new_id
-from .sessions import open_session, set_session_cookie
+from .sessions import creator_session, open_session, set_session_cookie
+
+log = logging.getLogger("facilitator.pages")
 
 NO_STORE = {"Cache-Control": "no-store"}
 CREATED_COOKIE = "fc_created"
@@ -200,6 +204,13 @@ async def create_meeting(request: web.Request) -> web.Response:
     request.app[CREATED].add(token, view)
     where = f"/meetings/{meeting_id}/created"
     response = web.HTTPSeeOther(where, headers=NO_STORE)
+    try:
+        # This browser is the creator's: its facilitator session lasts as long as its cookie.
+        session_token = await creator_session(request.app[STORE], room)
+    except STORE_ERRORS as exc:
+        log.error("could not save the creator's session: %s", exc)
+        return error_page(request, 503, "Could not save the meeting", STORE_FAILED)
+    set_session_cookie(request, response, meeting_id, session_token)
     response.set_cookie(
         CREATED_COOKIE,
         token,

@@ -22,13 +22,20 @@ from concurrent.futures.process import BrokenProcessPool
 from ..domain.agenda import Agenda
 from ..domain.decks import Deck
 from ..library import check_agenda_text
+from .limits import env_seconds
 
 log = logging.getLogger("facilitator.parsing")
 
 MAX_AGENDA_BYTES = 64 * 1024
 """Largest agenda YAML a host may paste, upload or post (real ones are a few KB)."""
-PARSE_SECONDS = 10.0
-"""Time budget of one parse (the worst case at the size limit takes about one second)."""
+PARSE_SECONDS_ENV = "FACILITATOR_PARSE_SECONDS"
+"""Sets PARSE_SECONDS (tests use a short budget to see a parse over it ended)."""
+PARSE_SECONDS = env_seconds(PARSE_SECONDS_ENV, 10.0)
+"""Time budget of one parse (the worst case at the size limit takes about one second);
+starting the worker process is not counted."""
+START_SECONDS = 60.0
+"""How long starting the worker process may take (a busy host imports slowly)."""
+TOO_LONG = "Your agenda took too long to read. Make it shorter and try again."
 MAX_WAITING = 4
 """Parses running or queued at once; more are refused as busy."""
 
@@ -65,6 +72,10 @@ def _check_within(
         signal.alarm(0)
 
 
+def _ready() -> None:
+    """In the worker: nothing; running it shows the process has started."""
+
+
 class ParserBusy(Exception):
     """Too many agendas are being checked right now; try again in a moment."""
 
@@ -77,6 +88,8 @@ class AgendaParser:
         self.max_waiting = max_waiting
         self.waiting = 0
         self.pool: ProcessPoolExecutor | None = None
+        self.ready: asyncio.Future[None] | None = None
+        """The worker process has started (and imported the parser)."""
 
     async def parse(
         self, text: str, filename: str, decks: dict[str, Deck]
@@ -84,27 +97,41 @@ class AgendaParser:
         """(agenda or None, warnings, errors) for ``text``; raise ParserBusy when overloaded."""
         if self.waiting >= self.max_waiting:
             raise ParserBusy
-        if self.pool is None:
-            # spawn, not fork: the server has threads (SQLite, media) a fork would copy mid-use.
-            context = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=_die_with_server)
-        pool = self.pool
         self.waiting += 1
+        pool = None
         try:
+            pool = await self._started()
             loop = asyncio.get_running_loop()
             job = loop.run_in_executor(pool, _check_within, self.timeout, text, filename, decks)
             return await asyncio.wait_for(job, self.timeout)
         except (TimeoutError, BrokenProcessPool):
-            log.warning("agenda parse failed or ran over %.0fs; new worker", self.timeout)
-            self.restart(pool)
-            return None, [], ["Your agenda took too long to read. Make it shorter and try again."]
+            log.warning("agenda parse failed or ran over %.1fs; new worker", self.timeout)
+            if pool is not None:
+                self.restart(pool)
+            return None, [], [TOO_LONG]
         finally:
             self.waiting -= 1
+
+    async def _started(self) -> ProcessPoolExecutor:
+        """The worker pool, once its process is up: starting it is not part of any budget."""
+        if self.pool is None or self.ready is None:
+            # spawn, not fork: the server has threads (SQLite, media) a fork would copy mid-use.
+            context = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=_die_with_server)
+            self.ready = asyncio.get_running_loop().run_in_executor(self.pool, _ready)
+        pool, ready = self.pool, self.ready
+        try:
+            await asyncio.wait_for(asyncio.shield(ready), START_SECONDS)
+        except (TimeoutError, BrokenProcessPool):
+            self.restart(pool)
+            raise
+        return pool
 
     def restart(self, pool: ProcessPoolExecutor) -> None:
         """Drop a stuck or broken worker; the next parse starts a fresh one."""
         if self.pool is pool:
             self.pool = None
+            self.ready = None
         pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:

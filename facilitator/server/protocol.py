@@ -81,6 +81,9 @@ class Close(IntEnum):
     """The connection did not send ``join`` in time: reconnect when the page is used again."""
     TOO_MANY_ERRORS = 4422
     """The connection kept sending messages the server refused: reconnect, more slowly."""
+    ROLE_CHANGED = 4411
+    """This person's role changed, so their session's token is replaced: reconnect (the
+    handshake brings the new cookie)."""
 
 
 ERROR_CODES = frozenset(
@@ -159,14 +162,7 @@ def parse(text: str | bytes) -> Message:
     """Parse and check a client message's envelope, or raise ProtocolError."""
     if len(text) > MAX_MESSAGE_BYTES:
         raise ProtocolError("too-big", "That message is too big.")
-    check_nesting(text if isinstance(text, str) else text.decode("utf-8", "replace"))
-    try:
-        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError("bad-json", "That message is not valid JSON.") from None
-    except RecursionError:
-        # Deeply nested arrays or objects: refused like any other malformed message.
-        raise ProtocolError("bad-message", "That message is nested too deeply.") from None
+    data = strict_json(text)
     if not isinstance(data, dict):
         raise ProtocolError("bad-message", "A message is a JSON object with a type.")
     msg_id = data.get("id")
@@ -183,6 +179,41 @@ def parse(text: str | bytes) -> Message:
     if not isinstance(value, dict):
         raise ProtocolError("bad-message", "A message value is a JSON object.", msg_id)
     return Message(str(kind), msg_id, value)
+
+
+def strict_json(text: str | bytes) -> Any:
+    """Parse JSON as strictly as the protocol wants it, or raise ProtocolError.
+
+    Nesting and the number of arrays and objects are bounded before parsing (``bad-message``);
+    NaN, Infinity and numbers that overflow to it (``1e999``) are not JSON (``bad-json``).
+    The HTTP API reads its bodies with this too, so both doors have the same rules.
+    """
+    check_nesting(text if isinstance(text, str) else text.decode("utf-8", "replace"))
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("bad-json", "That message is not valid JSON.") from None
+    except RecursionError:
+        # Deeply nested arrays or objects: refused like any other malformed message.
+        raise ProtocolError("bad-message", "That message is nested too deeply.") from None
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def lone_surrogate(value: object) -> bool:
+    """True when a string anywhere in parsed JSON (keys too) holds a lone surrogate.
+
+    JSON's ``\\ud800`` escapes can name half a character; such text cannot be encoded as
+    UTF-8, so it must never reach a page, a file or an answer.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(lone_surrogate(k) or lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(lone_surrogate(v) for v in value)
+    return False
 
 
 _ESCAPE = re.compile(r"\\.", re.DOTALL)

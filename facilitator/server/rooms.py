@@ -87,6 +87,10 @@ class Client:
         """The server closing this connection (kept so the task is not garbage-collected)."""
         self.stored = True
         """The session has a row in the store (a new browser's is written when it joins)."""
+        self.replaced = ""
+        """The hash of the token this connection's replaced (its person's role changed)."""
+        self.renewing = False
+        """Its person's role changed: it gets no more state, and is closed to reconnect."""
         self.visible: frozenset[str] | None = None
         """Whose tiles the page has on screen (its last `visible` report; None: none yet)."""
         self.visible_allowed: Callable[[], bool] = lambda: True
@@ -160,6 +164,8 @@ class Room:
     """Something was deleted: empty the write-ahead log after the next save."""
     views: StateViews = field(default_factory=StateViews)
     """The state's shared parts, encoded once per change (not once per person or tab)."""
+    renewing: dict[str, int] = field(default_factory=dict)
+    """Person id -> connections closed so that their token is replaced (they reconnect)."""
 
     def joined(self) -> Iterable[Client]:
         """Connections that have joined."""
@@ -182,7 +188,7 @@ class Room:
         only each person's own part is encoded per connection.
         """
         person = self.meeting.people.get(client.person_id)
-        if person is None or not client.joined:
+        if person is None or not client.joined or client.renewing:
             return None
         if person.state == IN_LOBBY:
             return protocol.encode("lobby", lobby_value(self.meeting))

@@ -19,7 +19,7 @@ from ..store import Store, is_disk_full
 from . import protocol
 from .keys import CONFIG, ROOMS, SFU, STORE
 from .rooms import NOT_SAVED, Client, Room
-from .sessions import claim, origin_allowed, socket_session
+from .sessions import claim, origin_allowed, set_session_cookie, socket_session
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ VISIBLE_PER_SECOND = 2.0
 VISIBLE_BURST = 5.0
 MAX_VISIBLE = 100
 """People one `visible` report may name (a meeting holds at most 100)."""
+RENEW_SECONDS = 10.0
+"""A person whose connections were closed for a new token stays present this long."""
 
 
 class RateLimit:
@@ -99,9 +101,13 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
     room = await request.app[ROOMS].get(request.match_info["id"])
     if room is None:
         raise web.HTTPNotFound(text="No such meeting.")
-    session, stored = await socket_session(request, room.meeting.id)
+    seat = await socket_session(request, room)
+    session = seat.session
     heartbeat = request.app[CONFIG].heartbeat
     ws = web.WebSocketResponse(heartbeat=heartbeat, max_msg_size=protocol.MAX_MESSAGE_BYTES)
+    if seat.token is not None:
+        # Its person's role changed: the handshake's answer carries the new cookie.
+        set_session_cookie(request, ws, room.meeting.id, seat.token)
     await ws.prepare(request)
     if session is None:
         await ws.send_str(protocol.error("no-session", "Please reload the page to join."))
@@ -112,7 +118,8 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
         room.clients.discard(oldest)
         await oldest.ws.close(code=protocol.Close.TOO_MANY_TABS, message=b"another tab took over")
     client = Client(ws, session)
-    client.stored = stored
+    client.stored = seat.stored
+    client.replaced = seat.replaced
     room.clients.add(client)
     loop = asyncio.get_running_loop()
     pump = loop.create_task(client.pump(room.render))
@@ -149,9 +156,42 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
         if client.media and room.media is not None:
             await _let_go(room, client)
         if client.joined and not room.of_person(client.person_id):
-            room.meeting.depart(client.person_id, room.now())
-            room.changed()
+            if client.renewing:
+                # Closed to pick up a new token: the page is back in a moment, and its person
+                # keeps their place (their turn, their group) unless it does not come back.
+                loop.call_later(RENEW_SECONDS, _depart_if_gone, room, client.person_id)
+            else:
+                room.meeting.depart(client.person_id, room.now())
+                room.changed()
     return ws
+
+
+def _depart_if_gone(room: Room, person_id: str) -> None:
+    if not any(c.joined for c in room.of_person(person_id)):
+        room.meeting.depart(person_id, room.now())
+        room.changed()
+
+
+def renew_connections(room: Room, person_ids: list[str]) -> None:
+    """These people's roles changed: close their connections once their replies are out, so
+    their pages reconnect and the handshake gives them a new token (``sessions.renew``).
+    Until then they get no state (the next one comes with the new token)."""
+    for person_id in person_ids:
+        clients = room.of_person(person_id)
+        if clients:
+            room.renewing[person_id] = len(clients)
+        for client in clients:
+            client.renewing = True
+            client.closing = asyncio.get_running_loop().create_task(_close_renewed(client))
+
+
+async def _close_renewed(client: Client) -> bool:
+    # The "ok" of a step-down waits for the save, and the page waits for it.
+    for _ in range(60):
+        if not client.unsaved and not client.outbox:
+            break
+        await asyncio.sleep(0.05)
+    return await client.ws.close(code=protocol.Close.ROLE_CHANGED, message=b"role changed")
 
 
 async def _let_go(room: Room, client: Client) -> None:
@@ -176,8 +216,9 @@ def _resume_media(room: Room, client: Client) -> bool:
     if room.media is None:
         return False
     key = client.session.token_hash
+    keys = {key, client.replaced} - {""}  # the token this one replaced held it, perhaps
     owners = [c for c in room.of_person(client.person_id) if c.media and c is not client]
-    if any(c.session.token_hash != key for c in owners):
+    if any(c.session.token_hash not in keys for c in owners):
         return False
     for other in owners:
         # The same browser's older socket, which may be dead without the server knowing yet
@@ -185,7 +226,8 @@ def _resume_media(room: Room, client: Client) -> bool:
         other.media = False
         other.send(protocol.encode("media-ended", {"reason": "replaced"}))
         room.media.hold(client.person_id, key)
-    if not room.media.resume(client.person_id, key, _signal_to(client)):
+    signal = _signal_to(client)
+    if not any(room.media.resume(client.person_id, k, signal) for k in sorted(keys)):
         return False
     client.media = True
     # The tiles reported before the drop still stand until the page reports again (a fresh
@@ -328,6 +370,9 @@ async def join(store: Store, room: Room, client: Client, msg: protocol.Message) 
             return
         created = session.person_id not in room.meeting.people
         client.session, client.stored = session, True
+    elif not client.session.joined:
+        # Stored at once (the facilitator link): it joined, so it lasts as long as its cookie.
+        client.session = await store.claim_session(client.session)
     try:
         person = room.meeting.arrive(client.person_id, name, role, room.now())
     except MeetingError:
@@ -335,6 +380,10 @@ async def join(store: Store, room: Room, client: Client, msg: protocol.Message) 
             await store.delete_session(client.session.token_hash)
             client.stored = False
         raise
+    finally:
+        forgotten = room.meeting.take_forgotten()
+        if forgotten:  # people who left no trace made room: their sessions go too
+            await store.delete_person_sessions(room.meeting.id, forgotten)
     client.joined = True
     if person.state == IN_ROOM:
         kept = msg.value.get("media") is True and _resume_media(room, client)
@@ -374,7 +423,11 @@ def act(room: Room, client: Client, msg: protocol.Message) -> None:
         # Nothing is changed that could not be kept; the saver says when it works again.
         raise MeetingError("not-saved", NOT_SAVED)
     args = {k: v for k, v in msg.value.items() if k != "action"}
+    roles = room.meeting.roles_if_changing(action)
     notices = room.meeting.act(client.person_id, action, args, room.now())
+    if roles is not None:
+        people = room.meeting.people
+        renew_connections(room, [p for p, role in roles.items() if people[p].role != role])
     if room.media is not None:
         for notice in notices:
             if notice.kind == "removed" and notice.to:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 UNJOINED_SESSION_SECONDS = 24 * 3600
@@ -37,6 +37,12 @@ class Session:
     meeting_id: str
     person_id: str
     facilitator: bool
+    """The browser opened the facilitator link (with the right key)."""
+    role: str = ""
+    """The role in the meeting its token was handed out for ("": the one ``facilitator``
+    gives); when the person's role is another, the token is replaced."""
+    joined: bool = field(default=False, compare=False)
+    """Its browser joined the meeting (so it lasts as long as its cookie)."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,12 @@ class Store(ABC):
 
     @abstractmethod
     async def replace_session(self, old_hash: str, session: Session) -> None:
-        """Give a session a new token (the old one stops working), e.g. on a role change."""
+        """Give a session a new token (the old one stops working), e.g. on a role change; a
+        session that had joined stays joined."""
+
+    @abstractmethod
+    async def delete_person_sessions(self, meeting_id: str, person_ids: list[str]) -> None:
+        """Forget every session of these people (the meeting forgot them)."""
 
     @abstractmethod
     async def count_sessions(self, meeting_id: str) -> int:
@@ -163,8 +174,8 @@ class Store(ABC):
 
     @abstractmethod
     async def forget_old_sessions(self, now: float | None = None) -> int:
-        """Delete participants' sessions that never joined within a day, and expired ones
-        (a facilitator's lasts until its cookie expires); return how many."""
+        """Delete sessions that never joined within a day (a facilitator link's page views
+        too), and expired ones; return how many."""
 
     @abstractmethod
     async def load_session(self, token_hash: str, meeting_id: str) -> Session | None:

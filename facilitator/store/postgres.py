@@ -46,6 +46,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE meetings ADD COLUMN lease_expires DOUBLE PRECISION;
     ALTER TABLE meetings ADD COLUMN lease_wanted TEXT
     """,
+    # 3: sessions remember the role their token was handed out for (a role change replaces it).
+    "ALTER TABLE sessions ADD COLUMN role TEXT NOT NULL DEFAULT ''",
 )
 
 

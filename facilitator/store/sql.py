@@ -134,17 +134,20 @@ class SqlStore(Store):
         """Insert or update a session."""
         await self._run(self._upsert_session, session)
 
-    def _upsert_session(self, session: Session) -> None:
+    def _upsert_session(self, session: Session, joined: bool = False) -> None:
         self.execute(
-            "INSERT INTO sessions (token_hash, meeting_id, person_id, facilitator, created_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(token_hash) DO UPDATE SET"
-            " facilitator = excluded.facilitator",
+            "INSERT INTO sessions"
+            " (token_hash, meeting_id, person_id, facilitator, role, created_at, joined)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(token_hash) DO UPDATE SET"
+            " facilitator = excluded.facilitator, role = excluded.role",
             (
                 session.token_hash,
                 session.meeting_id,
                 session.person_id,
                 int(session.facilitator),
+                session.role,
                 time.time(),
+                int(joined),
             ),
         )
 
@@ -154,13 +157,14 @@ class SqlStore(Store):
         def claim() -> Session:
             self.execute(
                 "INSERT INTO sessions"
-                " (token_hash, meeting_id, person_id, facilitator, created_at, joined)"
-                " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT(token_hash) DO UPDATE SET joined = 1",
+                " (token_hash, meeting_id, person_id, facilitator, role, created_at, joined)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT(token_hash) DO UPDATE SET joined = 1",
                 (
                     session.token_hash,
                     session.meeting_id,
                     session.person_id,
                     int(session.facilitator),
+                    session.role,
                     time.time(),
                 ),
             )
@@ -195,10 +199,25 @@ class SqlStore(Store):
 
         def replace() -> None:
             with self.transaction():
+                row = self.execute(
+                    "SELECT joined FROM sessions WHERE token_hash = ?", (old_hash,)
+                ).fetchone()
                 self.execute("DELETE FROM sessions WHERE token_hash = ?", (old_hash,))
-                self._upsert_session(session)
+                self._upsert_session(session, joined=bool(row and row[0]))
 
         await self._run(replace)
+
+    async def delete_person_sessions(self, meeting_id: str, person_ids: list[str]) -> None:
+        """Forget every session of these people (the meeting forgot them)."""
+
+        def delete() -> None:
+            for person_id in person_ids:
+                self.execute(
+                    "DELETE FROM sessions WHERE meeting_id = ? AND person_id = ?",
+                    (meeting_id, person_id),
+                )
+
+        await self._run(delete)
 
     async def count_sessions(self, meeting_id: str) -> int:
         """How many sessions one meeting has."""
@@ -217,8 +236,7 @@ class SqlStore(Store):
         def delete() -> int:
             at = time.time() if now is None else now
             cursor = self.execute(
-                "DELETE FROM sessions WHERE (joined = 0 AND facilitator = 0 AND created_at < ?)"
-                " OR created_at < ?",
+                "DELETE FROM sessions WHERE (joined = 0 AND created_at < ?) OR created_at < ?",
                 (at - UNJOINED_SESSION_SECONDS, at - SESSION_SECONDS),
             )
             return cursor.rowcount
@@ -231,11 +249,13 @@ class SqlStore(Store):
 
     def _select_session(self, token_hash: str, meeting_id: str) -> Session | None:
         row = self.execute(
-            "SELECT token_hash, meeting_id, person_id, facilitator FROM sessions"
+            "SELECT token_hash, meeting_id, person_id, facilitator, role, joined FROM sessions"
             " WHERE token_hash = ? AND meeting_id = ?",
             (token_hash, meeting_id),
         ).fetchone()
-        return Session(row[0], row[1], row[2], bool(row[3])) if row else None
+        if row is None:
+            return None
+        return Session(row[0], row[1], row[2], bool(row[3]), str(row[4] or ""), bool(row[5]))
 
     # Leases
 

@@ -55,6 +55,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     "ALTER TABLE meetings ADD COLUMN lease_url TEXT;"
     "ALTER TABLE meetings ADD COLUMN lease_expires REAL;"
     "ALTER TABLE meetings ADD COLUMN lease_wanted TEXT;",
+    # 4: sessions remember the role their token was handed out for (a role change replaces it).
+    "ALTER TABLE sessions ADD COLUMN role TEXT NOT NULL DEFAULT '';",
 )
 
 

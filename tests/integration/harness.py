@@ -40,7 +40,9 @@ class ServerProcess:
     agenda: str = "agendas/network-night.yaml"
     extra: list[str] = field(default_factory=list)
     prefix: list[str] = field(default_factory=list)
-    """A command the server runs under (e.g. ``nsenter`` into a mount namespace)."""
+    """A command the server runs under (e.g. ``nsenter`` into a mount namespace, ``prlimit``)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment variables for the server, over the test's own."""
     proc: subprocess.Popen[bytes] | None = None
     base: str = ""
     participant: str = ""
@@ -63,7 +65,7 @@ class ServerProcess:
         out_path = self.log_path.with_suffix(".out")
         out_path.touch()
         start = out_path.stat().st_size
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         with self.log_path.open("ab") as log, out_path.open("ab") as out:
             self.proc = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=log, env=env)
         deadline = time.monotonic() + timeout

@@ -205,6 +205,40 @@ async def test_nested_json_nan_and_lone_surrogates_get_clean_answers(
     assert "RecursionError" not in log and "Traceback" not in log
 
 
+async def test_the_http_api_reads_json_as_strictly_as_the_websocket(
+    server: ServerProcess,
+) -> None:
+    bodies = {
+        "nan": '{"agenda": "quick-check-in", "max_people": NaN}',
+        "infinity": '{"agenda": "quick-check-in", "scheduled_at": Infinity}',
+        "overflow": '{"agenda": "quick-check-in", "scheduled_at": 1e999}',
+        "nested": '{"agenda": "quick-check-in", "x": ' + "[" * 40 + "]" * 40 + "}",
+    }
+    headers = {"Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http:
+        for name, body in bodies.items():
+            for path in ("/api/meetings", "/api/agendas/check"):
+                async with http.post(server.base + path, data=body, headers=headers) as r:
+                    assert r.status == 400, (name, path, r.status)
+                    assert (await r.json())["error"] == "bad-json", (name, path)
+        lone = '{"agenda": "quick-check-in", "title": "Evil \\ud800 title"}'
+        for path in ("/api/meetings", "/api/agendas/check"):
+            async with http.post(server.base + path, data=lone, headers=headers) as r:
+                assert r.status == 400, (path, await r.text())
+                data = await r.json()
+                assert data["error"] == "bad-text" and "Unicode" in data["message"]
+        # A number that is finite but absurd never reaches the meeting or its retention.
+        far = {"agenda": "quick-check-in", "scheduled_at": 1e300}
+        async with http.post(f"{server.base}/api/meetings", json=far) as r:
+            assert r.status == 400
+            assert "a year from now" in (await r.json())["errors"][0]
+        fine = {"agenda": "quick-check-in", "title": "Caf\u00e9 \U0001f600"}
+        async with http.post(f"{server.base}/api/meetings", json=fine) as r:
+            assert r.status == 201
+            assert (await r.json())["title"] == "Caf\u00e9 \U0001f600"
+    assert "Traceback" not in server.log()
+
+
 async def test_start_up_objects_are_kept_out_of_full_collections(tmp_path: Path) -> None:
     # A full sweep of the collector walked every module, template and codec loaded at start-up
     # (40-140 ms with a crowd in one meeting, and every meeting waited); they are frozen.

@@ -18,7 +18,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from facilitator.server.limits import IDLE_SECONDS_ENV
+from facilitator.server.parsing import PARSE_SECONDS_ENV, TOO_LONG
+
 from .harness import MakePeer, Peer, ServerProcess, running_server
+
+SocketPair = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 ATTACKER = "127.0.0.2"
 """Attacks come from another loopback address, so the visitors (127.0.0.1) have their own budget."""
@@ -54,46 +59,102 @@ async def ping_round_trip(peer: Peer) -> float:
     return time.monotonic() - started
 
 
+@pytest.fixture
+def small_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server started with only 256 file descriptors (as on a small host): 128 connections
+    in all, 32 per address."""
+    yield from running_server(tmp_path, prefix=["prlimit", "--nofile=256:256", "--"])
+
+
+async def open_idle(count: int, port: int, address: str) -> list[SocketPair]:
+    """``count`` TCP connections from ``address`` that send nothing."""
+    pairs = []
+    for _ in range(count):
+        pairs.append(await asyncio.open_connection("127.0.0.1", port, local_addr=(address, 0)))
+    return pairs
+
+
+async def count_closed(pairs: list[SocketPair]) -> int:
+    """How many of these connections the server has closed."""
+    closed = 0
+    for reader, _ in pairs:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.05):
+                try:
+                    closed += await reader.read(1) == b""
+                except ConnectionError:
+                    closed += 1
+    return closed
+
+
+async def landing_page(base: str) -> None:
+    """A new visitor from 127.0.0.1 loads the landing page."""
+    async with aiohttp.ClientSession() as http:
+        async with asyncio.timeout(10):
+            async with http.get(f"{base}/") as r:
+                assert r.status == 200
+                assert "Create meeting" in await r.text()
+
+
 async def test_idle_connections_from_one_address_do_not_lock_out_visitors(
-    server: ServerProcess, peers: MakePeer
+    small_server: ServerProcess, peers: MakePeer
 ) -> None:
-    assert server.proc is not None
+    server = small_server
+    assert "this process may open only 256 files" in server.log()  # said at start-up
     ana = peers(server.participant, "Ana")
     await ana.join()
-    # Give the server few descriptors (as on a small host): 300 idle sockets would use them up.
-    resource.prlimit(server.proc.pid, resource.RLIMIT_NOFILE, (256, 256))
-    writers: list[asyncio.StreamWriter] = []
-    readers: list[asyncio.StreamReader] = []
+    pairs: list[SocketPair] = []
     try:
         # (Without the caps the server stops accepting, and connecting hangs: bound it.)
         async with asyncio.timeout(30):
-            for _ in range(300):
-                reader, writer = await asyncio.open_connection(
-                    "127.0.0.1", server.port, local_addr=(ATTACKER, 0)
-                )
-                readers.append(reader)
-                writers.append(writer)
-        # A new visitor still gets the landing page, and Ana's meeting still answers.
-        async with aiohttp.ClientSession() as http:
-            async with asyncio.timeout(10):
-                async with http.get(f"{server.base}/") as r:
-                    assert r.status == 200
-                    assert "Create meeting" in await r.text()
+            pairs += await open_idle(300, server.port, ATTACKER)
+        # One address holds at most 32 of the 128: a new visitor still gets the landing page,
+        # and Ana's meeting still answers.
+        await landing_page(server.base)
         rtt = await ping_round_trip(ana)
         print(f"ping round trip during 300 idle connections: {rtt * 1000:.1f} ms")
-        # The sockets over the per-address cap were closed at once.
-        closed = 0
-        for reader in readers:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.05):
-                    try:
-                        closed += await reader.read(1) == b""
-                    except ConnectionError:
-                        closed += 1
-        assert closed >= 300 - 128, closed
+        assert await count_closed(pairs) >= 300 - 32
+        # Several addresses together reach the total: more are closed at once (connecting
+        # never hangs) and the process stays below its descriptor limit.
+        crowd: list[SocketPair] = []
+        async with asyncio.timeout(30):
+            for n in range(3, 9):
+                crowd += await open_idle(40, server.port, f"127.0.0.{n}")
+        assert await count_closed(crowd) >= 6 * 40 - (128 - 32)
+        await ping_round_trip(ana)  # Ana's connection was in before the crowd
+        pairs += crowd
     finally:
-        for writer in writers:
+        for _, writer in pairs:
             writer.close()
+    # Once the crowd has gone, visitors get in again.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            await landing_page(server.base)
+            break
+        except (aiohttp.ClientError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+    assert "Too many open files" not in server.log()
+
+
+async def test_idle_connections_are_closed_after_the_idle_timeout(tmp_path: Path) -> None:
+    for server in running_server(tmp_path, env={IDLE_SECONDS_ENV: "1"}):
+        started = time.monotonic()
+        silent = await open_idle(1, server.port, ATTACKER)
+        # One that sent a request and then nothing more is closed the same way.
+        used = await open_idle(1, server.port, ATTACKER)
+        reader, writer = used[0]
+        writer.write(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+        for reader, writer in silent + used:
+            async with asyncio.timeout(5):
+                while await reader.read(65536):
+                    pass  # the rest of the answer; then the server's close
+            writer.close()
+        waited = time.monotonic() - started
+        assert 0.9 < waited < 4, waited
 
 
 async def test_a_huge_agenda_is_refused_before_it_is_read(server: ServerProcess) -> None:
@@ -353,6 +414,35 @@ async def test_the_agenda_parser_ends_with_a_killed_server(server: ServerProcess
         await asyncio.sleep(0.1)
     alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     assert not alive, f"parser processes outlived the server: {alive}"
+
+
+async def test_a_parse_over_its_budget_is_ended_with_a_clear_error(tmp_path: Path) -> None:
+    for server in running_server(tmp_path, env={PARSE_SECONDS_ENV: "0.3"}):
+        assert server.proc is not None
+        url = f"{server.base}/api/agendas/check"
+        small = {"yaml": "title: T\nitems:\n  - title: A\n    duration: 5m\n"}
+        slow = {"yaml": "title: X\nitems: [" + "1," * 32_000 + "]\n"}  # about a second
+        async with aiohttp.ClientSession() as http:
+            # Starting the worker process is not part of the budget: a small agenda passes.
+            async with http.post(url, json=small) as r:
+                assert (await r.json())["ok"] is True
+            parsers = [
+                p for p in children(server.proc.pid) if b"resource_tracker" not in cmdline(p)
+            ]
+            assert parsers
+            started = time.monotonic()
+            async with http.post(url, json=slow) as r:
+                data = await r.json()
+            assert time.monotonic() - started < 1.5
+            assert data["ok"] is False and data["errors"] == [TOO_LONG]
+            # The worker that ran over is ended, and a fresh one checks the next agenda.
+            deadline = time.monotonic() + 10
+            while any(Path(f"/proc/{pid}").exists() for pid in parsers):
+                assert time.monotonic() < deadline, "the parse outlived its budget"
+                await asyncio.sleep(0.1)
+            async with http.post(url, json=small) as r:
+                assert (await r.json())["ok"] is True
+        assert "ran over 0.3s" in server.log()
 
 
 async def refused_early(port: int, length: int, send: int) -> tuple[bytes, float]:
