@@ -106,7 +106,7 @@ class Outcome:
     """The server's allocation log for the person with the bad link (``--log-level debug``)."""
     server_loss: dict[str, float] = field(default_factory=dict)
     """``facilitator_media_loss_ratio`` from the server's /metrics at the end of the run, by
-    ``direction/stat`` ("down/max", ...)."""
+    ``direction/stat`` ("down/max", ...), and ``paused``: the videos paused for the network."""
 
 
 METRICS_TOKEN = "netlab"
@@ -146,13 +146,17 @@ class LabServer:
         return [line for line in lines if f"allocation {person_id}:" in line]
 
     def loss(self) -> dict[str, float]:
-        """The loss its /metrics shows now, by ``direction/stat``."""
+        """The loss its /metrics shows now, by ``direction/stat``, and the videos paused."""
         request = Request(f"http://127.0.0.1:{self.port}/metrics")
         request.add_header("Authorization", f"Bearer {METRICS_TOKEN}")
         with urlopen(request, timeout=10) as response:
             text = response.read().decode()
         pattern = r'^facilitator_media_loss_ratio\{direction="(\w+)",stat="(\w+)"\} (\S+)$'
-        return {f"{d}/{s}": float(v) for d, s, v in re.findall(pattern, text, re.MULTILINE)}
+        found = {f"{d}/{s}": float(v) for d, s, v in re.findall(pattern, text, re.MULTILINE)}
+        paused = re.search(r"^facilitator_media_videos_paused (\S+)$", text, re.MULTILINE)
+        if paused:
+            found["paused"] = float(paused.group(1))
+        return found
 
     def stop(self) -> None:
         """Stop it and remove its data."""

@@ -104,6 +104,8 @@ def test_a_constrained_subscriber() -> None:
     assert len(videos) == 2
     assert all(w["seconds"] >= 0.9 * WINDOW and w["frozen_s"] > 0 for w in videos.values())
     assert phase.summary["bad_frozen_pct"] >= 0 and phase.summary["others_down_kbps"] > 500
+    # The operator's /metrics counts those paused videos (the others get everything).
+    assert outcome.server_loss["paused"] >= 1, outcome.server_loss  # 2, or 1 while a probe runs
     assert_others_unaffected(outcome)
     assert "test-down-600" in table([outcome])
 
