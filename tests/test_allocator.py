@@ -428,6 +428,17 @@ def remb_like_arrives(room: Room, person: str, share: float) -> None:
         room.allocator.on_remb(person, share * video_to(room, person))
 
 
+def settled(room: Room, share: float, steps: int) -> Room:
+    """``room`` with b speaking, after ``steps`` steps of a's REMB at ``share`` times what
+    arrives: a gets every video."""
+    room.speaker = "b"
+    for _ in range(steps):
+        remb_like_arrives(room, "a", share)
+        room.step()
+    assert room.paused("a") == set()
+    return room
+
+
 async def test_a_cut_link_is_followed_at_its_first_low_remb_before_any_loss_report() -> None:
     """Six people; a's downlink falls from plenty to 1.5 Mbit/s. Its REMB (video only) falls to
     85% of what gets through within a second; the reports with the overflow's loss come after.
@@ -504,12 +515,7 @@ async def test_congestion_loss_at_a_narrow_link_sheds_to_fit() -> None:
 async def test_rembs_during_and_just_after_an_outage_take_nothing_away() -> None:
     """A link down for 10 s: no reports, no REMBs; when it is back, aiortc's first REMBs
     measure the restart (far under the link). They must not pause what resumes by itself."""
-    room = Room("a", "b", "c")
-    room.speaker = "b"
-    for _ in range(12):
-        remb_like_arrives(room, "a", 1.05)
-        room.step()
-    assert room.paused("a") == set()
+    room = settled(Room("a", "b", "c"), 1.05, 12)
     for _ in range(20):  # down: a sends nothing
         room.step(reports=False)
     room.allocator.on_remb("a", 100)  # back: the first REMB, before any report
@@ -539,12 +545,7 @@ async def test_loss_after_a_trial_goes_back_without_pausing_what_carried() -> No
 async def test_an_unconfirmed_remb_cut_keeps_the_speaker_until_loss_confirms_it() -> None:
     """aiortc's REMB can dip to a third of what arrives on jitter alone: the other videos go at
     once, but the speaker's stays until the loss that a real cut brings confirms it."""
-    room = Room("a", "b", "c")
-    room.speaker = "b"
-    for _ in range(6):
-        remb_like_arrives(room, "a", 1.0)
-        room.step()
-    assert room.paused("a") == set()
+    room = settled(Room("a", "b", "c"), 1.0, 6)
     for _ in range(2):  # a dip far under even the speaker's video, twice in a row
         room.allocator.on_remb("a", 150)
         room.step()

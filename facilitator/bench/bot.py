@@ -493,10 +493,8 @@ class Bot:
                     buffer = install_forwarding(
                         transceiver.receiver, kind, self._sink(mid, info["kind"])
                     )
-                    nacks = bound_nacks(transceiver.receiver)
-                    if nacks is not None:  # it asks again for what stays lost, like a browser
-                        nacks.rtt = BOT_ROUND_TRIP
-                    self.repairs.append((buffer, nacks))
+                    # It asks again for what stays lost, like a browser, paced as below.
+                    self.repairs.append((buffer, bound_nacks(transceiver.receiver)))
                     self._pace_repairs()
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)

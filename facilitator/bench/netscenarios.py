@@ -104,8 +104,8 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
     """The server's allocation log for the person with the bad link (``--log-level debug``)."""
-    server_loss: dict[str, float] = field(default_factory=dict)
-    """``facilitator_media_loss_ratio`` from the server's /metrics at the end of the run, by
+    server_metrics: dict[str, float] = field(default_factory=dict)
+    """The server's /metrics at the end of the run: ``facilitator_media_loss_ratio`` by
     ``direction/stat`` ("down/max", ...), and ``paused``: the videos paused for the network."""
 
 
@@ -145,7 +145,7 @@ class LabServer:
         lines = log.read_text(errors="replace").splitlines()
         return [line for line in lines if f"allocation {person_id}:" in line]
 
-    def loss(self) -> dict[str, float]:
+    def metrics(self) -> dict[str, float]:
         """The loss its /metrics shows now, by ``direction/stat``, and the videos paused."""
         request = Request(f"http://127.0.0.1:{self.port}/metrics")
         request.add_header("Authorization", f"Bearer {METRICS_TOKEN}")
@@ -262,7 +262,7 @@ def run(scenario: Scenario, progress: bool = True) -> Outcome:
                     link.limit(down_kbit=scenario.others_kbit)
             outcome = measure(scenario, lab, links, workers, connected, progress)
             outcome.trace = server.trace(outcome.bad)
-            outcome.server_loss = server.loss()
+            outcome.server_metrics = server.metrics()
             return outcome
         finally:
             workers.stop()

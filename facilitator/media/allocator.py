@@ -256,9 +256,7 @@ class Allocator:
                 peer.cap_publisher(slot, kbps)
                 if log.isEnabledFor(logging.DEBUG):
                     line = f"uplink {cap.uplink:.0f} loss {loss or 0:.2f} remb {kbps or 0:.0f}"
-                    if line != cap.traced:
-                        cap.traced = line
-                        log.debug("publisher %s: %s", key, line)
+                    _trace_changed(cap, f"publisher {key}", line)
         self._forget_gone({p.person_id for p in peers})
 
     def _measure(self, peers: Iterable[PeerLike], now: float) -> dict[str, VideoStream]:
@@ -421,9 +419,14 @@ def _trace(person_id: str, state: Subscriber, sending: float | None) -> None:
         f"loss {down.loss:.2f} own {down.random_loss:.2f} "
         f"congested {int(down.remb_bound)}{int(down.loss_congested)} plan {levels}"
     )
-    if line != state.traced:
-        state.traced = line
-        log.debug("allocation %s: %s", person_id, line)
+    _trace_changed(state, f"allocation {person_id}", line)
+
+
+def _trace_changed(owner: Subscriber | PublisherCap, what: str, line: str) -> None:
+    """Log ``what: line`` at debug level when it differs from the last line logged for it."""
+    if line != owner.traced:
+        owner.traced = line
+        log.debug("%s: %s", what, line)
 
 
 def _coverage(rembs: Mapping[frozenset[int], object], plan: Plan | None) -> float:

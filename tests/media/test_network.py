@@ -105,7 +105,9 @@ def test_a_constrained_subscriber() -> None:
     assert all(w["seconds"] >= 0.9 * WINDOW and w["frozen_s"] > 0 for w in videos.values())
     assert phase.summary["bad_frozen_pct"] >= 0 and phase.summary["others_down_kbps"] > 500
     # The operator's /metrics counts those paused videos (the others get everything).
-    assert outcome.server_loss["paused"] >= 1, outcome.server_loss  # 2, or 1 while a probe runs
+    assert outcome.server_metrics["paused"] >= 1, (
+        outcome.server_metrics
+    )  # 2, or 1 while a probe runs
     assert_others_unaffected(outcome)
     assert "test-down-600" in table([outcome])
 
@@ -164,8 +166,8 @@ def test_a_lossy_subscriber() -> None:
     assert len(losses) == 2
     assert 0.01 < sum(losses) / 2 < 0.15, losses
     # The operator's /metrics shows that subscriber's loss, and none on the way in.
-    assert 0.01 < outcome.server_loss["down/max"] < 0.2, outcome.server_loss
-    assert outcome.server_loss["up/max"] < 0.01, outcome.server_loss
+    assert 0.01 < outcome.server_metrics["down/max"] < 0.2, outcome.server_metrics
+    assert outcome.server_metrics["up/max"] < 0.01, outcome.server_metrics
     # Video keeps arriving (retransmissions and keyframes repair most of it).
     for window in streams(phase, outcome.bad, "video").values():
         assert window["frames"] > 0.3 * 30 * window["seconds"], window
