@@ -43,14 +43,20 @@ def code(fn: object, *args: object) -> str:
     return info.value.code
 
 
-def test_lobby_knocks_take_no_seat_and_have_their_own_bound(
-    library: Library, agenda: Agenda
-) -> None:
+def host_and_five_guests(library: Library, agenda: Agenda) -> Meeting:
+    """A 16-seat meeting with a lobby: its host and five guests admitted (g0-g4)."""
     m = meeting(library, agenda, max_people=16, lobby=True)
     m.arrive("host", "Host", "facilitator", 1.0)
     for i in range(5):
         m.arrive(f"g{i}", f"Guest {i}", "participant", 1.0)
         m.act("host", "admit", {"person": f"g{i}"}, 1.0)
+    return m
+
+
+def test_lobby_knocks_take_no_seat_and_have_their_own_bound(
+    library: Library, agenda: Agenda
+) -> None:
+    m = host_and_five_guests(library, agenda)
     for i in range(11):
         assert m.arrive(f"s{i}", f"Stranger {i}", "participant", 2.0).state == IN_LOBBY
     assert m.count_in_room() == 6
@@ -145,11 +151,7 @@ def test_the_facilitator_link_without_cookies_cannot_grow_a_meeting(
 def test_knockers_who_left_are_forgotten_before_invited_people_are_refused(
     library: Library, agenda: Agenda
 ) -> None:
-    m = meeting(library, agenda, max_people=16, lobby=True)
-    m.arrive("host", "Host", "facilitator", 1.0)
-    for i in range(5):
-        m.arrive(f"g{i}", f"Guest {i}", "participant", 1.0)
-        m.act("host", "admit", {"person": f"g{i}"}, 1.0)
+    m = host_and_five_guests(library, agenda)
     m.act("g0", "chat", {"text": "hi"}, 1.5)
     m.act("g1", "note", {"about": "general", "text": "mine"}, 1.5)
     m.add_talk_time("g2", 2.0)

@@ -42,6 +42,7 @@ def test_a_start_up_to_a_year_ahead_is_fine() -> None:
         ({"agenda": "quick-check-in", "title": "x" * 121}, "up to 120"),
         ({"agenda": "quick-check-in", "title": "Hi \ud800"}, "not valid Unicode"),
         ({"agenda": "quick-check-in", "scheduled_at": 1e300}, "up to a year from now"),
+        ({"agenda": "quick-check-in", "scheduled_at": 10**400}, "not a date and time"),
         ({"agenda": "quick-check-in", "scheduled_at": -5}, "from 2000"),
         ({"agenda": "quick-check-in", "scheduled_at": "9999-12-31T23:00Z"}, "a year from now"),
         ({"agenda": "quick-check-in", "scheduled_at": float("nan")}, "from 2000"),

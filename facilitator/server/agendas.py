@@ -16,6 +16,7 @@ from ..domain.agenda import Agenda, parse_agenda
 from ..domain.decks import Deck
 from ..domain.durations import format_duration
 from ..domain.people import MAX_PEOPLE_LIMIT
+from ..domain.retention import SCHEDULED_AHEAD
 from ..domain.yamlfile import FileError
 from ..library import Library, LibraryCache
 from ..store import STORE_ERRORS
@@ -31,9 +32,7 @@ CUSTOM_NAME = "your agenda"
 MAX_PEOPLE_RANGE = range(2, MAX_PEOPLE_LIMIT + 1)
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 EARLIEST_SCHEDULE = 946_684_800.0
-"""2000-01-01 UTC: no meeting is scheduled before it."""
-SCHEDULE_AHEAD = 366 * 24 * 3600.0
-"""A meeting may be scheduled up to a year ahead."""
+"""2000-01-01 UTC: no meeting is scheduled before it (nor after SCHEDULED_AHEAD from now)."""
 
 
 class Offer:
@@ -276,13 +275,16 @@ def _parse_time(value: object, tz_offset: object = None, now: float | None = Non
 
     A time without a zone (the form's ``datetime-local``) is the host's local time: the page
     sends its offset from UTC in minutes (JavaScript's ``getTimezoneOffset``) as ``tz_offset``.
-    The time must be after 2000 and at most SCHEDULE_AHEAD from now: it reaches every page and
+    The time must be after 2000 and at most SCHEDULED_AHEAD from now: it reaches every page and
     decides when the meeting is deleted, so a start in the year 9999 would keep it for ever.
     """
     if value in (None, ""):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        when_ts = float(value)
+        try:
+            when_ts = float(value)
+        except OverflowError:  # a whole number too large for a float: no date at all
+            raise AgendaInputError(["The scheduled start is not a date and time."]) from None
     else:
         try:
             when = datetime.fromisoformat(str(value))
@@ -294,7 +296,7 @@ def _parse_time(value: object, tz_offset: object = None, now: float | None = Non
             when_ts = when.timestamp()
         except (ValueError, OverflowError, OSError):
             raise AgendaInputError(["The scheduled start is not a date and time."]) from None
-    latest = (time.time() if now is None else now) + SCHEDULE_AHEAD
+    latest = (time.time() if now is None else now) + SCHEDULED_AHEAD
     if not EARLIEST_SCHEDULE <= when_ts <= latest:  # also false for NaN
         raise AgendaInputError(
             ["The scheduled start must be a date from 2000 up to a year from now."]

@@ -245,7 +245,10 @@ class Room:
                 if notice.kind == "admitted":
                     self.welcome(client)
                 elif notice.kind == "removed":
-                    asyncio.get_running_loop().create_task(_close_later(client))
+                    asyncio.get_running_loop().create_task(
+                        # Let the pump deliver the "removed" message first.
+                        close_when_delivered(client, protocol.Close.REMOVED, b"removed")
+                    )
         if changed:
             self.changed()
 
@@ -270,13 +273,16 @@ async def _close_all(room: Room, reason: str) -> None:
             await client.ws.close(code=protocol.Close.RESTARTING, message=reason.encode())
 
 
-async def _close_later(client: Client) -> None:
-    # Let the pump deliver the "removed" message before the socket closes.
-    for _ in range(20):
-        if not client.outbox:
+async def close_when_delivered(
+    client: Client, code: int, message: bytes, tries: int = 20, saved: bool = False
+) -> bool:
+    """Close ``client``'s socket once its outbox is delivered (and, with ``saved``, its
+    changes saved: an ``ok`` waits for the save), at most ``tries`` steps of 50 ms."""
+    for _ in range(tries):
+        if not client.outbox and not (saved and client.unsaved):
             break
         await asyncio.sleep(0.05)
-    await client.ws.close(code=protocol.Close.REMOVED, message=b"removed")
+    return await client.ws.close(code=code, message=message)
 
 
 class Rooms:

@@ -258,9 +258,7 @@ async def open_session(
             session, token = await renew(request, room, session)
         return session, key_wrong, token
     if key_ok:
-        token = new_token(room, stored=True)
-        person_id = "p_" + secrets.token_urlsafe(9)
-        session = Session(digest(token), meeting_id, person_id, True, FACILITATOR)
+        session, token = facilitator_session(room)
         await store.save_session(session)  # goes after a day unless this browser joins
         return session, False, token
     old = cookie_token(request, meeting_id)
@@ -280,11 +278,16 @@ async def creator_session(store: Store, room: Room) -> str:
     the key out of the address bar) and comes back days later; their session is stored as a
     joined one, so it lasts as long as its cookie. Creating meetings is rate-limited.
     """
-    token = new_token(room, stored=True)
-    person_id = "p_" + secrets.token_urlsafe(9)
-    session = Session(digest(token), room.meeting.id, person_id, True, FACILITATOR)
+    session, token = facilitator_session(room)
     await store.claim_session(session)
     return token
+
+
+def facilitator_session(room: Room) -> tuple[Session, str]:
+    """A new facilitator's session for ``room`` (not stored yet) and its token."""
+    token = new_token(room, stored=True)
+    person_id = "p_" + secrets.token_urlsafe(9)
+    return Session(digest(token), room.meeting.id, person_id, True, FACILITATOR), token
 
 
 def set_session_cookie(

@@ -18,8 +18,14 @@ from ..media.sfu import MediaError, Sfu
 from ..store import Store, is_disk_full
 from . import protocol
 from .keys import CONFIG, ROOMS, SFU, STORE
-from .rooms import NOT_SAVED, Client, Room
-from .sessions import claim, origin_allowed, set_session_cookie, socket_session
+from .rooms import NOT_SAVED, Client, Room, close_when_delivered
+from .sessions import (
+    RENEWED_SECONDS,
+    claim,
+    origin_allowed,
+    set_session_cookie,
+    socket_session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +59,6 @@ VISIBLE_PER_SECOND = 2.0
 VISIBLE_BURST = 5.0
 MAX_VISIBLE = 100
 """People one `visible` report may name (a meeting holds at most 100)."""
-RENEW_SECONDS = 10.0
-"""A person whose connections were closed for a new token stays present this long."""
 
 
 class RateLimit:
@@ -159,7 +163,7 @@ async def meeting_socket(request: web.Request) -> web.StreamResponse:
             if client.renewing:
                 # Closed to pick up a new token: the page is back in a moment, and its person
                 # keeps their place (their turn, their group) unless it does not come back.
-                loop.call_later(RENEW_SECONDS, _depart_if_gone, room, client.person_id)
+                loop.call_later(RENEWED_SECONDS, _depart_if_gone, room, client.person_id)
             else:
                 room.meeting.depart(client.person_id, room.now())
                 room.changed()
@@ -182,16 +186,11 @@ def renew_connections(room: Room, person_ids: list[str]) -> None:
             room.renewing[person_id] = len(clients)
         for client in clients:
             client.renewing = True
-            client.closing = asyncio.get_running_loop().create_task(_close_renewed(client))
-
-
-async def _close_renewed(client: Client) -> bool:
-    # The "ok" of a step-down waits for the save, and the page waits for it.
-    for _ in range(60):
-        if not client.unsaved and not client.outbox:
-            break
-        await asyncio.sleep(0.05)
-    return await client.ws.close(code=protocol.Close.ROLE_CHANGED, message=b"role changed")
+            # The "ok" of a step-down waits for the save, and the page waits for it.
+            closing = close_when_delivered(
+                client, protocol.Close.ROLE_CHANGED, b"role changed", tries=60, saved=True
+            )
+            client.closing = asyncio.get_running_loop().create_task(closing)
 
 
 async def _let_go(room: Room, client: Client) -> None:

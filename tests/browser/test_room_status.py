@@ -192,9 +192,13 @@ def test_marks_knocks_and_a_full_disk_in_the_room(
         expect(ben.locator("#storage-alert")).to_have_text(STORAGE_ALERT)  # a co-host too
         expect(ana.locator("#storage-note")).to_contain_text("The server cannot save right now")
         expect(ana.locator("#storage-alert")).to_be_empty()
-        # A refusal said twice is one toast.
+        # A refusal said twice is one toast (the same one, kept longer).
+        refused = ana.locator("#toasts .toast", has_text="We could not save that")
+        refused.evaluate("e => { e.dataset.probe = '1'; }")
         ana.get_by_role("button", name="Send").click()
-        expect(ana.locator("#toasts .toast", has_text="We could not save that")).to_have_count(1)
+        ana.wait_for_timeout(500)  # the second refusal comes back within milliseconds
+        expect(refused).to_have_count(1)
+        expect(refused).to_have_attribute("data-probe", "1")
 
         for size, (width, height) in SIZES.items():
             for page in (sam, ana):

@@ -41,7 +41,7 @@ const peopleCount = el("span", { id: "people-count", className: "count" });
 const lobbyList = el("ul", { id: "lobby-list", className: "people-list" });
 const admitAll = el("button", { type: "button", id: "admit-all", className: "button button-small" }, "Admit all");
 const lobbyHeading = el("h3", { id: "lobby-heading" }, "Waiting in the lobby");
-const lobbySection = el("div", { id: "lobby-section", className: "lobby-section", hidden: true, role: "region", "aria-labelledby": "lobby-heading" },
+const lobbySection = el("section", { id: "lobby-section", className: "lobby-section", hidden: true, "aria-labelledby": "lobby-heading" },
   el("div", { className: "lobby-head" }, lobbyHeading, admitAll), lobbyList);
 const peopleList = el("ul", { id: "people-list", className: "people-list" });
 export const peopleSection = el("section", { id: "people", className: "card", "aria-labelledby": "people-heading" },

@@ -1,12 +1,12 @@
 // What the server says about itself and about the lobby, under the top bar (docs/room.md):
 // a banner while it cannot save (`meeting.storage_ok` false), and for facilitators the lobby's
-// count (`lobby_waiting`), one toast per burst of knocks, and a calm notice when many knock
+// count (the people waiting in it), one toast per burst of knocks, and a calm notice when many knock
 // (`lobby_notice`).
 
 import { el, setHidden, setText } from "./dom.js";
 import { openPanel, setWaiting } from "./sidepanel.js";
 import { act, quietly } from "./state.js";
-import { isShowing, toast } from "./toast.js";
+import { toast, toastShowing } from "./toast.js";
 
 /** @typedef {import("./wire.js").StateView} StateView */
 
@@ -44,8 +44,7 @@ let crowdHidden = false;
  * @returns {number} how many people are knocking (facilitators' states only)
  */
 function waitingCount(st) {
-  const n = st.meeting.lobby_waiting;
-  return typeof n === "number" ? n : st.people.filter((p) => p.state === "lobby").length;
+  return st.people.filter((p) => p.state === "lobby").length; // as the lobby list shows them
 }
 
 /**
@@ -92,9 +91,9 @@ export function noticeKnocks(st, before) {
   const had = new Set(before.people.filter((p) => p.state === "lobby").map((p) => p.id));
   const fresh = st.people.filter((p) => p.state === "lobby" && !had.has(p.id));
   if (!fresh.length) return null;
-  const waiting = Math.max(waitingCount(st), fresh.length);
+  const waiting = waitingCount(st);
   const text = waiting === 1 ? fresh[0].name + " is waiting in the lobby." : waiting + " people are waiting in the lobby.";
-  const burst = isShowing(LOBBY_TOAST);
+  const burst = toastShowing(LOBBY_TOAST);
   // Many knocking: the notice says it; a toast still on screen keeps counting, none is added.
   if (st.meeting.lobby_notice && !burst) return null;
   toast(text, undefined, LOBBY_TOAST);

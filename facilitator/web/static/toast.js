@@ -27,7 +27,7 @@ function showing(key) {
  * @param {string} key
  * @returns {boolean} whether a toast with this key is on screen now
  */
-export function isShowing(key) {
+export function toastShowing(key) {
   return showing(key) !== null;
 }
 
